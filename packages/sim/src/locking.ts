@@ -1,0 +1,255 @@
+/**
+ * Locks (kernel/locking/spinlock.c, mutex.c, include/linux/local_lock.h,
+ * include/linux/wait_bit.h bit locks as used by the folio lock in mm/filemap.c).
+ *
+ * - `SpinLock`: acquiring disables preemption; a contended acquire spins holding the CPU.
+ * - `Mutex`: a contended acquire sleeps; `mutex_lock` is a `might_sleep()` point.
+ * - `BitLock`: a lock bit with a waiters bit (PG_locked / PG_waiters). A contended
+ *   `bitLock` first queues itself as a waiter (setting the waiters bit, which others
+ *   can test) and then sleeps until the bit clears.
+ * - `LocalLock`: the non-PREEMPT_RT `local_lock`: preemption off on this CPU.
+ *
+ * Misuse (unlocking a lock one does not hold) raises a `ModelError`.
+ */
+
+import { ModelError } from "./errors.js";
+import type { Task } from "./machine.js";
+import { Block, op, Shared, type Op, type TaskGen } from "./op.js";
+import { preemptCountDec } from "./sched.js";
+
+export class SpinLock extends Shared {
+  owner: Task | null = null;
+}
+
+export function spinLock(l: SpinLock): Op<void> {
+  return op({
+    kind: "spin_lock",
+    label: `spin_lock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    block: Block.Spin,
+    enabled: () => l.owner === null,
+    waitFor: `spin_lock(${l.name})`,
+    run: (m, t) => {
+      l.owner = t;
+      t.preemptCount++;
+      m.markWrite(l);
+    },
+  });
+}
+
+export function spinTrylock(l: SpinLock): Op<boolean> {
+  return op({
+    kind: "spin_trylock",
+    label: `spin_trylock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.owner !== null) {
+        m.noteSpin(`spin_trylock(${l.name}) held by ${l.owner.name}`);
+        return false;
+      }
+      l.owner = t;
+      t.preemptCount++;
+      m.markWrite(l);
+      return true;
+    },
+  });
+}
+
+export function spinUnlock(l: SpinLock): Op<void> {
+  return op({
+    kind: "spin_unlock",
+    label: `spin_unlock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.owner !== t) throw new ModelError("spin_unlock", l.name, l.owner ? `held by ${l.owner.name}, not ${t.name}` : "not locked");
+      l.owner = null;
+      m.markWrite(l);
+      preemptCountDec(m, t, "spin_unlock");
+    },
+  });
+}
+
+export class Mutex extends Shared {
+  owner: Task | null = null;
+}
+
+export function mutexLock(l: Mutex): Op<void> {
+  return op({
+    kind: "mutex_lock",
+    label: `mutex_lock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    block: Block.Sleep,
+    mightSleep: true,
+    enabled: () => l.owner === null,
+    waitFor: `mutex_lock(${l.name})`,
+    run: (m, t) => {
+      l.owner = t;
+      m.markWrite(l);
+    },
+  });
+}
+
+export function mutexTrylock(l: Mutex): Op<boolean> {
+  return op({
+    kind: "mutex_trylock",
+    label: `mutex_trylock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.owner !== null) {
+        m.noteSpin(`mutex_trylock(${l.name}) held by ${l.owner.name}`);
+        return false;
+      }
+      l.owner = t;
+      m.markWrite(l);
+      return true;
+    },
+  });
+}
+
+export function mutexUnlock(l: Mutex): Op<void> {
+  return op({
+    kind: "mutex_unlock",
+    label: `mutex_unlock(${l.name})`,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.owner !== t) throw new ModelError("mutex_unlock", l.name, l.owner ? `held by ${l.owner.name}, not ${t.name}` : "not locked");
+      l.owner = null;
+      m.markWrite(l);
+    },
+  });
+}
+
+export class BitLock extends Shared {
+  locked = false;
+  owner: Task | null = null;
+  /** Tasks queued on the lock's wait queue. */
+  readonly waiterTasks: Task[] = [];
+  /** The waiters bit (PG_waiters): someone sleeps on this lock. */
+  get waiters(): boolean {
+    return this.waiterTasks.length > 0;
+  }
+}
+
+export function bitTrylock(l: BitLock, label = `trylock(${l.name})`): Op<boolean> {
+  return op({
+    kind: "bit_trylock",
+    label,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.locked) {
+        m.noteSpin(`${label} held by ${l.owner?.name ?? "?"}`);
+        return false;
+      }
+      l.locked = true;
+      l.owner = t;
+      m.markWrite(l);
+      return true;
+    },
+  });
+}
+
+function queueWaiter(l: BitLock, label: string): Op<boolean> {
+  return op({
+    kind: "bit_lock_wait_prepare",
+    label,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (!l.locked) return false;
+      if (!l.waiterTasks.includes(t)) {
+        l.waiterTasks.push(t);
+        m.markWrite(l); // the waiters bit is now visible to others
+      }
+      return true;
+    },
+  });
+}
+
+/** Sleep until the lock bit is clear; `take` also acquires it (exclusive wait). */
+function waitBitClear(l: BitLock, take: boolean, label: string): Op<void> {
+  return op({
+    kind: take ? "bit_lock_sleep" : "bit_wait_sleep",
+    label,
+    writes: [l],
+    cost: "schedule",
+    block: Block.Sleep,
+    mightSleep: true,
+    enabled: () => !l.locked,
+    waitFor: label,
+    run: (m, t) => {
+      const i = l.waiterTasks.indexOf(t);
+      if (i >= 0) l.waiterTasks.splice(i, 1);
+      if (take) {
+        l.locked = true;
+        l.owner = t;
+      }
+      m.markWrite(l);
+    },
+  });
+}
+
+/** Acquire, sleeping (as a waiter, with the waiters bit set) while it is held. */
+export function* bitLock(l: BitLock, label = `lock(${l.name})`): TaskGen<void> {
+  if (yield* bitTrylock(l, label)) return;
+  for (;;) {
+    if (!(yield* queueWaiter(l, label))) {
+      if (yield* bitTrylock(l, label)) return;
+      continue;
+    }
+    yield* waitBitClear(l, true, label);
+    return;
+  }
+}
+
+/** Sleep until the lock is released, without taking it (`folio_wait_locked`). */
+export function* bitWaitUnlocked(l: BitLock, label = `wait_on_locked(${l.name})`): TaskGen<void> {
+  if (!(yield* queueWaiter(l, label))) return;
+  yield* waitBitClear(l, false, label);
+}
+
+export function bitUnlock(l: BitLock, label = `unlock(${l.name})`): Op<void> {
+  return op({
+    kind: "bit_unlock",
+    label,
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (!l.locked) throw new ModelError(label.replace(/\(.*$/, ""), l.name, "unlocking a lock that is not locked");
+      l.locked = false;
+      l.owner = null;
+      m.markWrite(l);
+      void t;
+    },
+  });
+}
+
+export class LocalLock extends Shared {}
+
+export function localLock(l: LocalLock): Op<void> {
+  return op({
+    kind: "local_lock",
+    label: `local_lock(${l.name})`,
+    writes: [l],
+    cost: 1,
+    run: (_m, t) => {
+      t.preemptCount++;
+    },
+  });
+}
+
+export function localUnlock(l: LocalLock): Op<void> {
+  return op({
+    kind: "local_unlock",
+    label: `local_unlock(${l.name})`,
+    writes: [l],
+    cost: 1,
+    run: (m, t) => preemptCountDec(m, t, `local_unlock(${l.name})`),
+  });
+}

@@ -1,0 +1,719 @@
+/**
+ * The simulated machine: CPUs with one runqueue each, tasks bound to CPUs, the
+ * scheduling rules of kernel/sched (SCHED_NORMAL and SCHED_FIFO, preemption models),
+ * virtual time, timers, and hang detection.
+ *
+ * Models: kernel/sched/core.c (`__schedule`, `preempt_schedule`, `cond_resched`,
+ * `try_to_wake_up`), kernel/sched/rt.c (FIFO runs until it sleeps), kernel/sched/fair.c
+ * (the base slice bounds how long a runnable normal task waits at a preemption point).
+ *
+ * Simplifications, on purpose:
+ * - The machine is a pure step function: `candidates()` lists what may run now, a
+ *   chooser picks one, `step(i)` runs it atomically. Nothing here reads a wall clock
+ *   or `Math.random`.
+ * - Time is per CPU. Operations on different CPUs interleave freely (their costs are
+ *   estimates), but timers are anchored: a sleeping task's deadline fires only when no
+ *   runnable operation could start earlier, and no operation starts later than a
+ *   pending deadline before that timer has fired.
+ * - `none`: preemption only at `cond_resched()`, the explicit point a PREEMPT_NONE
+ *   kernel has; `voluntary`: also at `might_sleep()` annotations; `full`: at any
+ *   operation boundary outside preempt-disabled sections. A strictly higher-priority
+ *   runnable task always takes the CPU at the next preemption point.
+ * - Spinning on a lock that is not free (`Block.Spin`) holds the CPU without steps;
+ *   an explicit trylock + `cpu_relax()` loop is made of steps and is what livelock
+ *   detection watches.
+ */
+
+import { DEFAULT_COSTS, DEFAULT_JUMP_LABEL, extendCosts, type CostModel, type JumpLabelModel } from "./costs.js";
+import { ModelError, SimConfigError } from "./errors.js";
+import { Block, type Op, type Shared, type TaskGen } from "./op.js";
+import { Trace, type TraceEvent } from "./trace.js";
+
+export type Policy = "normal" | "fifo";
+export type PreemptionModel = "none" | "voluntary" | "full";
+
+export interface MachineConfig {
+  cpus: number;
+  /** Default "voluntary", the usual distribution kernel. */
+  preemption?: PreemptionModel;
+  costs?: Partial<CostModel>;
+  jumpLabel?: Partial<JumpLabelModel>;
+  /** A livelock is declared after this many steps AND this much virtual time without a state change. */
+  livelock?: { steps?: number; ns?: number };
+  /** Budgets for one execution. */
+  maxSteps?: number;
+  maxVirtualNs?: number;
+  /** Record trace events (the hash is always computed). Default true. */
+  trace?: boolean;
+}
+
+export interface TaskSpec<R = unknown> {
+  name: string;
+  cpu: number;
+  policy?: Policy;
+  /** SCHED_FIFO priority, 1..99. */
+  priority?: number;
+  body: (task: Task) => TaskGen<R>;
+  /** Daemons (kworkers) never finish and do not keep a run alive. */
+  daemon?: boolean;
+}
+
+export type TaskState = "ready" | "blocked" | "done";
+
+export class Task {
+  readonly id: number;
+  readonly name: string;
+  readonly cpu: number;
+  readonly policy: Policy;
+  readonly priority: number;
+  readonly daemon: boolean;
+  gen!: TaskGen<unknown>;
+  pending: Op<unknown> | null = null;
+  state: TaskState = "ready";
+  result: unknown = undefined;
+  /** preempt_count: >0 inside preempt_disable, local_lock and spinlock sections. */
+  preemptCount = 0;
+  /** RCU read-side nesting (rcu_read_lock). */
+  rcuReadDepth = 0;
+  /** Task flags (`current->flags`: PF_MEMALLOC_PIN, ...). Task-local. */
+  flags = 0;
+  /** Set by `wake_up` on a wait queue this task sleeps on. */
+  woken = false;
+  /** Virtual time at which the pending op became runnable after a block. */
+  readyAt = 0;
+  /** Since when the task has been runnable but not running (-1: not waiting). */
+  runnableSince = -1;
+  /** What the task was last seen spinning on (a failed trylock), for livelock reports. */
+  spinningOn: string | undefined = undefined;
+  /** Open modelled kernel functions (`traced`), innermost last. */
+  readonly frames: string[] = [];
+  constructor(id: number, spec: TaskSpec<unknown>) {
+    this.id = id;
+    this.name = spec.name;
+    this.cpu = spec.cpu;
+    this.policy = spec.policy ?? "normal";
+    this.priority = this.policy === "fifo" ? (spec.priority ?? 50) : 0;
+    this.daemon = spec.daemon ?? false;
+  }
+  /** Scheduling rank: every FIFO task outranks every normal task. */
+  get rank(): number {
+    return this.policy === "fifo" ? 100 + this.priority : 0;
+  }
+}
+
+class Cpu {
+  clock = 0;
+  current: Task | null = null;
+  lastRan: Task | null = null;
+  readonly tasks: Task[] = [];
+  /** Quiescent states passed (context switches, cond_resched, idle). */
+  qs = 0;
+  qsAt = 0;
+  kworker: Task | null = null;
+  constructor(readonly id: number) {}
+}
+
+export interface Candidate {
+  task: Task;
+  op: Op<unknown>;
+  cpu: number;
+  /** Virtual time at which the op would start. */
+  time: number;
+  /** Choosing it switches its CPU away from a task that could have gone on running. */
+  preempts: boolean;
+}
+
+export interface Chooser {
+  /** Pick one of `candidates` (never empty); return its index. */
+  choose(candidates: readonly Candidate[], machine: Machine): number;
+}
+
+export type RunStatus = "running" | "done" | "deadlock" | "livelock" | "invariant" | "step-limit" | "time-limit";
+
+export interface HangTask {
+  task: string;
+  cpu: number;
+  /** blocked (sleeping), spinning (holds its CPU), looping (runs without changing state), runnable (wants its CPU). */
+  state: "blocked" | "spinning" | "looping" | "runnable";
+  /** What it waits for or spins on, in kernel terms. */
+  waitsFor: string;
+  /** Modelled kernel functions open on its stack, outermost first. */
+  stack: string[];
+}
+
+export interface HangReport {
+  kind: "deadlock" | "livelock";
+  message: string;
+  tasks: HangTask[];
+  /** Objects the blocked tasks wait on whose write counters did not move. */
+  stalled: { object: string; writes: number }[];
+  step: number;
+  virtualNs: number;
+}
+
+export interface InvariantFailure {
+  message: string;
+  task: string | undefined;
+  step: number;
+  operation?: string;
+  object?: string;
+}
+
+export interface RunResult {
+  status: RunStatus;
+  steps: number;
+  virtualNs: number;
+  hang?: HangReport;
+  failure?: InvariantFailure;
+  tasks: { name: string; cpu: number; state: TaskState; result: unknown }[];
+  counters: Record<string, number>;
+  trace: readonly TraceEvent[];
+  traceHash: string;
+  /** Candidate index chosen at each step that had more than one candidate. */
+  decisions: number[];
+}
+
+let CURRENT: Task | null = null;
+let CURRENT_MACHINE: Machine | null = null;
+
+/** `current`: the task whose code is running (inside an op or between two yields). */
+export function current(): Task {
+  if (!CURRENT) throw new Error("current() called outside a task");
+  return CURRENT;
+}
+
+/** The machine the current task runs on. */
+export function currentMachine(): Machine {
+  if (!CURRENT_MACHINE) throw new Error("currentMachine() called outside a task");
+  return CURRENT_MACHINE;
+}
+
+export type Invariant = (m: Machine) => string | null;
+
+export class Machine {
+  readonly cpuCount: number;
+  readonly preemption: PreemptionModel;
+  readonly costs: CostModel;
+  readonly jumpLabel: JumpLabelModel;
+  readonly livelockSteps: number;
+  readonly livelockNs: number;
+  readonly maxSteps: number;
+  readonly maxVirtualNs: number;
+  readonly trace: Trace;
+  readonly counters: Record<string, number> = Object.create(null);
+  readonly tasks: Task[] = [];
+  readonly decisions: number[] = [];
+  status: RunStatus = "running";
+  hang: HangReport | undefined;
+  failure: InvariantFailure | undefined;
+  stepCount = 0;
+  /** The latest virtual time any CPU has reached. */
+  now = 0;
+  private readonly cpus: Cpu[];
+  private readonly cands: Candidate[] = [];
+  private candsValid = false;
+  private progressed = false;
+  private lastProgressStep = 0;
+  private lastProgressNs = 0;
+  private readonly invariants: { name: string; check: Invariant }[] = [];
+  /** Free-form state that upper layers hang on the machine (per-run singletons). */
+  readonly ext = new Map<unknown, unknown>();
+
+  constructor(config: MachineConfig) {
+    if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > 256) {
+      throw new SimConfigError("cpus", "an integer from 1 to 256", config.cpus);
+    }
+    const preemption = config.preemption ?? "voluntary";
+    if (preemption !== "none" && preemption !== "voluntary" && preemption !== "full") {
+      throw new SimConfigError("preemption", '"none", "voluntary" or "full"', preemption);
+    }
+    this.cpuCount = config.cpus;
+    this.preemption = preemption;
+    this.costs = extendCosts(DEFAULT_COSTS, config.costs);
+    this.jumpLabel = { ...DEFAULT_JUMP_LABEL, ...config.jumpLabel };
+    for (const [k, v] of Object.entries(this.jumpLabel)) {
+      if (!Number.isInteger(v) || v < (k === "sites" ? 0 : 1)) {
+        throw new SimConfigError(`jumpLabel.${k}`, "a positive integer", v);
+      }
+    }
+    this.livelockSteps = positive(config.livelock?.steps ?? 10_000, "livelock.steps");
+    this.livelockNs = positive(config.livelock?.ns ?? 2_000_000, "livelock.ns");
+    this.maxSteps = positive(config.maxSteps ?? 2_000_000, "maxSteps");
+    this.maxVirtualNs = positive(config.maxVirtualNs ?? 60e9, "maxVirtualNs");
+    this.trace = new Trace(config.trace ?? true);
+    this.cpus = Array.from({ length: this.cpuCount }, (_, i) => new Cpu(i));
+  }
+
+  // ---------------------------------------------------------------- set-up
+
+  spawn<R>(spec: TaskSpec<R>): Task {
+    if (typeof spec.name !== "string" || spec.name.length === 0) {
+      throw new SimConfigError("task.name", "a non-empty string", spec.name);
+    }
+    if (!Number.isInteger(spec.cpu) || spec.cpu < 0 || spec.cpu >= this.cpuCount) {
+      throw new SimConfigError(`task ${spec.name}.cpu`, `a CPU from 0 to ${this.cpuCount - 1}`, spec.cpu);
+    }
+    if (spec.policy !== undefined && spec.policy !== "normal" && spec.policy !== "fifo") {
+      throw new SimConfigError(`task ${spec.name}.policy`, '"normal" or "fifo"', spec.policy);
+    }
+    if (spec.policy === "fifo" && spec.priority !== undefined && (!Number.isInteger(spec.priority) || spec.priority < 1 || spec.priority > 99)) {
+      throw new SimConfigError(`task ${spec.name}.priority`, "a SCHED_FIFO priority from 1 to 99", spec.priority);
+    }
+    const task = new Task(this.tasks.length, spec as TaskSpec<unknown>);
+    this.tasks.push(task);
+    this.cpus[task.cpu].tasks.push(task);
+    task.gen = spec.body(task) as TaskGen<unknown>;
+    this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "spawn", task.name);
+    this.advance(task, undefined);
+    this.candsValid = false;
+    return task;
+  }
+
+  /** Check `check` after every step; a non-null answer ends the run as an invariant failure. */
+  addInvariant(name: string, check: Invariant): void {
+    this.invariants.push({ name, check });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  cpuClock(cpu: number): number {
+    return this.cpus[cpu].clock;
+  }
+
+  /** Charge `ns` to a CPU's clock (work done there on behalf of someone else, e.g. an IPI handler). */
+  chargeCpu(cpu: number, ns: number): void {
+    const c = this.cpus[cpu];
+    c.clock += ns;
+    if (c.clock > this.now) this.now = c.clock;
+  }
+
+  currentOn(cpu: number): Task | null {
+    return this.cpus[cpu].current;
+  }
+
+  cost(name: string): number {
+    const v = this.costs[name];
+    if (v === undefined) throw new SimConfigError(`costs.${name}`, "a cost-model entry", undefined);
+    return v;
+  }
+
+  count(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
+  /** Emit a trace event from inside an op or task-local code. */
+  emit(type: string, name?: string, args?: Record<string, unknown>): void {
+    const t = CURRENT;
+    const cpu = t ? t.cpu : -1;
+    this.trace.emit(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name, args);
+  }
+
+  /** Record a state change of `obj` (an op that wrote something). Drives livelock detection. */
+  markWrite(obj: Shared): void {
+    obj.writes++;
+    obj.lastWriteAt = CURRENT ? this.cpus[CURRENT.cpu].clock : this.now;
+    this.progressed = true;
+  }
+
+  /** Note that the current task failed to get `what` and will retry (a trylock loop). */
+  noteSpin(what: string): void {
+    if (CURRENT) CURRENT.spinningOn = what;
+    this.count("spins");
+  }
+
+  /** Quiescent-state bookkeeping for RCU (see rcu.ts). */
+  cpuQs(cpu: number): { qs: number; at: number; idle: boolean; quiescentNow: boolean } {
+    const c = this.cpus[cpu];
+    const cur = c.current;
+    const idle = cur === null;
+    const quiescentNow =
+      idle || (this.preemption === "full" && cur.preemptCount === 0 && cur.rcuReadDepth === 0 && cur !== CURRENT);
+    return { qs: c.qs, at: c.qsAt, idle, quiescentNow };
+  }
+
+  reportQs(cpu: number): void {
+    const c = this.cpus[cpu];
+    c.qs++;
+    c.qsAt = c.clock;
+  }
+
+  kworkerOf(cpu: number): Task | null {
+    return this.cpus[cpu].kworker;
+  }
+
+  setKworker(cpu: number, task: Task): void {
+    this.cpus[cpu].kworker = task;
+  }
+
+  get finished(): boolean {
+    return this.status !== "running";
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /** The operations that may run now. Empty only when the run has ended. */
+  candidates(): readonly Candidate[] {
+    if (this.candsValid) return this.cands;
+    for (;;) {
+      if (this.status !== "running") {
+        this.cands.length = 0;
+        break;
+      }
+      const timer = this.collect();
+      if (this.cands.length > 0) break;
+      if (timer < Infinity) {
+        this.fireTimers(timer);
+        continue;
+      }
+      this.endWithoutCandidates();
+    }
+    this.candsValid = true;
+    return this.cands;
+  }
+
+  private collect(): number {
+    const cands = this.cands;
+    cands.length = 0;
+    // Earliest pending timer among blocked tasks.
+    let timer = Infinity;
+    for (const t of this.tasks) {
+      const op = t.pending;
+      if (t.state === "done" || !op || op.deadline === Infinity || op.timedOut) continue;
+      if (op.deadline < timer && !this.enabled(t)) timer = op.deadline;
+    }
+    for (const cpu of this.cpus) this.collectCpu(cpu, timer);
+    return timer;
+  }
+
+  private collectCpu(cpu: Cpu, timer: number): void {
+    let cur = cpu.current;
+    if (cur !== null) {
+      if (cur.state === "done") {
+        cpu.current = cur = null;
+      } else if (!this.enabled(cur)) {
+        if (cur.pending!.block === Block.Spin) return; // spins holding its CPU
+        this.sleep(cpu, cur);
+        cur = null;
+      }
+    }
+    // The highest rank among the other runnable tasks of this CPU.
+    let best = -1;
+    for (const t of cpu.tasks) {
+      if (t === cur || t.state === "done") continue;
+      if (!this.enabled(t)) {
+        t.state = "blocked";
+        continue;
+      }
+      if (t.state === "blocked") this.wake(t);
+      if (t.runnableSince < 0) t.runnableSince = Math.max(t.readyAt, cpu.clock);
+      if (t.rank > best) best = t.rank;
+    }
+    if (cur === null) {
+      for (const t of cpu.tasks) if (t.state === "ready" && t !== cur && t.rank === best) this.push(cpu, t, false, timer);
+      return;
+    }
+    const op = cur.pending!;
+    const atPoint =
+      cur.preemptCount === 0 &&
+      (this.preemption === "full" || op.preemptPoint || (this.preemption === "voluntary" && op.mightSleep));
+    if (!atPoint || best < 0) {
+      this.push(cpu, cur, false, timer);
+      return;
+    }
+    if (best > cur.rank) {
+      // A higher-priority task is runnable: the preemption point must switch to it.
+      for (const t of cpu.tasks) if (t !== cur && t.state === "ready" && t.rank === best) this.push(cpu, t, true, timer);
+      return;
+    }
+    if (cur.policy === "fifo" || best < cur.rank) {
+      this.push(cpu, cur, false, timer);
+      return;
+    }
+    // Equal-rank normal tasks: preempting is the chooser's call until one has waited a full slice.
+    const slice = this.costs.schedSlice;
+    let starving = false;
+    for (const t of cpu.tasks) {
+      if (t !== cur && t.state === "ready" && t.rank === best && cpu.clock - t.runnableSince >= slice) starving = true;
+    }
+    if (!starving) this.push(cpu, cur, false, timer);
+    for (const t of cpu.tasks) {
+      if (t === cur || t.state !== "ready" || t.rank !== best) continue;
+      if (!starving || cpu.clock - t.runnableSince >= slice) this.push(cpu, t, true, timer);
+    }
+  }
+
+  private push(cpu: Cpu, task: Task, preempts: boolean, timer: number): void {
+    const time = cpu.current === task ? cpu.clock : Math.max(cpu.clock, task.readyAt);
+    if (time > timer) return; // must wait for the earlier timer to fire first
+    this.cands.push({ task, op: task.pending!, cpu: cpu.id, time, preempts });
+  }
+
+  private enabled(t: Task): boolean {
+    const op = t.pending;
+    if (op === null) return false;
+    if (op.block === Block.None || op.timedOut) return true;
+    return op.enabled === undefined || op.enabled(this, t);
+  }
+
+  private sleep(cpu: Cpu, t: Task): void {
+    t.state = "blocked";
+    t.runnableSince = -1;
+    cpu.current = null;
+    this.trace.emit(this.stepCount, cpu.clock, cpu.id, t.id, "block", t.pending!.waitFor ?? t.pending!.label ?? t.pending!.kind);
+  }
+
+  private wake(t: Task): void {
+    const op = t.pending!;
+    let at = 0;
+    if (op.timedOut) {
+      // A timer expiry resumes the sleeper exactly at its deadline.
+      at = op.deadline;
+      t.readyAt = at;
+    } else {
+      for (const s of op.reads) if (s.lastWriteAt > at) at = s.lastWriteAt;
+      for (const s of op.writes) if (s.lastWriteAt > at) at = s.lastWriteAt;
+      t.readyAt = at + this.costs.wakeup;
+    }
+    t.state = "ready";
+    t.runnableSince = -1;
+    this.trace.emit(this.stepCount, at, t.cpu, t.id, "wake", op.waitFor ?? op.label ?? op.kind);
+  }
+
+  private fireTimers(at: number): void {
+    for (const t of this.tasks) {
+      const op = t.pending;
+      if (t.state === "done" || !op || op.timedOut || op.deadline !== at) continue;
+      if (this.enabled(t)) continue;
+      op.timedOut = true;
+      this.trace.emit(this.stepCount, at, t.cpu, t.id, "timer", op.waitFor ?? op.label ?? op.kind);
+    }
+    if (at > this.now) this.now = at;
+  }
+
+  private endWithoutCandidates(): void {
+    const unfinished = this.tasks.filter((t) => t.state !== "done" && !t.daemon);
+    if (unfinished.length === 0) {
+      this.status = "done";
+      return;
+    }
+    this.status = "deadlock";
+    this.hang = this.hangReport("deadlock");
+  }
+
+  // ---------------------------------------------------------------- stepping
+
+  /** Run candidate `index` of `candidates()`. */
+  step(index: number): void {
+    const cands = this.candidates();
+    const c = cands[index];
+    if (c === undefined) throw new RangeError(`step(${index}): only ${cands.length} candidates`);
+    if (cands.length > 1) this.decisions.push(index); // only real choices are recorded
+    const task = c.task;
+    const cpu = this.cpus[c.cpu];
+    if (cpu.current !== task) this.switchTo(cpu, task, c.time);
+    else if (c.time > cpu.clock) cpu.clock = c.time;
+    task.runnableSince = -1;
+    const op = c.op;
+    this.stepCount++;
+    this.progressed = false;
+    CURRENT = task;
+    CURRENT_MACHINE = this;
+    let result: unknown;
+    try {
+      result = op.run(this, task);
+    } catch (e) {
+      CURRENT = null;
+      this.fail(e, task, op);
+      return;
+    }
+    const cost = typeof op.cost === "number" ? op.cost : this.costs[op.cost];
+    cpu.clock += cost ?? 0;
+    if (cpu.clock > this.now) this.now = cpu.clock;
+    if (op.preemptPoint) this.reportQs(cpu.id);
+    this.trace.op(this.stepCount, cpu.clock, cpu.id, task.id, op.label ?? op.kind);
+    this.advance(task, result);
+    CURRENT = null;
+    this.candsValid = false;
+    if (this.status !== "running") return;
+    this.checkAfterStep(task, op);
+  }
+
+  private switchTo(cpu: Cpu, next: Task, at: number): void {
+    const prev = cpu.current ?? cpu.lastRan;
+    if (at > cpu.clock) cpu.clock = at;
+    if (cpu.current !== null) {
+      cpu.current.runnableSince = cpu.clock; // preempted while runnable
+    }
+    if (prev !== next) {
+      cpu.clock += this.costs.contextSwitch;
+      this.count("context_switch");
+      this.reportQs(cpu.id);
+      this.trace.emit(this.stepCount, cpu.clock, cpu.id, next.id, "switch", next.name, {
+        prev: prev ? prev.name : "swapper",
+        prevState: prev === null ? "R" : prev.state === "done" ? "X" : prev.state === "blocked" ? "S" : "R",
+        next: next.name,
+      });
+    }
+    cpu.current = next;
+    cpu.lastRan = next;
+  }
+
+  /** Resume a task's generator with `value`, running its task-local code up to the next op. */
+  private advance(task: Task, value: unknown): void {
+    const prevTask = CURRENT;
+    const prevMachine = CURRENT_MACHINE;
+    CURRENT = task;
+    CURRENT_MACHINE = this;
+    let r: IteratorResult<Op<unknown>, unknown>;
+    try {
+      r = task.gen.next(value);
+    } catch (e) {
+      CURRENT = prevTask;
+      CURRENT_MACHINE = prevMachine;
+      this.fail(e, task, task.pending ?? undefined);
+      return;
+    }
+    CURRENT = prevTask;
+    CURRENT_MACHINE = prevMachine;
+    if (r.done) {
+      task.state = "done";
+      task.pending = null;
+      task.result = r.value;
+      this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "exit", task.name);
+      return;
+    }
+    const op = r.value;
+    task.pending = op;
+    task.state = "ready";
+    if (op.timeoutNs !== undefined) op.deadline = this.cpus[task.cpu].clock + op.timeoutNs;
+  }
+
+  private fail(e: unknown, task: Task, op: Op<unknown> | undefined): void {
+    if (!(e instanceof ModelError)) throw e;
+    this.status = "invariant";
+    this.failure = {
+      message: e.message,
+      task: task.name,
+      step: this.stepCount,
+      operation: e.operation,
+      object: e.object,
+    };
+    if (op) this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "model_error", e.operation, { object: e.object, detail: e.detail });
+    this.candsValid = false;
+  }
+
+  private checkAfterStep(task: Task, op: Op<unknown>): void {
+    for (const inv of this.invariants) {
+      const msg = inv.check(this);
+      if (msg !== null) {
+        this.status = "invariant";
+        this.failure = { message: `${inv.name}: ${msg}`, task: task.name, step: this.stepCount, operation: op.label ?? op.kind };
+        return;
+      }
+    }
+    if (this.progressed) {
+      this.lastProgressStep = this.stepCount;
+      this.lastProgressNs = this.now;
+      task.spinningOn = undefined;
+    } else if (
+      this.stepCount - this.lastProgressStep >= this.livelockSteps &&
+      this.now - this.lastProgressNs >= this.livelockNs
+    ) {
+      this.status = "livelock";
+      this.hang = this.hangReport("livelock");
+      return;
+    }
+    if (this.stepCount >= this.maxSteps) this.status = "step-limit";
+    else if (this.now >= this.maxVirtualNs) this.status = "time-limit";
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** Run to the end with `chooser`. */
+  run(chooser: Chooser): RunResult {
+    for (;;) {
+      const cands = this.candidates();
+      if (cands.length === 0) break;
+      this.step(cands.length === 1 ? 0 : chooser.choose(cands, this));
+    }
+    return this.result();
+  }
+
+  result(): RunResult {
+    return {
+      status: this.status,
+      steps: this.stepCount,
+      virtualNs: this.now,
+      hang: this.hang,
+      failure: this.failure,
+      tasks: this.tasks.filter((t) => !t.daemon).map((t) => ({ name: t.name, cpu: t.cpu, state: t.state, result: t.result })),
+      counters: { ...this.counters, virtual_ns: this.now, steps: this.stepCount },
+      trace: this.trace.events,
+      traceHash: this.trace.hash(),
+      decisions: this.decisions,
+    };
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  private hangReport(kind: "deadlock" | "livelock"): HangReport {
+    const tasks: HangTask[] = [];
+    const stalled: { object: string; writes: number }[] = [];
+    for (const t of this.tasks) {
+      if (t.state === "done" || t.pending === null) continue;
+      const op = t.pending;
+      const cpu = this.cpus[t.cpu];
+      let state: HangTask["state"];
+      let waitsFor: string;
+      const en = this.enabled(t);
+      if (!en && op.block === Block.Spin && cpu.current === t) {
+        state = "spinning";
+        waitsFor = op.waitFor ?? op.label ?? op.kind;
+      } else if (!en) {
+        state = "blocked";
+        waitsFor = op.waitFor ?? op.label ?? op.kind;
+        for (const s of [...op.reads, ...op.writes]) {
+          if (!stalled.some((x) => x.object === s.name)) stalled.push({ object: s.name, writes: s.writes });
+        }
+      } else if (t.spinningOn !== undefined && kind === "livelock") {
+        state = "looping";
+        waitsFor = t.spinningOn;
+      } else {
+        if (t.daemon && cpu.current !== t && kind === "deadlock") continue;
+        state = "runnable";
+        const holder = cpu.current && cpu.current !== t ? cpu.current.name : undefined;
+        waitsFor = holder ? `CPU${t.cpu}, held by ${holder}` : op.label ?? op.kind;
+      }
+      if (t.daemon && state === "blocked") continue; // an idle kworker is not part of a hang
+      tasks.push({ task: t.name, cpu: t.cpu, state, waitsFor, stack: [...t.frames] });
+    }
+    const parts = tasks.map((h) => `${h.task} (CPU${h.cpu}) ${describeState(h.state)} ${h.waitsFor}`);
+    const msg = kind === "deadlock" ? `deadlock: nothing can run: ${parts.join("; ")}` : `livelock: no state change for ${this.stepCount - this.lastProgressStep} steps and ${fmtNs(this.now - this.lastProgressNs)}: ${parts.join("; ")}`;
+    return { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now };
+  }
+}
+
+function describeState(s: HangTask["state"]): string {
+  switch (s) {
+    case "blocked":
+      return "sleeps in";
+    case "spinning":
+      return "spins in";
+    case "looping":
+      return "keeps retrying";
+    case "runnable":
+      return "is runnable but never runs: waits for";
+  }
+}
+
+export function fmtNs(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(3)} us`;
+  return `${ns} ns`;
+}
+
+function positive(v: number, field: string): number {
+  if (typeof v !== "number" || !(v > 0)) throw new SimConfigError(field, "a positive number", v);
+  return v;
+}

@@ -1,0 +1,135 @@
+/**
+ * Operations and shared objects: the vocabulary between tasks and the machine.
+ *
+ * A task is a generator that yields `Op`s. Each op declares its footprint (the shared
+ * objects it reads and writes) before it runs, so a chooser can see what every
+ * candidate would touch. An op is also an iterable that yields itself once and
+ * returns the machine's answer, which is what makes `const v = yield* atomicAdd(c, 1)`
+ * read like kernel C.
+ */
+
+import type { Machine, Task } from "./machine.js";
+
+let nextSharedId = 1;
+
+/** Anything other tasks can see. Identity is the object itself; `name` is for traces. */
+export class Shared {
+  readonly id = nextSharedId++;
+  /** Virtual time of the last write (used as the wake-up time of tasks blocked on it). */
+  lastWriteAt = 0;
+  /** How many state-changing writes hit this object (livelock reports name counters that did not move). */
+  writes = 0;
+  constructor(readonly name: string) {}
+}
+
+/** A shared value, accessed only through operations. */
+export class Cell<T = number> extends Shared {
+  constructor(
+    name: string,
+    public value: T,
+  ) {
+    super(name);
+  }
+}
+
+/** How an op behaves when its `enabled` predicate is false. */
+export const enum Block {
+  /** Never blocks. */
+  None = 0,
+  /** Sleeps: the task leaves its CPU until the op becomes enabled (or its timer fires). */
+  Sleep = 1,
+  /** Spins: the task keeps its CPU (preemption off) until the op becomes enabled. */
+  Spin = 2,
+}
+
+export type TaskGen<R = unknown> = Generator<Op<unknown>, R, unknown>;
+
+const NO_OBJECTS: readonly Shared[] = Object.freeze([]) as readonly Shared[];
+
+export interface OpSpec<R> {
+  /** Short kind, e.g. "atomic_add"; interned into the trace hash. */
+  kind: string;
+  /** Kernel-level label for traces, e.g. "folio_put". */
+  label?: string;
+  reads?: readonly Shared[];
+  writes?: readonly Shared[];
+  /** Name of an entry of the cost model, or a number of nanoseconds. */
+  cost?: string | number;
+  /** Executes atomically when the chooser picks this op. */
+  run: (m: Machine, task: Task) => R;
+  block?: Block;
+  enabled?: (m: Machine, task: Task) => boolean;
+  /** Relative timeout (ns) for a sleeping op: once reached, the op runs anyway (`timedOut` is set). */
+  timeoutNs?: number;
+  /** A voluntary preemption point (`cond_resched`). */
+  preemptPoint?: boolean;
+  /** A `might_sleep()` annotation: a preemption point under the `voluntary` model. */
+  mightSleep?: boolean;
+  /** What a blocked task waits for, for hang reports, e.g. "flush_work(lru_add_drain_work/1)". */
+  waitFor?: string;
+}
+
+export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Iterable<Op<unknown>> {
+  readonly kind: string;
+  readonly label: string | undefined;
+  readonly reads: readonly Shared[];
+  readonly writes: readonly Shared[];
+  readonly cost: string | number;
+  readonly run: (m: Machine, task: Task) => R;
+  readonly block: Block;
+  readonly enabled: ((m: Machine, task: Task) => boolean) | undefined;
+  readonly timeoutNs: number | undefined;
+  readonly preemptPoint: boolean;
+  readonly mightSleep: boolean;
+  readonly waitFor: string | undefined;
+  /** Set by the machine when a timed sleep ran because its deadline passed. */
+  timedOut = false;
+  /** Absolute deadline, set by the machine when the op becomes pending. */
+  deadline = Infinity;
+  private yielded = false;
+
+  constructor(spec: OpSpec<R>) {
+    this.kind = spec.kind;
+    this.label = spec.label;
+    this.reads = spec.reads ?? NO_OBJECTS;
+    this.writes = spec.writes ?? NO_OBJECTS;
+    this.cost = spec.cost ?? "plain";
+    this.run = spec.run;
+    this.block = spec.block ?? Block.None;
+    this.enabled = spec.enabled;
+    this.timeoutNs = spec.timeoutNs;
+    this.preemptPoint = spec.preemptPoint ?? false;
+    this.mightSleep = spec.mightSleep ?? false;
+    this.waitFor = spec.waitFor;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(value?: unknown): IteratorResult<Op<unknown>, R> {
+    if (!this.yielded) {
+      this.yielded = true;
+      return { value: this as Op<unknown>, done: false };
+    }
+    return { value: value as R, done: true };
+  }
+
+  /** True when this op touches `obj` (read or write). */
+  touches(obj: Shared): boolean {
+    return this.reads.includes(obj) || this.writes.includes(obj);
+  }
+}
+
+/** Build an operation. The building block for every layer above the machine. */
+export function op<R>(spec: OpSpec<R>): Op<R> {
+  return new Op(spec);
+}
+
+/** Objects named in an op's footprint, for reports. */
+export function footprintNames(o: Op<unknown>): string[] {
+  const names: string[] = [];
+  for (const s of o.reads) names.push(s.name);
+  for (const s of o.writes) if (!names.includes(s.name)) names.push(s.name);
+  return names;
+}
