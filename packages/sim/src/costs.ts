@@ -60,6 +60,29 @@ export const DEFAULT_COSTS = {
 export type SimCostName = keyof typeof DEFAULT_COSTS;
 export type CostModel = Record<string, number>;
 
+const REGISTERED: CostModel = {};
+
+/**
+ * Register the default costs of an upper layer (page copy, TLB flush, ...). Each layer
+ * calls this once at module load for the names its operations use; a machine starts
+ * from the sim defaults plus every registered table, then the scenario's overrides.
+ * Registering a name twice with different values is a programming error.
+ */
+export function defineCosts(table: CostModel): void {
+  for (const [name, value] of Object.entries(table)) {
+    if (name in DEFAULT_COSTS || (name in REGISTERED && REGISTERED[name] !== value)) {
+      throw new Error(`defineCosts: cost "${name}" is already defined`);
+    }
+    if (!Number.isFinite(value) || value < 0) throw new SimConfigError(`costs.${name}`, "a non-negative number of nanoseconds", value);
+    REGISTERED[name] = value;
+  }
+}
+
+/** The default cost table: sim defaults plus every registered layer's. */
+export function defaultCosts(): CostModel {
+  return { ...DEFAULT_COSTS, ...REGISTERED };
+}
+
 /** Merge cost tables, rejecting negative or non-finite entries with a typed error. */
 export function extendCosts(base: CostModel, overrides: Partial<CostModel> | undefined, where = "costs"): CostModel {
   const merged: CostModel = { ...base };

@@ -3,7 +3,7 @@
  */
 
 export { SimConfigError, ModelError } from "./errors.js";
-export { DEFAULT_COSTS, DEFAULT_JUMP_LABEL, extendCosts, type CostModel, type JumpLabelModel, type SimCostName } from "./costs.js";
+export { DEFAULT_COSTS, DEFAULT_JUMP_LABEL, defaultCosts, defineCosts, extendCosts, type CostModel, type JumpLabelModel, type SimCostName } from "./costs.js";
 export { Block, Cell, Op, Shared, op, footprintNames, type OpSpec, type TaskGen } from "./op.js";
 export {
   Machine,

@@ -24,7 +24,7 @@
  *   detection watches.
  */
 
-import { DEFAULT_COSTS, DEFAULT_JUMP_LABEL, extendCosts, type CostModel, type JumpLabelModel } from "./costs.js";
+import { DEFAULT_JUMP_LABEL, defaultCosts, extendCosts, type CostModel, type JumpLabelModel } from "./costs.js";
 import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
 import { Trace, type TraceEvent } from "./trace.js";
@@ -45,6 +45,11 @@ export interface MachineConfig {
   maxVirtualNs?: number;
   /** Record trace events (the hash is always computed). Default true. */
   trace?: boolean;
+  /**
+   * Kernel variant choices, read by the modelled layers (`m.kernel["lru-batch-clears-lru"]`).
+   * The machine itself never looks at them.
+   */
+  kernel?: Record<string, string | boolean | number>;
 }
 
 export interface TaskSpec<R = unknown> {
@@ -194,6 +199,8 @@ export class Machine {
   readonly cpuCount: number;
   readonly preemption: PreemptionModel;
   readonly costs: CostModel;
+  /** Kernel variant choices (see MachineConfig.kernel). */
+  readonly kernel: Readonly<Record<string, string | boolean | number>>;
   readonly jumpLabel: JumpLabelModel;
   readonly livelockSteps: number;
   readonly livelockNs: number;
@@ -229,7 +236,8 @@ export class Machine {
     }
     this.cpuCount = config.cpus;
     this.preemption = preemption;
-    this.costs = extendCosts(DEFAULT_COSTS, config.costs);
+    this.costs = extendCosts(defaultCosts(), config.costs);
+    this.kernel = { ...config.kernel };
     this.jumpLabel = { ...DEFAULT_JUMP_LABEL, ...config.jumpLabel };
     for (const [k, v] of Object.entries(this.jumpLabel)) {
       if (!Number.isInteger(v) || v < (k === "sites" ? 0 : 1)) {
@@ -527,7 +535,8 @@ export class Machine {
       return;
     }
     const cost = typeof op.cost === "number" ? op.cost : this.costs[op.cost];
-    cpu.clock += cost ?? 0;
+    if (cost === undefined) throw new SimConfigError(`costs.${op.cost}`, `a cost-model entry (used by ${op.label ?? op.kind})`, undefined);
+    cpu.clock += cost;
     if (cpu.clock > this.now) this.now = cpu.clock;
     if (op.preemptPoint) this.reportQs(cpu.id);
     this.trace.op(this.stepCount, cpu.clock, cpu.id, task.id, op.label ?? op.kind);
