@@ -171,6 +171,9 @@ export interface RunResult {
   hang?: HangReport;
   failure?: InvariantFailure;
   tasks: { name: string; cpu: number; state: TaskState; result: unknown }[];
+  /** Every task of the run, daemons included, indexed by task id (trace events name tasks by id). */
+  taskTable: { id: number; name: string; cpu: number; policy: Policy; priority: number; daemon: boolean }[];
+  cpus: number;
   counters: Record<string, number>;
   trace: readonly TraceEvent[];
   traceHash: string;
@@ -656,6 +659,8 @@ export class Machine {
       hang: this.hang,
       failure: this.failure,
       tasks: this.tasks.filter((t) => !t.daemon).map((t) => ({ name: t.name, cpu: t.cpu, state: t.state, result: t.result })),
+      taskTable: this.tasks.map((t) => ({ id: t.id, name: t.name, cpu: t.cpu, policy: t.policy, priority: t.priority, daemon: t.daemon })),
+      cpus: this.cpuCount,
       counters: { ...this.counters, virtual_ns: this.now, steps: this.stepCount },
       trace: this.trace.events,
       traceHash: this.trace.hash(),
