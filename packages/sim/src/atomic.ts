@@ -14,13 +14,13 @@ export function atomic(name: string, value = 0): Atomic {
 }
 
 export function atomicRead(c: Cell<number>): Op<number> {
-  return op({ kind: "atomic_read", label: `atomic_read(${c.name})`, reads: [c], cost: "plain", run: () => c.value });
+  return op({ kind: "atomic_read", label: c.label("atomic_read"), reads: [c], cost: "plain", run: () => c.value });
 }
 
 export function atomicSet(c: Cell<number>, v: number): Op<void> {
   return op({
     kind: "atomic_set",
-    label: `atomic_set(${c.name})`,
+    label: c.label("atomic_set"),
     writes: [c],
     cost: "plain",
     run: (m) => {
@@ -34,7 +34,7 @@ export function atomicSet(c: Cell<number>, v: number): Op<void> {
 export function atomicAdd(c: Cell<number>, d: number): Op<number> {
   return op({
     kind: "atomic_add",
-    label: `atomic_add(${c.name})`,
+    label: c.label("atomic_add"),
     writes: [c],
     cost: "atomic",
     run: (m) => {
@@ -50,7 +50,7 @@ export function atomicAdd(c: Cell<number>, d: number): Op<number> {
 export function atomicAddReturn(c: Cell<number>, d: number): Op<number> {
   return op({
     kind: "atomic_add_return",
-    label: `atomic_add_return(${c.name})`,
+    label: c.label("atomic_add_return"),
     writes: [c],
     cost: "atomic",
     run: (m) => {
@@ -65,7 +65,7 @@ export function atomicAddReturn(c: Cell<number>, d: number): Op<number> {
 export function atomicCmpxchg(c: Cell<number>, expected: number, next: number): Op<number> {
   return op({
     kind: "atomic_cmpxchg",
-    label: `atomic_cmpxchg(${c.name})`,
+    label: c.label("atomic_cmpxchg"),
     writes: [c],
     cost: "atomic",
     run: (m) => {
@@ -81,14 +81,14 @@ export function atomicCmpxchg(c: Cell<number>, expected: number, next: number): 
 
 /** READ_ONCE of any cell. */
 export function readOnce<T>(c: Cell<T>): Op<T> {
-  return op({ kind: "load", label: `READ_ONCE(${c.name})`, reads: [c], cost: "plain", run: () => c.value });
+  return op({ kind: "load", label: c.label("READ_ONCE"), reads: [c], cost: "plain", run: () => c.value });
 }
 
 /** WRITE_ONCE of any cell. */
 export function writeOnce<T>(c: Cell<T>, v: T): Op<void> {
   return op({
     kind: "store",
-    label: `WRITE_ONCE(${c.name})`,
+    label: c.label("WRITE_ONCE"),
     writes: [c],
     cost: "plain",
     run: (m) => {

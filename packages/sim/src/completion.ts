@@ -14,7 +14,7 @@ export class Completion extends Shared {
 export function complete(c: Completion): Op<void> {
   return op({
     kind: "complete",
-    label: `complete(${c.name})`,
+    label: c.label("complete"),
     writes: [c],
     cost: "atomic",
     run: (m) => {
@@ -27,7 +27,7 @@ export function complete(c: Completion): Op<void> {
 export function completeAll(c: Completion): Op<void> {
   return op({
     kind: "complete_all",
-    label: `complete_all(${c.name})`,
+    label: c.label("complete_all"),
     writes: [c],
     cost: "atomic",
     run: (m) => {
@@ -40,13 +40,13 @@ export function completeAll(c: Completion): Op<void> {
 export function waitForCompletion(c: Completion): Op<void> {
   return op({
     kind: "wait_for_completion",
-    label: `wait_for_completion(${c.name})`,
+    label: c.label("wait_for_completion"),
     writes: [c],
     cost: "schedule",
     block: Block.Sleep,
     mightSleep: true,
     enabled: () => c.done > 0,
-    waitFor: `wait_for_completion(${c.name})`,
+    waitFor: c.label("wait_for_completion"),
     run: (m) => {
       if (c.done !== COMPLETE_ALL) c.done--;
       m.markWrite(c);
@@ -57,7 +57,7 @@ export function waitForCompletion(c: Completion): Op<void> {
 export function tryWaitForCompletion(c: Completion): Op<boolean> {
   return op({
     kind: "try_wait_for_completion",
-    label: `try_wait_for_completion(${c.name})`,
+    label: c.label("try_wait_for_completion"),
     writes: [c],
     cost: "atomic",
     run: (m) => {

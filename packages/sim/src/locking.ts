@@ -24,12 +24,12 @@ export class SpinLock extends Shared {
 export function spinLock(l: SpinLock): Op<void> {
   return op({
     kind: "spin_lock",
-    label: `spin_lock(${l.name})`,
+    label: l.label("spin_lock"),
     writes: [l],
     cost: "lock",
     block: Block.Spin,
     enabled: () => l.owner === null,
-    waitFor: `spin_lock(${l.name})`,
+    waitFor: l.label("spin_lock"),
     run: (m, t) => {
       l.owner = t;
       t.preemptCount++;
@@ -41,7 +41,7 @@ export function spinLock(l: SpinLock): Op<void> {
 export function spinTrylock(l: SpinLock): Op<boolean> {
   return op({
     kind: "spin_trylock",
-    label: `spin_trylock(${l.name})`,
+    label: l.label("spin_trylock"),
     writes: [l],
     cost: "lock",
     run: (m, t) => {
@@ -60,7 +60,7 @@ export function spinTrylock(l: SpinLock): Op<boolean> {
 export function spinUnlock(l: SpinLock): Op<void> {
   return op({
     kind: "spin_unlock",
-    label: `spin_unlock(${l.name})`,
+    label: l.label("spin_unlock"),
     writes: [l],
     cost: "lock",
     run: (m, t) => {
@@ -79,13 +79,13 @@ export class Mutex extends Shared {
 export function mutexLock(l: Mutex): Op<void> {
   return op({
     kind: "mutex_lock",
-    label: `mutex_lock(${l.name})`,
+    label: l.label("mutex_lock"),
     writes: [l],
     cost: "lock",
     block: Block.Sleep,
     mightSleep: true,
     enabled: () => l.owner === null,
-    waitFor: `mutex_lock(${l.name})`,
+    waitFor: l.label("mutex_lock"),
     run: (m, t) => {
       l.owner = t;
       m.markWrite(l);
@@ -96,7 +96,7 @@ export function mutexLock(l: Mutex): Op<void> {
 export function mutexTrylock(l: Mutex): Op<boolean> {
   return op({
     kind: "mutex_trylock",
-    label: `mutex_trylock(${l.name})`,
+    label: l.label("mutex_trylock"),
     writes: [l],
     cost: "lock",
     run: (m, t) => {
@@ -114,7 +114,7 @@ export function mutexTrylock(l: Mutex): Op<boolean> {
 export function mutexUnlock(l: Mutex): Op<void> {
   return op({
     kind: "mutex_unlock",
-    label: `mutex_unlock(${l.name})`,
+    label: l.label("mutex_unlock"),
     writes: [l],
     cost: "lock",
     run: (m, t) => {
@@ -235,7 +235,7 @@ export class LocalLock extends Shared {}
 export function localLock(l: LocalLock): Op<void> {
   return op({
     kind: "local_lock",
-    label: `local_lock(${l.name})`,
+    label: l.label("local_lock"),
     writes: [l],
     cost: 1,
     run: (_m, t) => {
@@ -247,7 +247,7 @@ export function localLock(l: LocalLock): Op<void> {
 export function localUnlock(l: LocalLock): Op<void> {
   return op({
     kind: "local_unlock",
-    label: `local_unlock(${l.name})`,
+    label: l.label("local_unlock"),
     writes: [l],
     cost: 1,
     run: (m, t) => preemptCountDec(m, t, `local_unlock(${l.name})`),

@@ -481,6 +481,7 @@ export class Machine {
       at = op.deadline;
       t.readyAt = at;
     } else {
+      if (op.wakeTime) at = op.wakeTime(this);
       for (const s of op.reads) if (s.lastWriteAt > at) at = s.lastWriteAt;
       for (const s of op.writes) if (s.lastWriteAt > at) at = s.lastWriteAt;
       t.readyAt = at + this.costs.wakeup;

@@ -19,7 +19,18 @@ export class Shared {
   lastWriteAt = 0;
   /** How many state-changing writes hit this object (livelock reports name counters that did not move). */
   writes = 0;
+  private labels: Map<string, string> | undefined;
   constructor(readonly name: string) {}
+  /** `kind(name)`, built once per object and kind: op labels are hot (trace interning). */
+  label(kind: string): string {
+    const labels = (this.labels ??= new Map());
+    let l = labels.get(kind);
+    if (l === undefined) {
+      l = `${kind}(${this.name})`;
+      labels.set(kind, l);
+    }
+    return l;
+  }
 }
 
 /** A shared value, accessed only through operations. */
@@ -67,6 +78,11 @@ export interface OpSpec<R> {
   mightSleep?: boolean;
   /** What a blocked task waits for, for hang reports, e.g. "flush_work(lru_add_drain_work/1)". */
   waitFor?: string;
+  /**
+   * When the event that enabled a sleeping op happened, if its footprint cannot tell
+   * (default: the latest write to any object of the footprint).
+   */
+  wakeTime?: (m: Machine) => number;
 }
 
 export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Iterable<Op<unknown>> {
@@ -82,6 +98,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
   readonly preemptPoint: boolean;
   readonly mightSleep: boolean;
   readonly waitFor: string | undefined;
+  readonly wakeTime: ((m: Machine) => number) | undefined;
   /** Set by the machine when a timed sleep ran because its deadline passed. */
   timedOut = false;
   /** Absolute deadline, set by the machine when the op becomes pending. */
@@ -101,6 +118,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
     this.preemptPoint = spec.preemptPoint ?? false;
     this.mightSleep = spec.mightSleep ?? false;
     this.waitFor = spec.waitFor;
+    this.wakeTime = spec.wakeTime;
   }
 
   [Symbol.iterator](): this {

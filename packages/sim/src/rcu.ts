@@ -79,6 +79,12 @@ function waitGp(m: Machine, snap: GpSnapshot, expedited: boolean): Op<void> {
     cost: "schedule",
     block: Block.Sleep,
     enabled: (mm) => allPassed(mm, snap),
+    // The grace period ended when the last CPU reported its quiescent state.
+    wakeTime: (mm) => {
+      let at = 0;
+      for (let cpu = 0; cpu < mm.cpuCount; cpu++) at = Math.max(at, mm.cpuQs(cpu).at);
+      return at;
+    },
     waitFor: expedited ? "an expedited RCU grace period" : "an RCU grace period",
     run: (mm) => {
       mm.emit("rcu_gp_end", expedited ? "expedited" : "normal");

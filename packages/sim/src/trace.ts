@@ -46,7 +46,7 @@ export class Trace {
     this.mixInt(task);
     this.mixInt(t);
     if (name !== undefined) this.mixInt(this.intern(name));
-    if (args !== undefined) this.mixString(stableStringify(args));
+    if (args !== undefined) this.mixArgs(args);
     if (this.record) {
       const e: TraceEvent = { step, t, cpu, task, type };
       if (name !== undefined) e.name = name;
@@ -58,6 +58,18 @@ export class Trace {
   /** Hex digest of everything emitted so far. */
   hash(): string {
     return (this.h >>> 0).toString(16).padStart(8, "0") + ":" + this.interned.size.toString(16);
+  }
+
+  /** Hash an args record without building JSON: emitters use a fixed key order per event type. */
+  private mixArgs(args: Record<string, unknown>): void {
+    for (const key in args) {
+      this.mixInt(this.intern(key));
+      const v = args[key];
+      if (typeof v === "number") this.mixInt(v);
+      else if (typeof v === "string") this.mixInt(this.intern(v));
+      else if (typeof v === "boolean") this.mixInt(v ? 1 : 2);
+      else this.mixString(stableStringify(v));
+    }
   }
 
   private intern(s: string): number {
