@@ -179,6 +179,8 @@ export interface RunResult {
   traceHash: string;
   /** Candidate index chosen at each step that had more than one candidate. */
   decisions: number[];
+  /** What upper layers recorded about the run (call results, final states): plain data. */
+  annotations: Record<string, unknown>;
 }
 
 let CURRENT: Task | null = null;
@@ -228,6 +230,10 @@ export class Machine {
   private readonly invariants: { name: string; check: Invariant }[] = [];
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
+  /** Plain data upper layers record about the run; part of the result. */
+  readonly annotations: Record<string, unknown> = {};
+  private readonly finishHooks: ((m: Machine) => void)[] = [];
+  private finishedHooksRan = false;
 
   constructor(config: MachineConfig) {
     if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > 256) {
@@ -278,6 +284,11 @@ export class Machine {
     this.advance(task, undefined);
     this.candsValid = false;
     return task;
+  }
+
+  /** Run `hook` once when the run ends, whatever the outcome (to record final states in `annotations`). */
+  onFinish(hook: (m: Machine) => void): void {
+    this.finishHooks.push(hook);
   }
 
   /** Check `check` after every step; a non-null answer ends the run as an invariant failure. */
@@ -653,6 +664,10 @@ export class Machine {
   }
 
   result(): RunResult {
+    if (this.status !== "running" && !this.finishedHooksRan) {
+      this.finishedHooksRan = true;
+      for (const h of this.finishHooks) h(this);
+    }
     return {
       status: this.status,
       steps: this.stepCount,
@@ -666,6 +681,7 @@ export class Machine {
       trace: this.trace.events,
       traceHash: this.trace.hash(),
       decisions: this.decisions,
+      annotations: this.annotations,
     };
   }
 
