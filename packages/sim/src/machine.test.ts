@@ -285,3 +285,20 @@ describe("determinism", () => {
     expect(hashes.size).toBeGreaterThan(50); // the seeds really explore different schedules
   });
 });
+
+describe("settle", () => {
+  it("runs a set-up to quiescence without recording decisions, then the run goes on", () => {
+    const m = new Machine({ cpus: 2 });
+    const c = new Cell("c", 0);
+    for (let i = 0; i < 2; i++) m.spawn({ name: `setup${i}`, cpu: i, *body() { yield* atomicAdd(c, 1); } });
+    m.settle(new SeededChooser(1));
+    expect(m.status).toBe("running");
+    expect(m.decisions).toEqual([]);
+    expect(c.value).toBe(2);
+    for (let i = 0; i < 2; i++) m.spawn({ name: `t${i}`, cpu: i, *body() { yield* atomicAdd(c, 1); } });
+    const r = m.run(new SeededChooser(1));
+    expect(r.status).toBe("done");
+    expect(c.value).toBe(4);
+    expect(r.decisions.length).toBe(1);
+  });
+});

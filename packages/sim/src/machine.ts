@@ -653,6 +653,27 @@ export class Machine {
 
   // ---------------------------------------------------------------- running
 
+  /**
+   * Run everything spawned so far to quiescence with `chooser`, outside the explored
+   * schedule: a scenario's sequential set-up. Its decisions are not recorded, and the
+   * machine is ready for the concurrent part afterwards. A set-up that hangs or breaks
+   * an invariant leaves that status in place.
+   */
+  settle(chooser: Chooser): void {
+    for (;;) {
+      const cands = this.candidates();
+      if (cands.length === 0) break;
+      this.step(cands.length === 1 ? 0 : chooser.choose(cands, this));
+    }
+    if (this.status === "done") {
+      this.status = "running";
+      this.candsValid = false;
+    }
+    this.decisions.length = 0;
+    this.lastProgressStep = this.stepCount;
+    this.lastProgressNs = this.now;
+  }
+
   /** Run to the end with `chooser`. */
   run(chooser: Chooser): RunResult {
     for (;;) {
