@@ -1,0 +1,344 @@
+/**
+ * Exhaustive stateless exploration with dynamic partial-order reduction.
+ *
+ * Source-DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014,
+ * Algorithm 1), run statelessly: every execution re-runs the program from scratch,
+ * replaying the chosen tasks of a prefix of the previous execution and then choosing
+ * afresh. Two events are dependent when their footprints share an object and one of
+ * them writes it (`op.reads`/`op.writes`, compared by identity), or when they run on
+ * the same CPU (they compete for it). Happens-before is tracked with vector clocks
+ * indexed by task id.
+ *
+ * The machine's candidate set already encodes scheduling (FIFO, preemption points,
+ * timers), so a task may be unable to run at the point where a race reversal wants it
+ * (a non-preemptible holder keeps its CPU). The textbook answer is to add every
+ * candidate there; here the reversal also walks back to the latest earlier frame where
+ * one of the wanted tasks was a candidate, which is where the machine could really
+ * have run it first (the soundness tests check this against naive enumeration).
+ *
+ * Preemption bounding (optional): a choice that would exceed the bound is not
+ * explored, and the run is then never `complete`, only `boundedComplete`.
+ *
+ * Progress: a Knuth-style estimate of the remaining tree, taking the current path's
+ * backtrack-set sizes as the branching factors of the unexplored subtrees.
+ */
+
+import type { Candidate, Machine, Shared } from "@foliosim/sim";
+import type { Execution, ExecutionPlan } from "./execution.js";
+
+export interface DporOptions {
+  /** At most this many preemptions per execution (unbounded when absent). */
+  preemptionBound?: number;
+}
+
+/** A candidate as DPOR sees it: its task and footprint. */
+interface EventInfo {
+  task: number;
+  cpu: number;
+  reads: readonly Shared[];
+  writes: readonly Shared[];
+  preempts: boolean;
+}
+
+interface Frame {
+  /** Candidates at this state, in machine order (this execution's objects). */
+  candidates: EventInfo[];
+  chosen: number;
+  backtrack: Set<number>;
+  done: Set<number>;
+  sleep: Set<number>;
+  lastTask: number;
+  preemptionsBefore: number;
+}
+
+export interface DporProgress {
+  estimatedRemaining: number;
+  progress: number;
+}
+
+export class Dpor {
+  private readonly stack: Frame[] = [];
+  /** Frames below this index replay the stack; the frame at it takes its new choice. */
+  private replayDepth = 0;
+  private started = false;
+  private finished = false;
+  /** A choice was skipped because of the preemption bound. */
+  boundCut = false;
+  sleepBlocked = 0;
+  private estimate = 0;
+
+  constructor(readonly options: DporOptions = {}) {}
+
+  /** Plan for the next execution, or null when the space is exhausted. */
+  next(): ExecutionPlan | null {
+    if (!this.started) {
+      this.started = true;
+      return new DporPlan(this);
+    }
+    if (this.finished || !this.selectNextBranch()) {
+      this.finished = true;
+      return null;
+    }
+    return new DporPlan(this);
+  }
+
+  get exhausted(): boolean {
+    return this.finished;
+  }
+
+  /** Learn the races of the finished (or abandoned) execution. */
+  finish(plan: ExecutionPlan, execution: Execution): void {
+    const dporPlan = plan as DporPlan;
+    if (execution.result === undefined) this.sleepBlocked++;
+    this.stack.length = dporPlan.depth;
+    this.analyseRaces(dporPlan.events, dporPlan.firstNew);
+    this.estimate = this.estimateRemaining();
+  }
+
+  progress(executions: number): DporProgress {
+    const remaining = this.finished ? 0 : this.estimate;
+    return { estimatedRemaining: remaining, progress: executions / (executions + remaining) };
+  }
+
+  // ------------------------------------------------------------ choosing
+
+  /** Called by the plan at each step: pick a task index, or -1 to abandon. */
+  choose(plan: DporPlan, candidates: readonly Candidate[]): number {
+    const depth = plan.depth;
+    const infos = candidates.map(toEventInfo);
+    let frame: Frame;
+    if (depth < this.stack.length) {
+      frame = this.stack[depth];
+      frame.candidates = infos;
+      if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
+    } else {
+      const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
+      const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
+      const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
+      frame = { candidates: infos, chosen: -1, backtrack: new Set(), done: new Set(), sleep, lastTask, preemptionsBefore };
+      const pick = this.freshChoice(frame);
+      if (pick < 0) return -1;
+      frame.chosen = pick;
+      frame.backtrack.add(pick);
+      frame.done.add(pick);
+      this.stack.push(frame);
+      plan.firstNew = Math.min(plan.firstNew, depth);
+    }
+    const index = infos.findIndex((c) => c.task === frame.chosen);
+    if (index < 0) throw new Error(`dpor: task ${frame.chosen} is not a candidate at step ${depth} on replay: the program is not deterministic`);
+    plan.events.push(infos[index]);
+    plan.depth++;
+    return index;
+  }
+
+  /** A new frame's choice: keep the last task running if possible, else the first awake candidate. */
+  private freshChoice(frame: Frame): number {
+    let blockedByBound = false;
+    const order = [...frame.candidates].sort((a, b) => Number(a.task !== frame.lastTask) - Number(b.task !== frame.lastTask));
+    for (const candidate of order) {
+      if (frame.sleep.has(candidate.task)) continue;
+      if (!this.withinBound(frame, candidate.task)) {
+        blockedByBound = true;
+        continue;
+      }
+      return candidate.task;
+    }
+    if (blockedByBound) this.boundCut = true;
+    return -1;
+  }
+
+  /** 1 when choosing `task` at `frame` is a preemption (same rule as `isPreemption`). */
+  private preemptionCost(frame: Frame, task: number): number {
+    const infos = frame.candidates;
+    if (infos.length < 2) return 0;
+    if (infos.some((c) => c.task === task && c.preempts)) return 1;
+    if (frame.lastTask < 0 || task === frame.lastTask) return 0;
+    return infos.some((c) => c.task === frame.lastTask) ? 1 : 0;
+  }
+
+  private withinBound(frame: Frame, task: number): boolean {
+    const bound = this.options.preemptionBound;
+    if (bound === undefined) return true;
+    return frame.preemptionsBefore + this.preemptionCost(frame, task) <= bound;
+  }
+
+  /** Sleep set on arrival at the frame after `frame`: sleepers and explored siblings independent of the choice. */
+  private sleepAfter(frame: Frame): Set<number> {
+    const chosen = frame.candidates.find((c) => c.task === frame.chosen)!;
+    const next = new Set<number>();
+    for (const task of frame.sleep) this.keepAsleep(frame, task, chosen, next);
+    for (const task of frame.done) if (task !== frame.chosen) this.keepAsleep(frame, task, chosen, next);
+    return next;
+  }
+
+  private keepAsleep(frame: Frame, task: number, chosen: EventInfo, into: Set<number>): void {
+    // A sleeper that is no longer a candidate is dropped: waking it only adds work.
+    const info = frame.candidates.find((c) => c.task === task);
+    if (info !== undefined && !dependent(info, chosen)) into.add(task);
+  }
+
+  /** Pick the deepest frame with an unexplored, awake backtrack entry. */
+  private selectNextBranch(): boolean {
+    for (let depth = this.stack.length - 1; depth >= 0; depth--) {
+      const frame = this.stack[depth];
+      for (const candidate of frame.candidates) {
+        const task = candidate.task;
+        if (!frame.backtrack.has(task) || frame.done.has(task) || frame.sleep.has(task)) continue;
+        if (!this.withinBound(frame, task)) {
+          frame.done.add(task);
+          this.boundCut = true;
+          continue;
+        }
+        this.stack.length = depth + 1;
+        frame.chosen = task;
+        frame.done.add(task);
+        this.replayDepth = depth;
+        return true;
+      }
+    }
+    this.stack.length = 0;
+    return false;
+  }
+
+  // ------------------------------------------------------------ races
+
+  private analyseRaces(events: EventInfo[], firstNew: number): void {
+    const clocks: number[][] = [];
+    const races: [number, number][] = [];
+    const lastOfTask: number[] = [];
+    const lastOnCpu: number[] = [];
+    const lastWrite = new Map<Shared, number>();
+    const readsSinceWrite = new Map<Shared, number[]>();
+    for (let j = 0; j < events.length; j++) {
+      const event = events[j];
+      const predecessors = directPredecessors(event, lastOnCpu, lastWrite, readsSinceWrite);
+      const previous = lastOfTask[event.task];
+      const clock = previous === undefined ? [] : clocks[previous].slice();
+      for (const i of predecessors) {
+        const other = events[i].task;
+        if (other === event.task) continue;
+        if (!((clock[other] ?? -1) >= i) && j >= firstNew) races.push([i, j]);
+        join(clock, clocks[i]);
+      }
+      clock[event.task] = j;
+      clocks.push(clock);
+      lastOfTask[event.task] = j;
+      record(event, j, lastOnCpu, lastWrite, readsSinceWrite);
+    }
+    // Reverse only once every clock is known: the initials test needs j's own clock.
+    for (const [i, j] of races) this.reverseRace(events, clocks, i, j);
+  }
+
+  /** Make sure some initial of notdep(i).j is explored at the state before event i. */
+  private reverseRace(events: EventInfo[], clocks: number[][], i: number, j: number): void {
+    const raced = events[i].task;
+    const initials: number[] = [];
+    const firstInV: number[] = [];
+    const consider = (k: number) => {
+      const task = events[k].task;
+      if (firstInV[task] !== undefined) return;
+      const clock = clocks[k];
+      let isInitial = true;
+      for (let t = 0; t < firstInV.length; t++) {
+        if (firstInV[t] !== undefined && (clock[t] ?? -1) >= firstInV[t]) {
+          isInitial = false;
+          break;
+        }
+      }
+      firstInV[task] = k;
+      if (isInitial) initials.push(task);
+    };
+    for (let k = i + 1; k < j; k++) if ((clocks[k][raced] ?? -1) < i) consider(k);
+    consider(j);
+    const frame = this.stack[i];
+    if (initials.some((task) => frame.backtrack.has(task))) return;
+    // The wanted task may not be runnable there (its CPU is held): walk back to where it was.
+    for (let depth = i; depth >= 0; depth--) {
+      const here = this.stack[depth];
+      const runnable = initials.find((task) => here.candidates.some((c) => c.task === task));
+      if (runnable === undefined) continue;
+      here.backtrack.add(runnable);
+      return;
+    }
+    for (const candidate of frame.candidates) frame.backtrack.add(candidate.task);
+  }
+
+  // ------------------------------------------------------------ progress
+
+  private estimateRemaining(): number {
+    let below = 1;
+    let remaining = 0;
+    for (let depth = this.stack.length - 1; depth >= 0; depth--) {
+      const frame = this.stack[depth];
+      let open = 0;
+      for (const task of frame.backtrack) if (!frame.done.has(task) && !frame.sleep.has(task)) open++;
+      remaining += open * below;
+      below *= Math.max(1, frame.backtrack.size);
+      if (remaining > 1e15) return 1e15;
+    }
+    return Math.round(remaining);
+  }
+}
+
+class DporPlan implements ExecutionPlan {
+  readonly everyStep = true;
+  depth = 0;
+  firstNew = Infinity;
+  readonly events: EventInfo[] = [];
+  constructor(private readonly dpor: Dpor) {}
+  choose(candidates: readonly Candidate[], _machine: Machine): number {
+    return this.dpor.choose(this, candidates);
+  }
+}
+
+function toEventInfo(candidate: Candidate): EventInfo {
+  return { task: candidate.task.id, cpu: candidate.cpu, reads: candidate.op.reads, writes: candidate.op.writes, preempts: candidate.preempts };
+}
+
+/** The machine's dependency relation: same CPU, or a shared object written by either. */
+export function dependent(a: EventInfo, b: EventInfo): boolean {
+  if (a.cpu === b.cpu) return true;
+  for (const w of a.writes) if (b.writes.includes(w) || b.reads.includes(w)) return true;
+  for (const w of b.writes) if (a.reads.includes(w)) return true;
+  return false;
+}
+
+/**
+ * The latest dependent events before `event`, latest first: every other dependent
+ * event happens before one of these, so only these can be in a race with it.
+ */
+function directPredecessors(event: EventInfo, lastOnCpu: number[], lastWrite: Map<Shared, number>, readsSinceWrite: Map<Shared, number[]>): number[] {
+  const found = new Set<number>();
+  const onCpu = lastOnCpu[event.cpu];
+  if (onCpu !== undefined) found.add(onCpu);
+  for (const object of event.reads) {
+    const w = lastWrite.get(object);
+    if (w !== undefined) found.add(w);
+  }
+  for (const object of event.writes) {
+    const w = lastWrite.get(object);
+    if (w !== undefined) found.add(w);
+    for (const r of readsSinceWrite.get(object) ?? []) found.add(r);
+  }
+  return [...found].sort((a, b) => b - a);
+}
+
+function record(event: EventInfo, index: number, lastOnCpu: number[], lastWrite: Map<Shared, number>, readsSinceWrite: Map<Shared, number[]>): void {
+  lastOnCpu[event.cpu] = index;
+  for (const object of event.reads) {
+    let reads = readsSinceWrite.get(object);
+    if (reads === undefined) readsSinceWrite.set(object, (reads = []));
+    reads.push(index);
+  }
+  for (const object of event.writes) {
+    lastWrite.set(object, index);
+    readsSinceWrite.set(object, []);
+  }
+}
+
+function join(into: number[], other: number[]): void {
+  for (let t = 0; t < other.length; t++) {
+    const v = other[t];
+    if (v !== undefined && (into[t] === undefined || v > into[t])) into[t] = v;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Small statistics for exploration reports: the Wilson score interval for a failure
+ * rate, and min/median/max summaries of per-execution metrics.
+ */
+
+export interface RateEstimate {
+  failures: number;
+  executions: number;
+  /** failures / executions. */
+  estimate: number;
+  /** Wilson score interval at `confidence`. */
+  low: number;
+  high: number;
+  confidence: number;
+}
+
+/** Wilson score interval (z = 1.96 for 95%): well behaved at 0 failures and small n. */
+export function wilsonInterval(failures: number, executions: number, z = 1.959963984540054): RateEstimate {
+  if (executions === 0) return { failures, executions, estimate: 0, low: 0, high: 1, confidence: 0.95 };
+  const p = failures / executions;
+  const z2 = z * z;
+  const denominator = 1 + z2 / executions;
+  const centre = (p + z2 / (2 * executions)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / executions + z2 / (4 * executions * executions))) / denominator;
+  return { failures, executions, estimate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half), confidence: 0.95 };
+}
+
+export interface Distribution {
+  count: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Collects values per metric name, then summarises them. */
+export class MetricCollector {
+  private readonly values = new Map<string, number[]>();
+
+  add(metrics: Record<string, number>): void {
+    for (const name in metrics) {
+      const value = metrics[name];
+      if (typeof value !== "number" || !Number.isFinite(value)) continue;
+      let list = this.values.get(name);
+      if (list === undefined) this.values.set(name, (list = []));
+      list.push(value);
+    }
+  }
+
+  /** Summaries, keys sorted so the report is stable. */
+  summary(): Record<string, Distribution> {
+    const out: Record<string, Distribution> = {};
+    for (const name of [...this.values.keys()].sort()) out[name] = summarise(this.values.get(name)!);
+    return out;
+  }
+}
+
+export function summarise(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { count: 0, min: 0, median: 0, max: 0 };
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  return { count: n, min: sorted[0], median, max: sorted[n - 1] };
+}
+
+/** The q-quantile (0..1) by nearest rank. */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}

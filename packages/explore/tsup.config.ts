@@ -1,0 +1,13 @@
+import { defineConfig } from "tsup";
+
+// The worker is its own entry: Node 20 workers load built JavaScript, resolved at run
+// time as new URL("./worker.js", import.meta.url) from dist/index.js.
+export default defineConfig({
+  entry: ["src/index.ts", "src/worker.ts", "src/bench.ts"],
+  format: ["esm"],
+  dts: { entry: ["src/index.ts"] },
+  sourcemap: true,
+  clean: true,
+  target: "node20",
+  splitting: true,
+});
