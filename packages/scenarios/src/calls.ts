@@ -1,0 +1,75 @@
+/**
+ * The call vocabulary of scenario scripts: each call name maps to a modelled entry
+ * point (a system call, a kernel API, a driver operation, a reference holder, a
+ * sleep). Packages of the memory model register their calls here (see calls/*.ts);
+ * scenario files can only name registered calls, so they are data and never code.
+ */
+
+import type { Machine, Task, TaskGen } from "@foliosim/sim";
+import { z } from "zod";
+import { suggest } from "./kernels.js";
+
+/** Per-run world state that calls share (memory, address spaces, files, devices). */
+export class World {
+  private readonly slots = new Map<string, unknown>();
+  constructor(
+    readonly m: Machine,
+    readonly params: Readonly<Record<string, string | number | boolean>>,
+  ) {}
+  /** A per-run singleton, created on first use. */
+  slot<T>(key: string, create: () => T): T {
+    if (!this.slots.has(key)) this.slots.set(key, create());
+    return this.slots.get(key) as T;
+  }
+  peek<T>(key: string): T | undefined {
+    return this.slots.get(key) as T | undefined;
+  }
+}
+
+export interface CallContext {
+  m: Machine;
+  world: World;
+  task: Task;
+  /** The process (address space) the calling task runs in. */
+  process: string;
+}
+
+export interface CallDef<A = Record<string, unknown>> {
+  name: string;
+  /** One line for `list` and validation messages. */
+  summary: string;
+  args: z.ZodType<A>;
+  run(ctx: CallContext, args: A): TaskGen<unknown>;
+}
+
+const REGISTRY = new Map<string, CallDef<unknown>>();
+
+export function defineCall<A>(def: CallDef<A>): CallDef<A> {
+  if (REGISTRY.has(def.name)) throw new Error(`call "${def.name}" is defined twice`);
+  REGISTRY.set(def.name, def as CallDef<unknown>);
+  return def;
+}
+
+export class UnknownCallError extends Error {
+  override readonly name = "UnknownCallError";
+}
+
+export function getCall(name: string): CallDef<unknown> {
+  const def = REGISTRY.get(name);
+  if (!def) throw new UnknownCallError(`unknown call "${name}"${suggest(name, [...REGISTRY.keys()])}`);
+  return def;
+}
+
+export function hasCall(name: string): boolean {
+  return REGISTRY.has(name);
+}
+
+export function callNames(): string[] {
+  return [...REGISTRY.keys()].sort();
+}
+
+/** The argument names a call accepts (for validation of files before they run). */
+export function callArgNames(name: string): string[] | undefined {
+  const schema = getCall(name).args as unknown as { shape?: Record<string, unknown> };
+  return schema.shape ? Object.keys(schema.shape) : undefined;
+}

@@ -1,0 +1,28 @@
+/**
+ * @foliosim/scenarios — the scenario schema, builder and runner, the kernel presets,
+ * and the catalog of races from the seed threads.
+ */
+
+import "./calls/basic.js";
+
+export * from "./kernels.js";
+export * from "./schema.js";
+export * from "./errno.js";
+export { World, defineCall, getCall, hasCall, callNames, callArgNames, UnknownCallError, type CallContext, type CallDef } from "./calls.js";
+export { defineScenario, call, ScenarioValidationError } from "./builder.js";
+export { validateScenario, type ValidationIssue } from "./validate.js";
+export {
+  METRIC_NAMES,
+  ScenarioError,
+  defineWorldHooks,
+  resolveParams,
+  resolveValue,
+  runScenario,
+  scenarioTarget,
+  summarize,
+  type CallRecord,
+  type ParamValues,
+  type ScenarioRun,
+  type ScenarioTarget,
+  type WorldHooks,
+} from "./runner.js";

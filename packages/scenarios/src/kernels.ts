@@ -1,0 +1,197 @@
+/**
+ * Kernels: a base preset plus variant choices. The ids are a contract (users, scripts
+ * and tests rely on them); each maps to the options the modelled layers read from
+ * `MachineConfig.kernel`.
+ *
+ * Option keys and their values (each value is a variant file in the package that
+ * models the code it changes):
+ * - `collect` (mm/gup.c `collect_longterm_unpinnable_folios` drain rule):
+ *   pre-6.11 | will-v1 | hugh-v1 | john-memalloc-pin | 6.17 | 2026
+ * - `gup-loop` (`__gup_longterm_locked` counting): count-collected | count-isolated
+ * - `migrate` (mm/migrate.c retry policy): mainline | devjain-early-bail |
+ *   david-waiters-backoff | jhubbard-refcount-wait
+ * - `lru-batch-clears-lru` (33dfe9204f29): on | off
+ * - `lru-drain-all-local-first` (6.18: local lru_add_drain() first): on | off
+ * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
+ *   hmm-cond-resched | hmm-msleep | hmm-sleeping-wait | hmm-lru-cache-disable |
+ *   hmm-drain-outside-lock
+ */
+
+export const KERNEL_OPTIONS = {
+  collect: ["pre-6.11", "will-v1", "hugh-v1", "john-memalloc-pin", "6.17", "2026"],
+  "gup-loop": ["count-collected", "count-isolated"],
+  migrate: ["mainline", "devjain-early-bail", "david-waiters-backoff", "jhubbard-refcount-wait"],
+  "lru-batch-clears-lru": ["on", "off"],
+  "lru-drain-all-local-first": ["on", "off"],
+  hmm: [
+    "hmm-pre-6.15",
+    "hmm-trylock-return",
+    "hmm-cond-resched",
+    "hmm-msleep",
+    "hmm-sleeping-wait",
+    "hmm-lru-cache-disable",
+    "hmm-drain-outside-lock",
+  ],
+} as const;
+
+export type KernelOptionName = keyof typeof KERNEL_OPTIONS;
+export type KernelOptions = { [K in KernelOptionName]: (typeof KERNEL_OPTIONS)[K][number] };
+
+export interface KernelPreset {
+  id: string;
+  /** The preset it starts from ("—" for a base release). */
+  base: string;
+  /** The option values that differ from `base`. */
+  variants: Partial<KernelOptions>;
+  /** Where it comes from: a release, a commit, a thread. */
+  source: string;
+  /** One of the kernels `compare --all` shows first. */
+  headline?: boolean;
+}
+
+const BASE_6_10: KernelOptions = {
+  collect: "pre-6.11",
+  "gup-loop": "count-collected",
+  migrate: "mainline",
+  "lru-batch-clears-lru": "off",
+  "lru-drain-all-local-first": "off",
+  hmm: "hmm-pre-6.15",
+};
+
+/** The preset table (id → base, variants, source). Order is the display order. */
+export const KERNEL_PRESETS: readonly KernelPreset[] = [
+  { id: "linux-6.10", base: "—", variants: {}, source: "mainline ≤ 6.10: one lru_add_drain_all() for a folio without PG_lru; batches keep PG_lru", headline: true },
+  {
+    id: "linux-6.11",
+    base: "linux-6.10",
+    variants: { "lru-batch-clears-lru": "on" },
+    source: "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\")",
+    headline: true,
+  },
+  { id: "linux-6.15", base: "linux-6.11", variants: { hmm: "hmm-trylock-return" }, source: "6.15: 1afaeb8293c9 (Matthew Brost, \"mm/migrate: Trylock device page in do_swap_page\")" },
+  { id: "linux-6.16", base: "linux-6.15", variants: {}, source: "6.16 release" },
+  {
+    id: "linux-6.17",
+    base: "linux-6.16",
+    variants: { collect: "6.17", "lru-batch-clears-lru": "off" },
+    source: "Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): ref_count ladder with the +1 target, 33dfe9204f29 reverted",
+    headline: true,
+  },
+  { id: "linux-6.18", base: "linux-6.17", variants: { "lru-drain-all-local-first": "on" }, source: "6.18: \"mm: lru_add_drain_all() do local lru_add_drain() first\" (Hugh Dickins)" },
+  { id: "linux-6.19", base: "linux-6.18", variants: {}, source: "6.19 release" },
+  {
+    id: "linux-7.0",
+    base: "linux-6.19",
+    variants: { collect: "2026", hmm: "hmm-sleeping-wait" },
+    source: "2026 mainline: lru_cache_drain_for_folio() with the pin-reference target; b570f37a2ce4 (sleep on the device-private folio lock)",
+    headline: true,
+  },
+  { id: "will-v1", base: "linux-6.11", variants: { collect: "will-v1" }, source: "Will Deacon, \"mm/gup: Drain batched mlock folio processing before attempting migration\" (Aug 2025)" },
+  { id: "hugh-v1", base: "linux-6.11", variants: { collect: "hugh-v1" }, source: "Hugh Dickins' first reply in the same thread: drain when mlocked && !unevictable" },
+  { id: "john-memalloc-pin", base: "linux-6.11", variants: { collect: "john-memalloc-pin" }, source: "John Hubbard's suggestion in the same thread: flush the mlock batch in mlock_new_folio() under PF_MEMALLOC_PIN" },
+  { id: "gup-count-isolated", base: "linux-6.11", variants: { "gup-loop": "count-isolated" }, source: "1aaf8c122918 (\"mm: gup: fix infinite loop within __get_longterm_locked\", 2025), reverted by 517f496e1e61" },
+  { id: "devjain-early-bail", base: "linux-7.0", variants: { migrate: "devjain-early-bail" }, source: "Dev Jain, \"mm: Retry migration earlier upon refcount mismatch\" (Aug 2024)" },
+  { id: "david-waiters-backoff", base: "linux-7.0", variants: { migrate: "david-waiters-backoff" }, source: "David Hildenbrand's reply to Dev Jain (Aug 2024): back off on -EAGAIN only with PG_waiters" },
+  { id: "jhubbard-refcount-wait", base: "linux-7.0", variants: { migrate: "jhubbard-refcount-wait" }, source: "John Hubbard, RFC \"mm/migrate: wait for folio refcount during longterm pin migration\" (Apr 2026)" },
+  { id: "hmm-cond-resched", base: "linux-6.19", variants: { hmm: "hmm-cond-resched" }, source: "Thomas Hellström, v1 of the hmm_range_fault() livelock fix (Jan 2026): cond_resched() in the re-walk" },
+  { id: "hmm-msleep", base: "linux-6.19", variants: { hmm: "hmm-msleep" }, source: "Andrew Morton's suggestion in the same thread: sleep in the loop" },
+  { id: "hmm-lru-cache-disable", base: "linux-6.19", variants: { hmm: "hmm-lru-cache-disable" }, source: "John Hubbard's diff in the same thread: lru_cache_disable()/enable() around migrate_vma_setup()" },
+  { id: "hmm-drain-outside-lock", base: "linux-6.19", variants: { hmm: "hmm-drain-outside-lock" }, source: "Thomas Hellström's proposal in the same thread: unlock, drain, collect again" },
+];
+
+export class KernelError extends Error {
+  override readonly name = "KernelError";
+}
+
+export interface ResolvedKernel {
+  /** The preset id, with overrides appended (`linux-6.11+collect=will-v1`). */
+  id: string;
+  preset: KernelPreset;
+  options: KernelOptions;
+  overrides: Partial<KernelOptions>;
+}
+
+function presetById(id: string): KernelPreset {
+  const p = KERNEL_PRESETS.find((k) => k.id === id);
+  if (!p) throw new KernelError(`unknown kernel "${id}"${suggest(id, KERNEL_PRESETS.map((k) => k.id))}; valid kernels: ${KERNEL_PRESETS.map((k) => k.id).join(", ")}`);
+  return p;
+}
+
+/** The full option set of a preset (its base chain applied in order). */
+export function presetOptions(id: string): KernelOptions {
+  const chain: KernelPreset[] = [];
+  for (let p: KernelPreset | undefined = presetById(id); p; p = p.base === "—" ? undefined : presetById(p.base)) chain.unshift(p);
+  const options: KernelOptions = { ...BASE_6_10 };
+  for (const p of chain) Object.assign(options, p.variants);
+  return options;
+}
+
+/** Parse `name=value` overrides, e.g. `collect=will-v1`, `lru-batch-clears-lru=on`. */
+export function parseOverrides(items: readonly string[]): Partial<KernelOptions> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const name = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? "" : item.slice(eq + 1);
+    if (!(name in KERNEL_OPTIONS)) {
+      const names = Object.keys(KERNEL_OPTIONS);
+      throw new KernelError(`unknown kernel option "${name}"${suggest(name, names)}; valid options: ${names.join(", ")}`);
+    }
+    const valid = KERNEL_OPTIONS[name as KernelOptionName] as readonly string[];
+    if (!valid.includes(value)) {
+      throw new KernelError(`invalid value "${value}" for kernel option ${name}${suggest(value, valid)}; valid values: ${valid.join(", ")}`);
+    }
+    out[name] = value;
+  }
+  return out as Partial<KernelOptions>;
+}
+
+/** Resolve a kernel id plus overrides to the options the model reads. */
+export function resolveKernel(id: string, overrides: Partial<KernelOptions> | readonly string[] = {}): ResolvedKernel {
+  const preset = presetById(id);
+  const ov = Array.isArray(overrides) ? parseOverrides(overrides as readonly string[]) : (overrides as Partial<KernelOptions>);
+  const options = { ...presetOptions(id), ...ov };
+  const suffix = Object.entries(ov)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return { id: suffix ? `${id}+${suffix}` : id, preset, options, overrides: ov };
+}
+
+/** The `MachineConfig.kernel` record: booleans for on/off options, strings otherwise. */
+export function machineKernelOptions(k: ResolvedKernel): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const [name, value] of Object.entries(k.options)) out[name] = value === "on" ? true : value === "off" ? false : value;
+  return out;
+}
+
+export function headlineKernels(): string[] {
+  return KERNEL_PRESETS.filter((k) => k.headline).map((k) => k.id);
+}
+
+/** ` (did you mean "x"?)` for the closest valid name, by edit distance. */
+export function suggest(input: string, valid: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const v of valid) {
+    const d = editDistance(input.toLowerCase(), v.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = v;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(input.length / 3)) ? ` (did you mean "${best}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}

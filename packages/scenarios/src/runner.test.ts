@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { SeededChooser } from "@foliosim/sim";
+import { call, defineScenario, runScenario, ScenarioValidationError } from "./index.js";
+
+const base = {
+  id: "sleepers",
+  title: "two sleepers",
+  description: "a test scenario",
+  source: { seeds: [] },
+  params: { us: { default: 5, description: "sleep length" } },
+  machine: { cpus: 2 },
+  promise: { summary: "both sleep" },
+};
+
+describe("scenario runner", () => {
+  it("runs set-up and tasks, records call results, checks expectations and metrics", () => {
+    const s = defineScenario({
+      ...base,
+      setup: [call("usleep", { us: 1 }, { as: "first" })],
+      tasks: [
+        { name: "a", cpu: 0, script: [call("usleep", { us: "${us}" }, { as: "r", expect: { equals: 0 } })] },
+        { name: "b", cpu: 1, script: [call("ndelay", { ns: 100 }, { repeat: 3, expect: { equals: 1 } })] },
+      ],
+    });
+    const r = runScenario(s, "linux-7.0", new SeededChooser(1), { us: 7 });
+    expect(r.status).toBe("done");
+    expect(r.params).toEqual({ us: 7 });
+    expect(r.calls.map((c) => [c.task, c.call, c.result])).toEqual([
+      ["setup0", "usleep", 0],
+      ["b", "ndelay", 0],
+      ["a", "usleep", 0],
+    ]);
+    expect(r.verdict).toBe("fails");
+    expect(r.failure).toEqual({ kind: "promise", message: "b: ndelay returned 0; expected 1" });
+    expect(Object.keys(r.metrics)).toEqual([
+      "lru_add_drain", "lru_add_drain_all", "ipi_broadcast", "rcu_gp", "rcu_expedited_gp", "static_key_patch", "migrate_retry", "context_switch", "virtual_ns",
+    ]);
+    expect(r.metrics.virtual_ns).toBeGreaterThan(7000);
+  });
+
+  it("validation names the path, suggests the closest call, and catches unbound references", () => {
+    let err: ScenarioValidationError | undefined;
+    try {
+      defineScenario({ ...base, tasks: [{ name: "a", cpu: 3, script: [call("usleeep", { us: "$nope" }), call("usleep", { usec: 1 })] }] });
+    } catch (e) {
+      err = e as ScenarioValidationError;
+    }
+    expect(err).toBeInstanceOf(ScenarioValidationError);
+    expect(err!.issues).toEqual([
+      { path: "tasks.0.cpu", message: "CPU 3 does not exist: the machine has 2 CPUs" },
+      { path: "tasks.0.script.0.call", message: 'unknown call "usleeep" (did you mean "usleep"?)' },
+      { path: "tasks.0.script.0", message: '"$nope" is not bound by an earlier step' },
+      { path: "tasks.0.script.1.args.usec", message: 'usleep has no argument "usec" (did you mean "us"?); its arguments: us' },
+    ]);
+  });
+});
