@@ -25,3 +25,19 @@ export {
   type StrategySpec,
   type Verdict,
 } from "./explore.js";
+export { runCell, type CellOptions, type CellResult, type CellTask, type TargetLoader } from "./cell.js";
+export {
+  defaultWorkerFile,
+  matrixCells,
+  matrixJson,
+  mergeMatrix,
+  parseShard,
+  runMatrix,
+  shardCells,
+  type MatrixCellResult,
+  type MatrixDocument,
+  type MatrixSpec,
+  type MatrixStrategy,
+  type RunMatrixOptions,
+  type Shard,
+} from "./matrix.js";

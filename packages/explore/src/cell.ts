@@ -1,0 +1,54 @@
+/**
+ * One cell of a verdict matrix — (scenario, kernel, strategy) → result — as a task a
+ * worker can run: plain data in, plain data out.
+ *
+ * explore cannot import scenarios, so a cell names a loader module (a file URL) whose
+ * default export resolves (scenarioId, kernelId) to an `ExploreTarget`. Each worker
+ * imports a loader once and keeps it.
+ */
+
+import { explore, type ExploreOptions, type ExploreResult } from "./explore.js";
+import type { ExploreTarget } from "./target.js";
+
+/** The default export of a loader module. */
+export type TargetLoader = (scenarioId: string, kernelId: string) => ExploreTarget | Promise<ExploreTarget>;
+
+/** Exploration options that survive a trip to a worker (no callbacks). */
+export type CellOptions = Omit<ExploreOptions, "onProgress" | "known">;
+
+export interface CellTask {
+  loaderModule: string;
+  scenarioId: string;
+  kernelId: string;
+  /** The strategy's name in the matrix (a column label). */
+  strategy: string;
+  options: CellOptions;
+}
+
+/** A result without its wall-clock figures, so equal inputs give equal bytes. */
+export type CellResult = Omit<ExploreResult, "timing">;
+
+const loaders = new Map<string, Promise<TargetLoader>>();
+
+async function loaderFor(moduleUrl: string): Promise<TargetLoader> {
+  let loader = loaders.get(moduleUrl);
+  if (loader === undefined) {
+    loader = import(moduleUrl).then((module: { default?: unknown }) => {
+      if (typeof module.default !== "function") throw new TypeError(`loader module ${moduleUrl} has no default export resolving (scenarioId, kernelId) to a target`);
+      return module.default as TargetLoader;
+    });
+    loaders.set(moduleUrl, loader);
+  }
+  return loader;
+}
+
+/** Run one cell; identical inputs give identical results, in any process. */
+export async function runCell(task: CellTask): Promise<CellResult> {
+  const load = await loaderFor(task.loaderModule);
+  const target = await load(task.scenarioId, task.kernelId);
+  if (target.scenarioId !== task.scenarioId || target.kernelId !== task.kernelId) {
+    throw new Error(`loader ${task.loaderModule} returned scenario "${target.scenarioId}", kernel "${target.kernelId}" for "${task.scenarioId}", "${task.kernelId}"`);
+  }
+  const { timing: _timing, ...result } = explore(target, task.options);
+  return result;
+}
