@@ -128,15 +128,19 @@ export function mutexUnlock(l: Mutex): Op<void> {
 export class BitLock extends Shared {
   locked = false;
   owner: Task | null = null;
-  /** Tasks queued on the lock's wait queue. */
+  /** Tasks queued on the lock's wait queue, in arrival order. */
   readonly waiterTasks: Task[] = [];
+  /** Which queued tasks wait to take the lock (exclusive) rather than for its release. */
+  readonly exclusive = new Set<Task>();
+  /** Shared waiters woken by the last unlock. */
+  readonly released = new Set<Task>();
   /** The waiters bit (PG_waiters): someone sleeps on this lock. */
   get waiters(): boolean {
     return this.waiterTasks.length > 0;
   }
 }
 
-export function bitTrylock(l: BitLock, label = `trylock(${l.name})`): Op<boolean> {
+export function bitTrylock(l: BitLock, label = l.label("trylock")): Op<boolean> {
   return op({
     kind: "bit_trylock",
     label,
@@ -155,7 +159,7 @@ export function bitTrylock(l: BitLock, label = `trylock(${l.name})`): Op<boolean
   });
 }
 
-function queueWaiter(l: BitLock, label: string): Op<boolean> {
+function queueWaiter(l: BitLock, label: string, exclusive: boolean): Op<boolean> {
   return op({
     kind: "bit_lock_wait_prepare",
     label,
@@ -165,6 +169,7 @@ function queueWaiter(l: BitLock, label: string): Op<boolean> {
       if (!l.locked) return false;
       if (!l.waiterTasks.includes(t)) {
         l.waiterTasks.push(t);
+        if (exclusive) l.exclusive.add(t);
         m.markWrite(l); // the waiters bit is now visible to others
       }
       return true;
@@ -172,21 +177,27 @@ function queueWaiter(l: BitLock, label: string): Op<boolean> {
   });
 }
 
-/** Sleep until the lock bit is clear; `take` also acquires it (exclusive wait). */
-function waitBitClear(l: BitLock, take: boolean, label: string): Op<void> {
+/**
+ * Sleep on the lock's queue. An exclusive waiter wakes owning the lock (the unlocker
+ * handed it over, as `wake_page_function` does for folio-lock waiters since 5.9); a
+ * shared waiter wakes when the lock is released.
+ */
+function sleepOnBit(l: BitLock, exclusive: boolean, label: string): Op<void> {
   return op({
-    kind: take ? "bit_lock_sleep" : "bit_wait_sleep",
+    kind: exclusive ? "bit_lock_sleep" : "bit_wait_sleep",
     label,
     writes: [l],
     cost: "schedule",
     block: Block.Sleep,
     mightSleep: true,
-    enabled: () => !l.locked,
+    enabled: (_m, t) => (exclusive ? l.owner === t || !l.locked : l.released.has(t) || !l.locked),
     waitFor: label,
     run: (m, t) => {
       const i = l.waiterTasks.indexOf(t);
       if (i >= 0) l.waiterTasks.splice(i, 1);
-      if (take) {
+      l.exclusive.delete(t);
+      l.released.delete(t);
+      if (exclusive && !l.locked) {
         l.locked = true;
         l.owner = t;
       }
@@ -196,36 +207,44 @@ function waitBitClear(l: BitLock, take: boolean, label: string): Op<void> {
 }
 
 /** Acquire, sleeping (as a waiter, with the waiters bit set) while it is held. */
-export function* bitLock(l: BitLock, label = `lock(${l.name})`): TaskGen<void> {
+export function* bitLock(l: BitLock, label = l.label("lock")): TaskGen<void> {
   if (yield* bitTrylock(l, label)) return;
   for (;;) {
-    if (!(yield* queueWaiter(l, label))) {
+    if (!(yield* queueWaiter(l, label, true))) {
       if (yield* bitTrylock(l, label)) return;
       continue;
     }
-    yield* waitBitClear(l, true, label);
+    yield* sleepOnBit(l, true, label);
     return;
   }
 }
 
 /** Sleep until the lock is released, without taking it (`folio_wait_locked`). */
-export function* bitWaitUnlocked(l: BitLock, label = `wait_on_locked(${l.name})`): TaskGen<void> {
-  if (!(yield* queueWaiter(l, label))) return;
-  yield* waitBitClear(l, false, label);
+export function* bitWaitUnlocked(l: BitLock, label = l.label("wait_on_locked")): TaskGen<void> {
+  if (!(yield* queueWaiter(l, label, false))) return;
+  yield* sleepOnBit(l, false, label);
 }
 
-export function bitUnlock(l: BitLock, label = `unlock(${l.name})`): Op<void> {
+/** Release: shared waiters are woken; the first exclusive waiter is handed the lock. */
+export function bitUnlock(l: BitLock, label = l.label("unlock")): Op<void> {
   return op({
     kind: "bit_unlock",
     label,
     writes: [l],
     cost: "lock",
-    run: (m, t) => {
+    run: (m) => {
       if (!l.locked) throw new ModelError(label.replace(/\(.*$/, ""), l.name, "unlocking a lock that is not locked");
       l.locked = false;
       l.owner = null;
+      for (const w of l.waiterTasks) {
+        if (l.exclusive.has(w)) {
+          if (!l.locked) {
+            l.locked = true; // handoff
+            l.owner = w;
+          }
+        } else l.released.add(w);
+      }
       m.markWrite(l);
-      void t;
     },
   });
 }

@@ -26,6 +26,13 @@ import {
   ndelay,
   writeOnce,
   Cell,
+  BitLock,
+  bitLock,
+  bitTrylock,
+  bitUnlock,
+  Completion,
+  complete,
+  waitForCompletion,
   type MachineConfig,
   type Program,
 } from "./index.js";
@@ -300,5 +307,39 @@ describe("settle", () => {
     expect(r.status).toBe("done");
     expect(c.value).toBe(4);
     expect(r.decisions.length).toBe(1);
+  });
+});
+
+describe("bit lock handoff (folio lock semantics)", () => {
+  it("an unlock hands the lock to the first exclusive waiter; the unlocker cannot steal it back", () => {
+    const m = new Machine({ cpus: 2 });
+    const l = new BitLock("folio_lock");
+    const seen: unknown[] = [];
+    const ready = new Completion("waiter_queued");
+    m.spawn({
+      name: "holder",
+      cpu: 0,
+      *body() {
+        yield* bitLock(l);
+        yield* complete(ready);
+        // Let the waiter queue itself (it sets the waiters bit).
+        while (!l.waiters) yield* usleep(1);
+        seen.push(l.waiters);
+        yield* bitUnlock(l);
+        seen.push(yield* bitTrylock(l), l.owner?.name);
+      },
+    });
+    m.spawn({
+      name: "waiter",
+      cpu: 1,
+      *body() {
+        yield* waitForCompletion(ready);
+        yield* bitLock(l);
+        seen.push("waiter got it");
+        yield* bitUnlock(l);
+      },
+    });
+    expect(m.run(new TimedChooser(1)).status).toBe("done");
+    expect(seen).toEqual([true, false, "waiter", "waiter got it"]);
   });
 });
