@@ -27,6 +27,10 @@ export interface Mapping {
   readonly kind: MappingKind;
   /** `mapping_unevictable` (ramfs, SHM_LOCK): makes folios unevictable. */
   unevictable?: boolean;
+  /** The page-cache lock (`xa_lock` of `i_pages`), for footprints of ops that change the cache. */
+  readonly xaLock?: Shared;
+  /** Replace the cache entry of `old` by `nu` (`xas_store` in `__folio_migrate_mapping`). */
+  replaceFolio?(old: Folio, nu: Folio): void;
 }
 
 export type ZoneName = "DMA32" | "Normal" | "Movable" | "Device";
