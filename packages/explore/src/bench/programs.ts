@@ -13,7 +13,7 @@
  *   their own variables. Fixed: the window opens and closes in one step.
  * - B3 `batch-ref(M,R)`: CPU0 takes a reference on a folio and holds it in its per-CPU
  *   batch for M steps before draining; CPU1 drains only its own CPU and retries the
- *   expected-reference check R times. Fixed: CPU1 drains every CPU first. Liveness
+ *   expected-reference check R times. Fixed: CPU1 drains every CPU before each check. Liveness
  *   variant: CPU0 re-adds the folio after every drain (drain and re-add are one step,
  *   so the reference never drops), and CPU1 retries forever: a livelock the machine
  *   reports with both tasks and what each retries.
@@ -157,8 +157,18 @@ export function batchRef(mSteps: number, retries: number, variant: BatchVariant)
             m.noteSpin("lru_add_drain(cpu0) re-adds the folio to cpu_fbatches/0 at once");
           }
         }
-        yield* atomicAdd(ref, 1); // folio_get
-        yield* writeOnce(batch0, 1); // folio_batch_add: the reference now sits in CPU0's batch
+        // folio_add_lru: the reference is taken and parked in CPU0's batch in one step.
+        yield* op({
+          kind: "folio_add_lru",
+          label: "folio_add_lru(cpu0)",
+          writes: [ref, batch0],
+          run: (machine) => {
+            ref.value++;
+            batch0.value = 1;
+            machine.markWrite(ref);
+            machine.markWrite(batch0);
+          },
+        });
         for (let i = 0; i < mSteps; i++) yield* writeOnce(own, i + 1);
         yield* drain(batch0, "cpu0");
       },
@@ -167,9 +177,9 @@ export function batchRef(mSteps: number, retries: number, variant: BatchVariant)
       name: "migrator",
       cpu: 1,
       *body() {
-        if (variant === "fixed") yield* drain(batch0, "all: cpu0");
         const limit = variant === "liveness" ? Infinity : retries;
         for (let attempt = 0; attempt < limit; attempt++) {
+          if (variant === "fixed") yield* drain(batch0, "all: cpu0"); // lru_add_drain_all before each check
           yield* drain(batch1, "cpu1");
           const refs = yield* readOnce(ref);
           if (refs === 1) return "migrated";
