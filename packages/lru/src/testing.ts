@@ -1,0 +1,69 @@
+/**
+ * Test support (not exported from the package): a machine with physical memory, the
+ * LRU invariants installed, and a chooser that follows a script of task names.
+ */
+
+import { PhysicalMemory, formatFlags, type Folio } from "@foliosim/folio";
+import { Machine, firstChooser, type Candidate, type Chooser, type MachineConfig, type RunResult, type TaskGen } from "@foliosim/sim";
+import { lruInvariants, refcountMatchesHolders } from "./invariants.js";
+
+export interface Env {
+  m: Machine;
+  mem: PhysicalMemory;
+  /** Folios allocated through `alloc`, checked by the installed invariants. */
+  folios: Folio[];
+  /** Allocate a folio (holder "alloc" unless given) and register it for the invariants. */
+  alloc(order?: number, holder?: string): TaskGen<Folio>;
+  /** Run to the end; an invariant failure or model error throws with its message. */
+  run(chooser?: Chooser): RunResult;
+  /** Run to the end whatever happens. */
+  runRaw(chooser?: Chooser): RunResult;
+}
+
+export function env(config: Partial<MachineConfig> = {}, pages = 128): Env {
+  const m = new Machine({ cpus: 2, ...config });
+  const mem = new PhysicalMemory({ Normal: pages });
+  const folios: Folio[] = [];
+  m.addInvariant("lru", (mm) => lruInvariants(mm, folios));
+  m.addInvariant("refcount", () => refcountMatchesHolders(folios));
+  return {
+    m,
+    mem,
+    folios,
+    *alloc(order = 0, holder = "alloc") {
+      const f = yield* mem.allocFolio({ movable: false, order }, holder);
+      if (!f) throw new Error("out of memory in test");
+      folios.push(f);
+      return f;
+    },
+    run(chooser = firstChooser) {
+      const r = m.run(chooser);
+      if (r.status === "invariant") throw new Error(`run failed at step ${r.failure?.step} (${r.failure?.operation}): ${r.failure?.message}`);
+      return r;
+    },
+    runRaw(chooser = firstChooser) {
+      return m.run(chooser);
+    },
+  };
+}
+
+/** Picks, at each choice, the candidate of the next task named in `script` (if it is a candidate), else the first. */
+export class NamedScriptChooser implements Chooser {
+  private i = 0;
+  constructor(readonly script: readonly string[]) {}
+  choose(cands: readonly Candidate[]): number {
+    if (this.i < this.script.length) {
+      const k = cands.findIndex((c) => c.task.name === this.script[this.i]);
+      if (k >= 0) {
+        this.i++;
+        return k;
+      }
+    }
+    return 0;
+  }
+}
+
+/** A compact view of a folio for assertions. */
+export function st(f: Folio): { ref: number; flags: string; lru: string | null; mlock_count: number } {
+  return { ref: f.refcount, flags: formatFlags(f.flags), lru: f.lruList, mlock_count: f.mlockCount };
+}
