@@ -42,6 +42,7 @@ export {
   folioTryGet,
   getNow,
   holderTotal,
+  onFolioPut,
   onFolioRelease,
   putNow,
   refFreezeNow,

@@ -44,6 +44,18 @@ export function onFolioRelease(m: Machine, hook: (m: Machine, f: Folio) => void)
   if (!hooks.includes(hook)) hooks.push(hook);
 }
 
+const PUT_HOOKS = Symbol("folio-put-hooks");
+
+/**
+ * Called inside every `folio_put` after the decrement (a model variant that hooks
+ * `folio_put`, such as a `wake_up_var` behind a static key, registers here).
+ */
+export function onFolioPut(m: Machine, hook: (m: Machine, f: Folio) => void): void {
+  let hooks = m.ext.get(PUT_HOOKS) as ((m: Machine, f: Folio) => void)[] | undefined;
+  if (!hooks) m.ext.set(PUT_HOOKS, (hooks = []));
+  if (!hooks.includes(hook)) hooks.push(hook);
+}
+
 /** `__folio_put`: the last reference is gone. */
 function folioFree(m: Machine, f: Folio): void {
   const hooks = m.ext.get(RELEASE_HOOKS) as ((m: Machine, f: Folio) => void)[] | undefined;
@@ -131,6 +143,8 @@ export function putNow(m: Machine, f: Folio, n: number, holder: string, who: str
   changeRef(m, f, who, holder, -n);
   const freed = f.refcount === 0;
   tracePageRef(m, "page_ref_mod_and_test", f, -n, freed ? 1 : 0);
+  const hooks = m.ext.get(PUT_HOOKS) as ((m: Machine, f: Folio) => void)[] | undefined;
+  if (hooks) for (const h of hooks) h(m, f);
   if (freed) folioFree(m, f);
   return freed;
 }
