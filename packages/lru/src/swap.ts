@@ -179,6 +179,9 @@ function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio): Op<boolean> {
       if (batch.count >= FOLIO_BATCH_SIZE) throw new ModelError("folio_batch_add", batch.name, "batch already full");
       batch.folios.push(f);
       transferHolder(f, pendingHolder(batch.batch), batch.batch);
+      // lru-batch-clears-lru: from now on the batch slot, not this task, keeps PG_lru clear.
+      const w = s.lruClearedOnList.get(f);
+      if (w !== undefined && w.task !== null && w.by === `${batch.batch} (queued)`) s.lruClearedOnList.set(f, { by: w.by, task: null });
       m.markWrite(batch);
       return batch.count === FOLIO_BATCH_SIZE || !folioMayBeLruCached(f) || s.lruDisableCount.value !== 0;
     },
@@ -265,7 +268,7 @@ function* folioBatchAddAndMove(f: Folio, name: LruBatchName): TaskGen<void> {
   const fb = s.cpuFbatches.get(smpProcessorId());
   if (name !== "lru_add" && lruBatchClearsLru(m)) {
     // 33dfe9204f29: queue only a folio whose PG_lru this caller cleared.
-    if (!(yield* folioTestClearLruOnList(s, f, `${name} (queued)`, false))) return;
+    if (!(yield* folioTestClearLruOnList(s, f, `${name} (queued)`))) return;
   }
   yield* folioGet(f, pendingHolder(name));
   const lock = name === "lru_move_tail" ? fb.lockIrq : fb.lock;

@@ -1,10 +1,10 @@
 /**
  * Test support (not exported from the package): a machine with physical memory, the
- * LRU invariants installed, and a chooser that follows a script of task names.
+ * LRU invariants installed.
  */
 
 import { PhysicalMemory, formatFlags, type Folio } from "@foliosim/folio";
-import { Machine, firstChooser, type Candidate, type Chooser, type MachineConfig, type RunResult, type TaskGen } from "@foliosim/sim";
+import { Machine, firstChooser, type Chooser, type MachineConfig, type RunResult, type TaskGen } from "@foliosim/sim";
 import { lruInvariants, refcountMatchesHolders } from "./invariants.js";
 
 export interface Env {
@@ -45,22 +45,6 @@ export function env(config: Partial<MachineConfig> = {}, pages = 128): Env {
       return m.run(chooser);
     },
   };
-}
-
-/** Picks, at each choice, the candidate of the next task named in `script` (if it is a candidate), else the first. */
-export class NamedScriptChooser implements Chooser {
-  private i = 0;
-  constructor(readonly script: readonly string[]) {}
-  choose(cands: readonly Candidate[]): number {
-    if (this.i < this.script.length) {
-      const k = cands.findIndex((c) => c.task.name === this.script[this.i]);
-      if (k >= 0) {
-        this.i++;
-        return k;
-      }
-    }
-    return 0;
-  }
 }
 
 /** A compact view of a folio for assertions. */
