@@ -16,8 +16,10 @@
  * - At most `maxMessages` (100) messages: the first fifth and the end are kept, an
  *   elision Note replaces the middle and `autonumber N` keeps the numbering. The text
  *   stays under Mermaid's 50,000-character `maxTextSize` (the cap halves until it fits).
- * - Escaping: `#` → `#35;`, `;` → `#59;`, `<`/`>` → `#60;`/`#62;`, and the word `end`
- *   never appears bare in text (`#101;nd`).
+ * - Escaping: `#` → `#35;` (a bare `#` starts a comment), `;` → `#59;` (a statement
+ *   separator), `<`/`>` → `#60;`/`#62;`, `%` → `#37;` (`%%` is a comment), and the word
+ *   `end` never appears bare in text (`#101;nd`). Mermaid swaps `#…;` codes out before
+ *   it lexes, so they survive in messages, notes and participant aliases alike.
  */
 
 import type { DocEvent, TraceDocument } from "./trace-model.js";
@@ -274,8 +276,10 @@ function clip(s: string, max = MAX_TEXT): string {
 
 /** Text safe in a Mermaid message, note or alias. */
 export function esc(s: string): string {
-  return s.replace(/[\r\n]+/g, " ").replace(/#|;|<|>|\bend\b/gi, (m) => {
+  return s.replace(/[\r\n]+/g, " ").replace(/#|;|<|>|%|\bend\b/gi, (m) => {
     switch (m) {
+      case "%":
+        return "#37;"; // `%%` starts a comment anywhere on a line
       case "#":
         return "#35;";
       case ";":
