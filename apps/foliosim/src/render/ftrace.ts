@@ -168,7 +168,7 @@ function headerLines(doc: TraceDocument, entries: number): string[] {
   ];
   if (doc.meta.token !== undefined) h.push(`# token: ${oneLine(doc.meta.token)}`);
   h.push(`# status: ${o.status} after ${o.steps} steps, ${o.virtualNs} ns of virtual time`);
-  if (o.failure) h.push(`# failure: ${oneLine(o.failure.message)}`);
+  if (o.failure) h.push(`# failure${o.failure.kind ? ` (${o.failure.kind})` : ""}: ${oneLine(o.failure.message)}`);
   if (o.hang) {
     h.push(`# hang: ${oneLine(o.hang.message)}`);
     for (const t of o.hang.tasks) {

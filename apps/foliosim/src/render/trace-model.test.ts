@@ -115,6 +115,14 @@ describe("buildTraceDocument on unusual traces", () => {
     expect(writeMermaid(doc).startsWith("sequenceDiagram\n")).toBe(true);
   });
 
+  it("carries a failure found above the machine (a broken promise) into every format", () => {
+    const doc = buildTraceDocument(source(trace), { ...META, failure: { kind: "promise", message: "b: ndelay returned 0; expected 1" } });
+    expect(doc.outcome.failure).toEqual({ kind: "promise", message: "b: ndelay returned 0; expected 1", step: 9 });
+    expect(writeFtrace(doc)).toContain("# failure (promise): b: ndelay returned 0; expected 1\n");
+    expect(JSON.parse(writePerfetto(doc)).otherData.failure).toBe("b: ndelay returned 0; expected 1");
+    expect(writeMermaid(doc)).toContain("Note over T0,T1: ✗ b: ndelay returned 0#59; expected 1\n");
+  });
+
   it("handles an empty run", () => {
     const doc = buildTraceDocument(source([], { taskTable: [], virtualNs: 0, steps: 0 }), META);
     expect(writeFtrace(doc).startsWith("# tracer: nop\n")).toBe(true);

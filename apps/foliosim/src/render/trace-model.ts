@@ -35,6 +35,12 @@ export interface TraceMeta {
   kernel: string;
   /** The schedule token that replays this execution. */
   token?: string;
+  /**
+   * A failure the layers above the machine found (a broken promise: "b: ndelay returned
+   * 0; expected 1"), for runs the machine itself saw finish. Ignored when the run
+   * already has an invariant failure.
+   */
+  failure?: { kind: string; message: string };
 }
 
 /** The parts of a RunResult the document is built from. */
@@ -181,7 +187,7 @@ export interface DocOutcome {
   status: RunStatus;
   steps: number;
   virtualNs: number;
-  failure?: { message: string; task?: string; step: number; operation?: string; object?: string };
+  failure?: { message: string; kind?: string; task?: string; step: number; operation?: string; object?: string };
   hang?: { kind: "deadlock" | "livelock"; message: string; tasks: { task: string; cpu: number; state: string; waitsFor: string; stack: string[] }[] };
 }
 
@@ -487,11 +493,11 @@ export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocu
   const outcome: DocOutcome = { status: run.status, steps: run.steps, virtualNs: run.virtualNs };
   if (run.failure) {
     const f = run.failure;
-    outcome.failure = { message: f.message, step: f.step };
+    outcome.failure = { message: f.message, kind: "invariant", step: f.step };
     if (f.task !== undefined) outcome.failure.task = f.task;
     if (f.operation !== undefined) outcome.failure.operation = f.operation;
     if (f.object !== undefined) outcome.failure.object = f.object;
-  }
+  } else if (meta.failure) outcome.failure = { message: meta.failure.message, kind: meta.failure.kind, step: run.steps };
   if (run.hang) {
     outcome.hang = {
       kind: run.hang.kind,
@@ -501,6 +507,7 @@ export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocu
   }
   const m: TraceMeta = { scenario: meta.scenario, kernel: meta.kernel };
   if (meta.token !== undefined) m.token = meta.token;
+  if (meta.failure !== undefined) m.failure = { kind: meta.failure.kind, message: meta.failure.message };
   return { meta: m, outcome, cpus, tasks, events, spans, runs, folios, flows, endNs };
 }
 
