@@ -1,0 +1,393 @@
+/**
+ * The page cache (mm/filemap.c): `filemap_get_entry`, `filemap_get_folio`,
+ * `__filemap_add_folio`, `filemap_add_folio`, `__filemap_remove_folio` /
+ * `filemap_remove_folio`, `filemap_fault`, `filemap_read_folio`; and the
+ * `address_space` of include/linux/fs.h reduced to its `i_pages` xarray.
+ *
+ * Simplifications:
+ * - The xarray is a `Map` from index to folio; its lock (`xa_lock` / `i_pages`) is one
+ *   shared object. Readers (`filemap_get_entry`) take no lock, as under RCU, but
+ *   declare a read of it in their footprint.
+ * - Reading a folio from storage (`aops->read_folio`, readahead I/O) completes
+ *   synchronously in the task that started it: mark uptodate, then unlock, charged
+ *   `mmReadFolio`. There are no I/O errors and no writeback.
+ * - `filemap_fault` never drops mmap_lock (no VM_FAULT_RETRY), and there is no
+ *   fault-around (`fault_around_bytes` = PAGE_SIZE): `map_pages` is not modelled.
+ * - Readahead on a miss reads `ra_pages` pages from the faulting index
+ *   (`do_sync_mmap_readahead` with the VM_RAND_READ/VM_SEQ_READ hints absent and the
+ *   mmap_miss heuristics ignored); hits do no async readahead.
+ */
+
+import {
+  PG,
+  folioLock,
+  folioNrPages,
+  folioPut,
+  folioPutRefs,
+  folioTryGet,
+  folioTrylock,
+  folioUnlock,
+  getNow,
+  putNow,
+  type Folio,
+  type Mapping,
+  type PhysicalMemory,
+} from "@foliosim/folio";
+import { folioAddLru } from "@foliosim/lru";
+import { defineCosts, op, Shared, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { MmModelError } from "./mm-types.js";
+import { pageCacheRaUnbounded } from "./readahead.js";
+
+/** Holder of the page cache's references (1 per page, reference §1.5). */
+export const PAGECACHE_HOLDER = "pagecache";
+/** Holder of speculative lookups, in-flight faults and readahead (reference §1.5 "transient"). */
+export const TRANSIENT_HOLDER = "transient";
+
+export const EEXIST = 17;
+export const ENOMEM = 12;
+
+defineCosts({
+  /** One 4 KiB read from storage, `aops->read_folio` or one readahead page: NVMe 4K
+   *  reads complete in about 10 us at queue depth 1 (vendor datasheets, fio QD1). */
+  mmReadFolio: 10_000,
+  /** `clear_highpage`: zeroing 4 KiB with `rep stosb` at ~30 GB/s is about 130 ns. */
+  mmClearPage: 130,
+  /** `copy_highpage` / `copy_user_highpage`: a 4 KiB memcpy, about 200 ns. */
+  mmCopyPage: 200,
+  /** Exception entry, `do_page_fault` bookkeeping and return to user space, without
+   *  the fault's own work: about 1 us (LWN "page-fault scalability" measurements). */
+  mmFaultEntry: 1_000,
+  /** A local TLB flush of one page (INVLPG: 100-250 cycles); remote shootdowns are not modelled. */
+  mmTlbFlushPage: 80,
+});
+
+/** `struct address_space` of a regular file or a shmem/memfd inode. */
+export class AddressSpace implements Mapping {
+  /** `i_pages` and its xa_lock. */
+  readonly iPages: Shared;
+  /** index → folio (head index of each folio). */
+  readonly pages = new Map<number, Folio>();
+  /** `mapping_unevictable` (ramfs, SHM_LOCK). */
+  unevictable = false;
+  /** A block-based filesystem: reads attach buffer heads (`create_empty_buffers` → `folio_attach_private`). */
+  bufferHeads = false;
+  /** `file->f_ra.ra_pages`: the readahead window, in pages (default 128 KiB). */
+  raPages = 32;
+  constructor(
+    readonly machine: Machine,
+    readonly memory: PhysicalMemory,
+    readonly name: string,
+    readonly kind: "file" | "shmem",
+    /** `i_size` in pages. */
+    public sizePages: number,
+  ) {
+    this.iPages = new Shared(`${name} i_pages`);
+  }
+  /** `Mapping.xaLock`: the page-cache lock, for footprints of ops that change the cache (migration). */
+  get xaLock(): Shared {
+    return this.iPages;
+  }
+  /** `Mapping.replaceFolio`: `xas_store` of `nu` where `old` was (`__folio_migrate_mapping`), under the caller's op. */
+  replaceFolio(old: Folio, nu: Folio): void {
+    if (this.pages.get(old.index) !== old) throw new MmModelError("__folio_migrate_mapping", old.name, `not in the page cache of ${this.name}`);
+    this.pages.set(old.index, nu);
+  }
+  /** `mapping->nrpages`. */
+  get nrpages(): number {
+    let n = 0;
+    for (const f of this.pages.values()) n += folioNrPages(f);
+    return n;
+  }
+  /** The folio caching `index`, if any (a query for tests and reports; no step). */
+  peek(index: number): Folio | undefined {
+    return this.pages.get(index);
+  }
+  /** Contents of page `index` of the file on storage (what a read returns). */
+  storageData(index: number): unknown {
+    return `${this.name}[${index}]`;
+  }
+}
+
+/** Registry of the address spaces of a machine (for invariants and reports). */
+const MAPPINGS = Symbol("mm-address-spaces");
+export function allAddressSpaces(m: Machine): AddressSpace[] {
+  let list = m.ext.get(MAPPINGS) as AddressSpace[] | undefined;
+  if (!list) m.ext.set(MAPPINGS, (list = []));
+  return list;
+}
+
+/** A regular file of `sizePages` pages on some block device, with an empty page cache. */
+export function createFile(m: Machine, options: { memory: PhysicalMemory; name: string; sizePages: number; bufferHeads?: boolean; raPages?: number }): AddressSpace {
+  const as = new AddressSpace(m, options.memory, options.name, "file", options.sizePages);
+  as.bufferHeads = options.bufferHeads ?? false;
+  if (options.raPages !== undefined) as.raPages = options.raPages;
+  allAddressSpaces(m).push(as);
+  return as;
+}
+
+/** @internal shmem.ts creates shmem inodes through this. */
+export function createAddressSpace(m: Machine, memory: PhysicalMemory, name: string, kind: "file" | "shmem", sizePages: number): AddressSpace {
+  const as = new AddressSpace(m, memory, name, kind, sizePages);
+  allAddressSpaces(m).push(as);
+  return as;
+}
+
+function xaLoad(mapping: AddressSpace, index: number, label: string): Op<Folio | null> {
+  return op({
+    kind: "xa_load",
+    label,
+    reads: [mapping.iPages],
+    cost: "plain",
+    run: () => mapping.pages.get(index) ?? null,
+  });
+}
+
+/**
+ * `filemap_get_entry`: RCU lookup, `folio_try_get`, then `xas_reload` to check the
+ * slot still holds the folio (else put and retry). The reference is held by
+ * "transient". Returns null on a miss.
+ */
+export function filemapGetEntry(mapping: AddressSpace, index: number): TaskGen<Folio | null> {
+  return traced("filemap_get_entry", getEntry(mapping, index));
+}
+
+function* getEntry(mapping: AddressSpace, index: number): TaskGen<Folio | null> {
+  for (;;) {
+    const folio = yield* xaLoad(mapping, index, "xas_load");
+    if (folio === null) return null;
+    if (!(yield* folioTryGet(folio, TRANSIENT_HOLDER))) continue; // freed or frozen: repeat
+    const again = yield* xaLoad(mapping, index, "xas_reload");
+    if (again === folio) return folio;
+    yield* folioPut(folio, TRANSIENT_HOLDER);
+  }
+}
+
+/**
+ * `filemap_get_folio` / `__filemap_get_folio` with FGP_LOCK: look up and lock, checking
+ * after the lock that the folio was not truncated meanwhile (else unlock, put, retry).
+ */
+export function* filemapGetFolioLocked(mapping: AddressSpace, index: number): TaskGen<Folio | null> {
+  for (;;) {
+    const folio = yield* filemapGetEntry(mapping, index);
+    if (folio === null) return null;
+    yield* folioLock(folio);
+    if (folio.mapping === mapping && folio.index === index) return folio;
+    yield* folioUnlock(folio);
+    yield* folioPut(folio, TRANSIENT_HOLDER);
+  }
+}
+
+/**
+ * `__filemap_add_folio` under the xa_lock: take the cache's references (`folio_ref_add`,
+ * one per page), set `mapping` and `index`, store. Fails with -EEXIST if the slot is
+ * taken (the references are dropped again). One step: the add and the store.
+ */
+function addToCache(mapping: AddressSpace, folio: Folio, index: number, label: string): Op<number> {
+  return op({
+    kind: "filemap_add_folio",
+    label,
+    reads: [],
+    writes: [mapping.iPages, folio.ref, folio.map],
+    cost: "atomic",
+    run: (m) => {
+      if (folio.mapping !== null) throw new MmModelError(label, folio.name, `already in the page cache of ${folio.mapping.name}`);
+      if (index >= mapping.sizePages) throw new MmModelError(label, folio.name, `index ${index} is past the end of ${mapping.name} (${mapping.sizePages} pages)`);
+      const nr = folioNrPages(folio);
+      for (let i = 0; i < nr; i++) if (mapping.pages.has(index + i)) return -EEXIST;
+      getNow(m, folio, nr, PAGECACHE_HOLDER, label);
+      folio.mapping = mapping;
+      folio.index = index;
+      mapping.pages.set(index, folio);
+      m.markWrite(mapping.iPages);
+      m.markWrite(folio.map);
+      m.emit("mm_filemap_add_to_page_cache", folio.name, { mapping: mapping.name, index });
+      return 0;
+    },
+  });
+}
+
+/** Set flags on a folio nobody else can see yet (`__folio_set_swapbacked`, `__folio_mark_uptodate`). */
+/** An op as a one-step task (for `traced`). */
+export function* once<R>(o: Op<R>): TaskGen<R> {
+  return yield* o;
+}
+
+export function folioSetFlagsNow(folio: Folio, flags: number, label: string): Op<void> {
+  return op({
+    kind: "folio_set_flag",
+    label,
+    writes: [folio.flagsWord],
+    cost: "plain",
+    run: (m) => {
+      folio.setBits(flags);
+      m.markWrite(folio.flagsWord);
+    },
+  });
+}
+
+/**
+ * `filemap_add_folio` (and `shmem_add_to_page_cache` + `folio_add_lru` for shmem): lock
+ * the new folio, add it to the cache, then `folio_add_lru`. Returns 0 with the folio
+ * locked, or -EEXIST with it unlocked (the caller still holds its own reference).
+ */
+export function filemapAddFolio(mapping: AddressSpace, folio: Folio, index: number): TaskGen<number> {
+  return traced("filemap_add_folio", addFolio(mapping, folio, index));
+}
+
+function* addFolio(mapping: AddressSpace, folio: Folio, index: number): TaskGen<number> {
+  // __folio_set_locked: nobody else can see the folio yet.
+  if (!(yield* folioTrylock(folio))) throw new MmModelError("filemap_add_folio", folio.name, "a new folio is already locked");
+  const ret = yield* addToCache(mapping, folio, index, "__filemap_add_folio");
+  if (ret !== 0) {
+    yield* folioUnlock(folio);
+    return ret;
+  }
+  yield* folioAddLru(folio);
+  return 0;
+}
+
+/**
+ * `filemap_remove_folio` (`__filemap_remove_folio` + `filemap_free_folio`): the folio
+ * must be locked and unmapped; its cache references are dropped (possibly freeing it).
+ */
+export function filemapRemoveFolio(folio: Folio): TaskGen<void> {
+  return traced("filemap_remove_folio", removeFolio(folio));
+}
+
+function* removeFolio(folio: Folio): TaskGen<void> {
+  const mapping = folio.mapping;
+  if (!(mapping instanceof AddressSpace)) throw new MmModelError("filemap_remove_folio", folio.name, "not in a page cache");
+  yield* op({
+    kind: "filemap_remove_folio",
+    label: "__filemap_remove_folio",
+    writes: [mapping.iPages, folio.map, folio.ref],
+    cost: "atomic",
+    run: (m) => {
+      if (!folio.lock.locked) throw new MmModelError("filemap_remove_folio", folio.name, "folio is not locked");
+      if (folio.mapcount > 0) throw new MmModelError("filemap_remove_folio", folio.name, `still mapped ${folio.mapcount} time(s)`);
+      if (mapping.pages.get(folio.index) !== folio) throw new MmModelError("filemap_remove_folio", folio.name, "not in its mapping's xarray");
+      mapping.pages.delete(folio.index);
+      folio.mapping = null;
+      m.markWrite(mapping.iPages);
+      m.markWrite(folio.map);
+      m.emit("mm_filemap_delete_from_page_cache", folio.name, { mapping: mapping.name, index: folio.index });
+      // The caller holds a reference, so this never frees the folio here.
+      putNow(m, folio, folioNrPages(folio), PAGECACHE_HOLDER, "filemap_free_folio");
+    },
+  });
+}
+
+/** Holder of the reference `folio_attach_private` takes (reference §1.5: PG_private). */
+export const PRIVATE_HOLDER = "private";
+
+/** `folio_attach_private` (include/linux/pagemap.h): `folio_get` + PG_private, one step. */
+export function folioAttachPrivate(folio: Folio): Op<void> {
+  return op({
+    kind: "folio_attach_private",
+    label: "folio_attach_private",
+    writes: [folio.ref, folio.flagsWord],
+    cost: "atomic",
+    run: (m) => {
+      if (folio.test(PG.private)) throw new MmModelError("folio_attach_private", folio.name, "already has private data");
+      getNow(m, folio, 1, PRIVATE_HOLDER, "folio_attach_private");
+      folio.setBits(PG.private);
+      m.markWrite(folio.flagsWord);
+    },
+  });
+}
+
+/**
+ * `folio_mark_uptodate` + `folio_unlock`: a read completed (`folio_end_read`). On a
+ * buffer-head filesystem the read first attaches buffers (`block_read_full_folio`).
+ */
+export function* folioEndRead(folio: Folio, mapping: AddressSpace): TaskGen<void> {
+  if (mapping.bufferHeads && !folio.test(PG.private)) yield* folioAttachPrivate(folio);
+  yield* op({
+    kind: "folio_end_read",
+    label: "folio_end_read",
+    writes: [folio.flagsWord],
+    cost: "mmReadFolio",
+    run: (m) => {
+      folio.data = mapping.storageData(folio.index);
+      folio.setBits(PG.uptodate);
+      m.markWrite(folio.flagsWord);
+    },
+  });
+  yield* folioUnlock(folio);
+}
+
+/** What a `->fault` handler returns: VM_FAULT_* bits and, with VM_FAULT_LOCKED, the locked folio and its reference. */
+export interface FaultResult {
+  ret: number;
+  folio: Folio | null;
+}
+
+/**
+ * `filemap_fault`: look the folio up (a speculative reference, "transient"); on a miss
+ * run synchronous readahead and look again (`__filemap_get_folio(FGP_CREAT)`: if
+ * readahead could not add it, allocate and add this one page); lock it, recheck it was
+ * not truncated, read it if not uptodate. Returns VM_FAULT_LOCKED with the folio locked
+ * and the reference the fault holds, or VM_FAULT_SIGBUS past EOF / VM_FAULT_OOM.
+ */
+export function filemapFault(mapping: AddressSpace, index: number): TaskGen<FaultResult> {
+  return traced("filemap_fault", fault(mapping, index));
+}
+
+function* fault(mapping: AddressSpace, index: number): TaskGen<FaultResult> {
+  if (index >= mapping.sizePages) return { ret: VM_FAULT_SIGBUS, folio: null };
+  let major = 0;
+  let folio: Folio | null = yield* filemapGetEntry(mapping, index);
+  if (folio === null) {
+    major = VM_FAULT_MAJOR;
+    // do_sync_mmap_readahead → page_cache_sync_ra → page_cache_ra_order → page_cache_ra_unbounded
+    const nr = Math.min(mapping.raPages, mapping.sizePages - index);
+    yield* traced("do_sync_mmap_readahead", pageCacheRaUnbounded(mapping, index, nr));
+    while (folio === null) {
+      folio = yield* filemapGetEntry(mapping, index);
+      if (folio !== null) break;
+      // __filemap_get_folio(FGP_CREAT): readahead raced with truncation or ran out of memory.
+      const nf = yield* mapping.memory.allocFolio({ movable: true }, TRANSIENT_HOLDER);
+      if (nf === null) return { ret: VM_FAULT_OOM, folio: null };
+      const err = yield* filemapAddFolio(mapping, nf, index);
+      if (err === 0) {
+        yield* folioEndRead(nf, mapping);
+        folio = nf;
+        break;
+      }
+      yield* folioPut(nf, TRANSIENT_HOLDER);
+    }
+  }
+  const found: Folio = folio;
+  yield* folioLock(found);
+  if (found.mapping !== mapping) {
+    // Truncated while we slept on the lock: start again.
+    yield* folioUnlock(found);
+    yield* folioPut(found, TRANSIENT_HOLDER);
+    return yield* fault(mapping, index);
+  }
+  if (!found.test(PG.uptodate)) {
+    // filemap_read_folio: the read unlocks the folio; lock it again afterwards.
+    yield* folioEndRead(found, mapping);
+    yield* folioLock(found);
+  }
+  return { ret: major | VM_FAULT_LOCKED, folio: found };
+}
+
+/** Drop the references and lock a failed fault still holds. */
+export function* faultRelease(folio: Folio): TaskGen<void> {
+  yield* folioUnlock(folio);
+  yield* folioPutRefs(folio, 1, TRANSIENT_HOLDER, "folio_put");
+}
+
+// VM_FAULT_* (include/linux/mm_types.h `enum vm_fault_reason`).
+export const VM_FAULT_OOM = 0x000001;
+export const VM_FAULT_SIGBUS = 0x000002;
+export const VM_FAULT_MAJOR = 0x000004;
+export const VM_FAULT_HWPOISON = 0x000010;
+export const VM_FAULT_SIGSEGV = 0x000040;
+export const VM_FAULT_NOPAGE = 0x000100;
+export const VM_FAULT_LOCKED = 0x000200;
+export const VM_FAULT_RETRY = 0x000400;
+export const VM_FAULT_FALLBACK = 0x000800;
+export const VM_FAULT_DONE_COW = 0x001000;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;

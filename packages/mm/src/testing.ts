@@ -1,0 +1,135 @@
+/**
+ * Test support (not exported from the package): a machine with physical memory and
+ * the memory-model invariants installed after every step, sequential steps on chosen
+ * CPUs (`Machine.settle`), a minimal pin helper (GUP's `try_grab_folio` with FOLL_PIN)
+ * and folio snapshots.
+ */
+
+import {
+  GUP_PIN_COUNTING_BIAS,
+  PhysicalMemory,
+  folioExpectedRefCount,
+  folioHasPincount,
+  formatFlags,
+  getNow,
+  putNow,
+  type Folio,
+  type MemorySpec,
+} from "@foliosim/folio";
+import { whereIs } from "@foliosim/lru";
+import { Machine, SeededChooser, op, type Chooser, type MachineConfig, type Op, type TaskGen } from "@foliosim/sim";
+import { TRANSIENT_HOLDER } from "./filemap.js";
+import { mmInvariants } from "./invariants.js";
+import { createMm, type MmStruct } from "./mm-types.js";
+import { followPagePte } from "./memory.js";
+import { pteLock, pteUnlock } from "./rmap.js";
+import { folioGet } from "@foliosim/folio";
+
+export interface World {
+  m: Machine;
+  mem: PhysicalMemory;
+  /** Run `body` as a task on `cpu` to completion (with everything else spawned); throws on a model error. */
+  step<R>(cpu: number, body: () => TaskGen<R> | Op<R>, name?: string): R;
+  /** Like `step` but returns the run status and failure instead of throwing. */
+  tryStep<R>(cpu: number, body: () => TaskGen<R> | Op<R>, name?: string): { status: string; failure?: { message: string; operation?: string; object?: string }; result?: R };
+  mm(name?: string): MmStruct;
+}
+
+let taskSeq = 0;
+
+function* asTask<R>(g: TaskGen<R> | Op<R>): TaskGen<R> {
+  return (yield* g as TaskGen<R>) as R;
+}
+
+export function world(config: Partial<MachineConfig> = {}, memory: MemorySpec = { Normal: 256 }, chooser: Chooser = new SeededChooser(1)): World {
+  const m = new Machine({ cpus: 4, ...config });
+  const mem = new PhysicalMemory(memory);
+  m.addInvariant("mm", (mm) => mmInvariants(mm, mem.allFolios()));
+  const w: World = {
+    m,
+    mem,
+    step(cpu, body, name) {
+      const r = w.tryStep(cpu, body, name);
+      if (r.status !== "running") throw new Error(`step failed (${r.status}): ${r.failure?.message ?? m.hang?.message ?? ""}`);
+      return r.result as never;
+    },
+    tryStep(cpu, body, name) {
+      const t = m.spawn({ name: name ?? `step${taskSeq++}`, cpu, body: () => asTask(body()) });
+      m.settle(chooser);
+      if (m.status !== "running") return { status: m.status, failure: m.failure };
+      if (t.state !== "done") return { status: "unfinished" };
+      return { status: "running", result: t.result as never };
+    },
+    mm(name = "proc") {
+      return createMm(m, { memory: mem, name });
+    },
+  };
+  return w;
+}
+
+/** `try_grab_folio(folio, 1, FOLL_PIN)`: +1024 on a small folio, +1 ref and +1 `_pincount` per page on a large one. */
+export function pinFolio(folio: Folio, pages = 1): Op<void> {
+  return op({
+    kind: "folio_ref_add",
+    label: "try_grab_folio",
+    writes: [folio.ref],
+    cost: "atomic",
+    run: (m) => {
+      if (folioHasPincount(folio)) {
+        folio.pincount += pages;
+        getNow(m, folio, pages, "pin", "try_grab_folio");
+      } else getNow(m, folio, GUP_PIN_COUNTING_BIAS * pages, "pin", "try_grab_folio");
+    },
+  });
+}
+
+/** `unpin_user_page` (`gup_put_folio` with FOLL_PIN). */
+export function unpinFolio(folio: Folio, pages = 1): Op<void> {
+  return op({
+    kind: "folio_put",
+    label: "unpin_user_page",
+    writes: [folio.ref],
+    cost: "atomic",
+    run: (m) => {
+      if (folioHasPincount(folio)) {
+        folio.pincount -= pages;
+        putNow(m, folio, pages, "pin", "unpin_user_page");
+      } else putNow(m, folio, GUP_PIN_COUNTING_BIAS * pages, "pin", "unpin_user_page");
+    },
+  });
+}
+
+/** Under the PTE lock, the folio mapped at `addr` with a "transient" reference (`follow_page_pte` + FOLL_GET). */
+export function* grabMapped(mm: MmStruct, addr: number): TaskGen<Folio | null> {
+  yield* pteLock(mm, addr);
+  const p = yield* followPagePte(mm, addr);
+  let f: Folio | null = null;
+  if (p.kind === "present") {
+    f = p.folio;
+    yield* folioGet(f, TRANSIENT_HOLDER);
+  }
+  yield* pteUnlock(mm, addr);
+  return f;
+}
+
+export interface Snapshot {
+  ref: number;
+  exp: number;
+  flags: string;
+  mapcount: number;
+  holders: Record<string, number>;
+}
+
+export function snap(f: Folio): Snapshot {
+  return {
+    ref: f.refcount,
+    exp: folioExpectedRefCount(f),
+    flags: formatFlags(f.flags),
+    mapcount: f.mapcount,
+    holders: Object.fromEntries([...f.holders].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+export function where(m: Machine, f: Folio): string[] {
+  return whereIs(m, f);
+}
