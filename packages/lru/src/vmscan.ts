@@ -73,6 +73,7 @@ export function folioPutbackLru(f: Folio): TaskGen<void> {
 }
 
 function* folioPutbackLruBody(f: Folio): TaskGen<void> {
+  if (f.holderCount(ISOLATED_HOLDER) === 0) throw new ModelError("folio_putback_lru", f.name, "putting back a folio nobody isolated");
   transferHolder(f, ISOLATED_HOLDER, PUTBACK_HOLDER);
   yield* folioAddLru(f);
   yield* folioPut(f, PUTBACK_HOLDER);
