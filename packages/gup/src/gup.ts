@@ -1,0 +1,315 @@
+/**
+ * GUP longterm pinning (mm/gup.c): `pin_user_pages`, `is_valid_gup_args`,
+ * `__gup_longterm_locked`, `__get_user_pages` (page walk under the PTE lock, faults
+ * through `faultin_page`), `try_grab_folio`, `check_vma_flags`,
+ * `check_and_migrate_movable_folios`, `collect_longterm_unpinnable_folios`,
+ * `migrate_longterm_unpinnable_folios`, `gup_put_folio`, `unpin_user_page(s)`,
+ * `unpin_folio`.
+ *
+ * Return conventions (reference §4.1): the number of pages pinned, or a negative
+ * errno; invalid flags give 0; any migration failure surfaces as -ENOMEM; -EAGAIN is
+ * internal ("all pins dropped, pin again") and loops without bound — a folio that is
+ * unpinnable but cannot be isolated keeps the loop going until something changes.
+ *
+ * Simplifications: no GUP-fast, no hugetlb, no fatal-signal check (-EINTR), no
+ * P2PDMA; FOLL_* values are the kernel's bit positions, FOLL_PIN and FOLL_TOUCH
+ * (mm/internal.h) included. The caller holds mmap_lock for reading, as
+ * `pin_user_pages` requires. Device-coherent folios are reported -EBUSY (their
+ * migration lives in migrate_device.c, above this layer).
+ */
+
+import {
+  folioHasPincount,
+  folioIsDeviceCoherent,
+  folioIsLongtermPinnable,
+  GUP_PIN_COUNTING_BIAS,
+  memallocPinRestore,
+  memallocPinSave,
+  putNow,
+  tracePageRef,
+  VM_IO,
+  VM_PFNMAP,
+  VM_WRITE,
+  type Folio,
+  type PhysicalMemory,
+} from "@foliosim/folio";
+import { folioIsolateLru } from "@foliosim/lru";
+import {
+  FAULT_FLAG_REMOTE,
+  FAULT_FLAG_WRITE,
+  findVma,
+  followPagePte,
+  handleMmFault,
+  PAGE_SIZE,
+  pteLock,
+  pteUnlock,
+  VM_FAULT_HWPOISON,
+  VM_FAULT_OOM,
+  VM_FAULT_SIGBUS,
+  VM_FAULT_SIGSEGV,
+  type MmStruct,
+} from "@foliosim/mm";
+import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
+import { condResched, currentMachine, ModelError, op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { gupCountIsolated } from "./variants/count-isolated.js";
+import { drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
+
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_DUMP = 1 << 2;
+export const FOLL_FORCE = 1 << 3;
+export const FOLL_NOWAIT = 1 << 4;
+export const FOLL_NOFAULT = 1 << 5;
+export const FOLL_HWPOISON = 1 << 6;
+export const FOLL_ANON = 1 << 7;
+export const FOLL_LONGTERM = 1 << 8;
+export const FOLL_SPLIT_PMD = 1 << 9;
+export const FOLL_PCI_P2PDMA = 1 << 10;
+export const FOLL_INTERRUPTIBLE = 1 << 11;
+/** mm/internal.h */
+export const FOLL_TOUCH = 1 << 16;
+export const FOLL_TRIED = 1 << 17;
+export const FOLL_REMOTE = 1 << 18;
+export const FOLL_PIN = 1 << 19;
+
+export const FOLL_FLAGS: Record<string, number> = {
+  FOLL_WRITE,
+  FOLL_GET,
+  FOLL_FORCE,
+  FOLL_NOWAIT,
+  FOLL_LONGTERM,
+  FOLL_PCI_P2PDMA,
+  FOLL_PIN,
+};
+
+const EAGAIN = -11;
+const ENOMEM = -12;
+const EFAULT = -14;
+const EBUSY = -16;
+const EHWPOISON = -133;
+
+export const PIN_HOLDER = "pin";
+export const GET_HOLDER = "get";
+
+/** Pages pinned by one call: `pages[i]` is the folio of page i (or null once unpinned). */
+export type Pages = (Folio | null)[];
+
+/**
+ * `try_grab_folio`: take `refs` references in the way `flags` asks — FOLL_GET +refs;
+ * FOLL_PIN +refs and `_pincount` +refs on a large folio, +refs × 1024 on a small one.
+ */
+export function tryGrabFolio(f: Folio, refs: number, flags: number): Op<number> {
+  return op({
+    kind: "try_grab_folio",
+    label: "try_grab_folio",
+    writes: [f.ref],
+    cost: "atomic",
+    run: (m) => {
+      if (f.refcount <= 0) return ENOMEM; // WARN_ON_ONCE: a grab on a free folio
+      if (flags & FOLL_GET) {
+        f.refcount += refs;
+        f.addHolder(GET_HOLDER, refs);
+      } else if (flags & FOLL_PIN) {
+        if (f.zero) return 0;
+        const n = folioHasPincount(f) ? refs : refs * GUP_PIN_COUNTING_BIAS;
+        f.refcount += n;
+        if (folioHasPincount(f)) f.pincount += refs;
+        f.addHolder(PIN_HOLDER, n);
+        m.count("nr_foll_pin_acquired", refs);
+        m.markWrite(f.ref);
+        tracePageRef(m, "page_ref_mod", f, n);
+        return 0;
+      }
+      m.markWrite(f.ref);
+      tracePageRef(m, "page_ref_mod", f, refs);
+      return 0;
+    },
+  });
+}
+
+/** `gup_put_folio`: drop what `try_grab_folio` took (may free the folio). */
+export function gupPutFolio(f: Folio, refs: number, flags: number, label = "gup_put_folio"): Op<void> {
+  return op({
+    kind: "gup_put_folio",
+    label,
+    writes: [f.ref],
+    cost: "atomic",
+    run: (m) => {
+      if (flags & FOLL_PIN) {
+        if (f.zero) return;
+        m.count("nr_foll_pin_released", refs);
+        if (folioHasPincount(f)) {
+          if (f.pincount < refs) throw new ModelError(label, f.name, `unpinning ${refs} with _pincount ${f.pincount}`);
+          f.pincount -= refs;
+          putNow(m, f, refs, PIN_HOLDER, label);
+        } else putNow(m, f, refs * GUP_PIN_COUNTING_BIAS, PIN_HOLDER, label);
+        return;
+      }
+      putNow(m, f, refs, GET_HOLDER, label);
+    },
+  });
+}
+
+/** `unpin_user_page` / `unpin_folio`. */
+export function unpinFolio(f: Folio): Op<void> {
+  return gupPutFolio(f, 1, FOLL_PIN, "unpin_user_page");
+}
+
+/** `unpin_user_pages`: skips null entries. */
+export function* unpinUserPages(pages: Pages): TaskGen<void> {
+  for (const f of pages) if (f) yield* unpinFolio(f);
+}
+
+/** `check_vma_flags` for the cases foliosim models. */
+function checkVmaFlags(vmaFlags: number, gupFlags: number): number {
+  if (vmaFlags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  if (gupFlags & FOLL_WRITE && !(vmaFlags & VM_WRITE) && !(gupFlags & FOLL_FORCE)) return EFAULT;
+  return 0;
+}
+
+/** `follow_page_pte` under the PTE lock, grabbing the folio of a present PTE the access allows. */
+function* followPageGrab(mm: MmStruct, addr: number, flags: number): TaskGen<{ folio: Folio | null; err: number }> {
+  yield* pteLock(mm, addr);
+  const pte = yield* followPagePte(mm, addr);
+  let folio: Folio | null = null;
+  let err = 0;
+  if (pte.kind === "present" && (!(flags & FOLL_WRITE) || pte.writable)) {
+    err = yield* tryGrabFolio(pte.folio, 1, flags);
+    if (err === 0) folio = pte.folio;
+  }
+  yield* pteUnlock(mm, addr);
+  return { folio, err };
+}
+
+/** `faultin_page`: fault the page in; VM_FAULT_* errors become errnos. */
+function* faultinPage(mm: MmStruct, addr: number, flags: number): TaskGen<number> {
+  const ret = yield* handleMmFault(mm, addr, (flags & FOLL_WRITE ? FAULT_FLAG_WRITE : 0) | FAULT_FLAG_REMOTE);
+  if (ret & VM_FAULT_OOM) return ENOMEM;
+  if (ret & VM_FAULT_HWPOISON) return EHWPOISON;
+  if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV)) return EFAULT;
+  return 0;
+}
+
+/** `__get_user_pages`: the number of pages grabbed, or an errno when none was. */
+export function* getUserPages(mm: MmStruct, start: number, nrPages: number, flags: number, pages: Pages): TaskGen<number> {
+  let i = 0;
+  for (; i < nrPages; i++) {
+    const addr = start + i * PAGE_SIZE;
+    const vma = findVma(mm, addr);
+    if (!vma) return i || EFAULT;
+    const bad = checkVmaFlags(vma.flags, flags);
+    if (bad) return i || bad;
+    yield* condResched();
+    for (;;) {
+      const r = yield* followPageGrab(mm, addr, flags);
+      if (r.folio) {
+        pages[i] = r.folio;
+        break;
+      }
+      if (r.err) return i || r.err;
+      const err = yield* faultinPage(mm, addr, flags);
+      if (err) return i || err;
+    }
+  }
+  return i;
+}
+
+/**
+ * `collect_longterm_unpinnable_folios`: count every unpinnable folio, drain by the
+ * kernel's rule, and isolate what can be isolated onto `list`.
+ */
+export function* collectLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr: number): TaskGen<number> {
+  const m = currentMachine();
+  const drain = newDrainState();
+  const countIsolated = gupCountIsolated(m);
+  let collected = 0;
+  let prev: Folio | null = null;
+  for (let i = 0; i < nr; i++) {
+    const folio = pages[i];
+    if (!folio || folio === prev) continue; // pofs_next_folio: consecutive entries of one folio
+    prev = folio;
+    const pinRefs = folioHasPincount(folio) ? 1 : GUP_PIN_COUNTING_BIAS;
+    if (folioIsLongtermPinnable(folio)) continue;
+    if (!countIsolated) collected++;
+    if (folioIsDeviceCoherent(folio)) continue;
+    yield* drainBeforeIsolate(m, folio, pinRefs, drain);
+    if (!(yield* folioIsolateLru(folio))) {
+      m.emit("gup_isolate_failed", folio.name);
+      continue;
+    }
+    if (countIsolated) collected++;
+    list.push(folio);
+  }
+  return collected;
+}
+
+/**
+ * `migrate_longterm_unpinnable_folios`: unpin every entry, migrate the isolated
+ * folios with MR_LONGTERM_PIN; -EAGAIN to pin again, -ENOMEM if migration failed.
+ */
+export function* migrateLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr: number, memory: PhysicalMemory): TaskGen<number> {
+  let ret = 0;
+  for (let i = 0; i < nr; i++) {
+    const folio = pages[i];
+    if (!folio) continue;
+    if (folioIsDeviceCoherent(folio)) {
+      ret = EBUSY; // migrate_device_coherent_folio is modelled in @foliosim/hmm, above this layer
+      break;
+    }
+    yield* unpinFolio(folio);
+    pages[i] = null;
+  }
+  if (ret === 0 && list.length > 0) {
+    const rc = yield* migratePages(list, allocMigrationTarget(memory, "MR_LONGTERM_PIN"), null, "MIGRATE_SYNC", "MR_LONGTERM_PIN");
+    if (rc !== 0) ret = ENOMEM;
+  }
+  if (ret !== 0) {
+    yield* unpinUserPages(pages.slice(0, nr)); // pofs_unpin: entries not cleared yet
+    for (let i = 0; i < nr; i++) pages[i] = null;
+    yield* putbackMovablePages(list);
+    return ret;
+  }
+  yield* putbackMovablePages(list);
+  return EAGAIN;
+}
+
+/** `check_and_migrate_movable_folios`: 0 when every pinned folio may stay pinned. */
+export function* checkAndMigrateMovableFolios(pages: Pages, nr: number, memory: PhysicalMemory): TaskGen<number> {
+  const list: Folio[] = [];
+  const collected = yield* collectLongtermUnpinnableFolios(list, pages, nr);
+  if (collected === 0) return 0;
+  return yield* migrateLongtermUnpinnableFolios(list, pages, nr, memory);
+}
+
+/** `__gup_longterm_locked`: pin, check, migrate and pin again while -EAGAIN. */
+export function* gupLongtermLocked(mm: MmStruct, start: number, nrPages: number, pages: Pages, flags: number, memory: PhysicalMemory): TaskGen<number> {
+  if (!(flags & FOLL_LONGTERM)) return yield* getUserPages(mm, start, nrPages, flags, pages);
+  const saved = memallocPinSave();
+  let rc: number;
+  let nrPinned: number;
+  do {
+    nrPinned = yield* getUserPages(mm, start, nrPages, flags, pages);
+    if (nrPinned <= 0) {
+      rc = nrPinned;
+      break;
+    }
+    rc = yield* checkAndMigrateMovableFolios(pages, nrPinned, memory);
+    if (rc === EAGAIN) currentMachine().count("gup_longterm_retry");
+  } while (rc === EAGAIN);
+  memallocPinRestore(saved);
+  return rc !== 0 ? rc : nrPinned;
+}
+
+/**
+ * `pin_user_pages(start, nr_pages, gup_flags, pages)`: FOLL_PIN is implied; passing
+ * FOLL_PIN or FOLL_GET is invalid and returns 0 (`is_valid_gup_args`). The caller
+ * holds mmap_lock for reading. `pages` receives the pinned folios.
+ */
+export function pinUserPages(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages, memory: PhysicalMemory): TaskGen<number> {
+  return traced("pin_user_pages", pinUserPagesBody(mm, start, nrPages, gupFlags, pages, memory));
+}
+
+function* pinUserPagesBody(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages, memory: PhysicalMemory): TaskGen<number> {
+  if (gupFlags & (FOLL_PIN | FOLL_GET)) return 0; // WARN_ON_ONCE in is_valid_gup_args
+  return yield* traced("__gup_longterm_locked", gupLongtermLocked(mm, start, nrPages, pages, gupFlags | FOLL_PIN, memory));
+}

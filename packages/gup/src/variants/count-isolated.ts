@@ -1,0 +1,16 @@
+/**
+ * Variant `count-isolated` of the `__gup_longterm_locked` loop — 1aaf8c122918 ("mm:
+ * gup: fix infinite loop within __get_longterm_locked", 2025), reverted by David
+ * Hildenbrand in 517f496e1e61 (June 2025).
+ *
+ * `collect_longterm_unpinnable_folios` counts a folio as collected only once it was
+ * isolated. An unpinnable folio that cannot be isolated then leaves `collected` at 0,
+ * and the pin returns success with an unpinnable folio longterm-pinned: the broken
+ * guarantee that got it reverted. Selected by `m.kernel["gup-loop"] === "count-isolated"`.
+ */
+
+import type { Machine } from "@foliosim/sim";
+
+export function gupCountIsolated(m: Machine): boolean {
+  return m.kernel["gup-loop"] === "count-isolated";
+}

@@ -1,0 +1,488 @@
+/**
+ * Page migration (mm/migrate.c): `migrate_pages`, `migrate_pages_sync`,
+ * `migrate_pages_batch` (unmap stage, then move stage), `migrate_folio_unmap`,
+ * `migrate_folio_move`, `move_to_new_folio`, `migrate_folio` → `__migrate_folio`,
+ * `__folio_migrate_mapping` (the expected-reference check, reference §5.7),
+ * `folio_migrate_flags`, the undo paths, `migrate_folio_done`,
+ * `putback_movable_pages` and `alloc_migration_target`.
+ *
+ * Lists are arrays of folios the caller owns: folios that migrate leave `from` (and
+ * are freed once their isolation reference goes); folios that fail stay on it, for
+ * the caller's `putback_movable_pages`.
+ *
+ * Simplifications: no hugetlb, no THP splitting (large folios migrate whole), no
+ * movable-ops (non-LRU) pages, no writeback, no buffer heads beyond PG_private; the
+ * batch limit is kept but scenarios never reach it. The retry variants proposed on
+ * the lists plug in at the exact places their patches touch (see ./variants).
+ */
+
+import {
+  folioExpectedRefCount,
+  folioLock,
+  folioMapped,
+  folioNrPages,
+  folioPut,
+  folioTrylock,
+  folioUnlock,
+  getNow,
+  PF_MEMALLOC,
+  PG,
+  refFreezeNow,
+  refUnfreezeNow,
+  type Folio,
+  type PhysicalMemory,
+} from "@foliosim/folio";
+import { folioAddLru, folioPutbackLru, lruAddDrain, ISOLATED_HOLDER } from "@foliosim/lru";
+import { removeMigrationPtes, tryToMigrate } from "@foliosim/mm";
+import { condResched, current, currentMachine, defineCosts, op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { devjainEarlyBail, devjainRefcountMismatch } from "./variants/devjain-early-bail.js";
+import { davidShouldBackOff } from "./variants/david-waiters-backoff.js";
+import { jhubbardKeyDisable, jhubbardKeyEnable, jhubbardRefcountWait, jhubbardWaitForRefcount } from "./variants/jhubbard-refcount-wait.js";
+
+export const MIGRATE_COSTS = {
+  /** `folio_mc_copy` of one 4 KiB page: a machine-check-safe copy at a few GB/s, about 1 us. */
+  pageCopy: 1000,
+  /** `try_to_unmap_flush`: a batched TLB shootdown, an IPI round on a small machine. */
+  tlbFlush: 2000,
+  /** Per-folio bookkeeping of a migration pass (list walk, stats, page state checks). */
+  migratePass: 50,
+} as const;
+defineCosts(MIGRATE_COSTS);
+
+export type MigrateMode = "MIGRATE_ASYNC" | "MIGRATE_SYNC_LIGHT" | "MIGRATE_SYNC";
+
+/** `enum migrate_reason` (include/linux/migrate_mode.h), in order. */
+export const MR = {
+  MR_COMPACTION: 0,
+  MR_MEMORY_FAILURE: 1,
+  MR_MEMORY_HOTPLUG: 2,
+  MR_SYSCALL: 3,
+  MR_MEMPOLICY_MBIND: 4,
+  MR_NUMA_MISPLACED: 5,
+  MR_CONTIG_RANGE: 6,
+  MR_LONGTERM_PIN: 7,
+  MR_DEMOTION: 8,
+  MR_DAMON: 9,
+} as const;
+export type MigrateReason = keyof typeof MR;
+
+export const NR_MAX_BATCHED_MIGRATION = 512;
+export const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+export const NR_MAX_MIGRATE_ASYNC_RETRY = 3;
+export const NR_MAX_MIGRATE_SYNC_RETRY = NR_MAX_MIGRATE_PAGES_RETRY - NR_MAX_MIGRATE_ASYNC_RETRY;
+
+export const MIGRATEPAGE_SUCCESS = 0;
+const MIGRATEPAGE_UNMAP = 1;
+export const EAGAIN = -11;
+export const ENOMEM = -12;
+export const EBUSY = -16;
+
+/** Allocates the destination of a folio (`new_folio_t`). */
+export type NewFolioFn = (src: Folio) => TaskGen<Folio | null>;
+/** Frees an unused destination (`free_folio_t`); null means `folio_put`. */
+export type PutNewFolioFn = ((dst: Folio) => TaskGen<void>) | null;
+
+/** Holder of the destination's allocation reference until `migrate_folio_move` drops it. */
+export const MIGRATE_DST_HOLDER = "alloc";
+
+interface Unmapped {
+  src: Folio;
+  dst: Folio;
+  wasMapped: boolean;
+  wasMlocked: boolean;
+}
+
+export interface MigrateContext {
+  getNewFolio: NewFolioFn;
+  putNewFolio: PutNewFolioFn;
+  mode: MigrateMode;
+  reason: MigrateReason;
+}
+
+/**
+ * `alloc_migration_target`: a destination of the same order, never from a movable
+ * zone or CMA for longterm pins (GFP_USER, no __GFP_MOVABLE).
+ */
+export function allocMigrationTarget(memory: PhysicalMemory, reason: MigrateReason): NewFolioFn {
+  return function* (src: Folio) {
+    const movable = reason !== "MR_LONGTERM_PIN";
+    return yield* memory.allocFolio({ movable, order: src.order }, MIGRATE_DST_HOLDER);
+  };
+}
+
+function countRetry(): Op<void> {
+  return op({ kind: "migrate_retry", label: "migrate retry (-EAGAIN)", cost: 0, run: (m) => m.count("migrate_retry") });
+}
+
+/** Read `folio_ref_count` (one atomic read). */
+function folioRefCount(f: Folio): Op<number> {
+  return op({ kind: "folio_ref_count", label: "folio_ref_count", reads: [f.ref], cost: "plain", run: () => f.refcount });
+}
+
+// ----------------------------------------------------------------- undo and done
+
+/** `migrate_folio_undo_src`: restore mappings, unlock, and move to `ret` (unless retrying). */
+function* migrateFolioUndoSrc(src: Folio, wasMapped: boolean, locked: boolean, from: Folio[], ret: Folio[] | null): TaskGen<void> {
+  if (wasMapped) yield* removeMigrationPtes(src, src);
+  if (locked) yield* folioUnlock(src);
+  if (ret) moveTo(src, from, ret);
+}
+
+/** `migrate_folio_undo_dst`: unlock and free the unused destination. */
+function* migrateFolioUndoDst(dst: Folio, locked: boolean, ctx: MigrateContext): TaskGen<void> {
+  if (locked) yield* folioUnlock(dst);
+  if (ctx.putNewFolio) yield* ctx.putNewFolio(dst);
+  else yield* folioPut(dst, MIGRATE_DST_HOLDER);
+}
+
+/** `migrate_folio_done`: drop the isolation reference (normally freeing the source). */
+function* migrateFolioDone(src: Folio, reason: MigrateReason): TaskGen<void> {
+  if (reason !== "MR_MEMORY_FAILURE") yield* folioPut(src, ISOLATED_HOLDER, "migrate_folio_done");
+}
+
+function moveTo(f: Folio, from: Folio[], to: Folio[]): void {
+  const i = from.indexOf(f);
+  if (i >= 0) from.splice(i, 1);
+  to.push(f);
+}
+
+function remove(f: Folio, list: Folio[]): void {
+  const i = list.indexOf(f);
+  if (i >= 0) list.splice(i, 1);
+}
+
+// ----------------------------------------------------------------- unmap
+
+type UnmapResult = { rc: number; unmapped?: Unmapped };
+
+/** `migrate_folio_unmap`: lock the source, allocate and lock the destination, unmap. */
+function* migrateFolioUnmap(src: Folio, from: Folio[], ret: Folio[], ctx: MigrateContext): TaskGen<UnmapResult> {
+  if ((yield* folioRefCount(src)) === 1) {
+    // Freed from under us: our isolation reference is the last one.
+    yield* op({
+      kind: "folio_clear_flag",
+      label: "folio_clear_active/unevictable",
+      writes: [src.flagsWord],
+      cost: "atomic",
+      run: (m) => {
+        src.clearBits(PG.active | PG.unevictable);
+        m.markWrite(src.flagsWord);
+      },
+    });
+    remove(src, from);
+    yield* migrateFolioDone(src, ctx.reason);
+    return { rc: MIGRATEPAGE_SUCCESS };
+  }
+  const dst = yield* ctx.getNewFolio(src);
+  if (!dst) return { rc: ENOMEM };
+  let rc = EAGAIN;
+  let locked = false;
+  let dstLocked = false;
+  let wasMapped = false;
+  let wasMlocked = false;
+  fail: {
+    if (!(yield* folioTrylock(src))) {
+      if (ctx.mode === "MIGRATE_ASYNC") break fail;
+      if (current().flags & PF_MEMALLOC) break fail;
+      if (ctx.mode === "MIGRATE_SYNC_LIGHT" && !src.test(PG.uptodate)) break fail;
+      yield* folioLock(src);
+    }
+    locked = true;
+    wasMlocked = src.test(PG.mlocked);
+    if (src.test(PG.writeback) && ctx.mode !== "MIGRATE_SYNC") {
+      rc = EBUSY;
+      break fail;
+    }
+    if (!(yield* folioTrylock(dst))) break fail;
+    dstLocked = true;
+    if (!src.mapping) {
+      if (src.test(PG.private)) break fail; // buffer-only folio: freeable, not migratable
+    } else if (folioMapped(src)) {
+      yield* tryToMigrate(src);
+      wasMapped = true;
+    }
+    if (!folioMapped(src)) {
+      if (devjainEarlyBail(currentMachine()) && (yield* devjainRefcountMismatch(src))) break fail;
+      return { rc: MIGRATEPAGE_UNMAP, unmapped: { src, dst, wasMapped, wasMlocked } };
+    }
+  }
+  // A folio that has not been unmapped goes back to `ret` unless it will be retried.
+  yield* migrateFolioUndoSrc(src, wasMapped, locked, from, rc === EAGAIN ? null : ret);
+  yield* migrateFolioUndoDst(dst, dstLocked, ctx);
+  return { rc };
+}
+
+// ----------------------------------------------------------------- move
+
+/** `folio_migrate_flags`: uptodate, dirty, active/unevictable, workingset, referenced; clears swapcache/private. */
+function folioMigrateFlagsNow(dst: Folio, src: Folio): void {
+  for (const flag of [PG.uptodate, PG.dirty, PG.referenced, PG.workingset, PG.swapbacked]) if (src.test(flag)) dst.setBits(flag);
+  if (src.test(PG.active)) {
+    src.clearBits(PG.active);
+    dst.setBits(PG.active);
+  } else if (src.test(PG.unevictable)) {
+    src.clearBits(PG.unevictable);
+    dst.setBits(PG.unevictable);
+  }
+  src.clearBits(PG.swapcache | PG.private);
+}
+
+/**
+ * `__folio_migrate_mapping` + copy: the expected-reference check. For a folio with no
+ * mapping, `ref` must equal the expected count; a page-cache folio is frozen at the
+ * expected count, the cache entry is switched, and the old folio unfrozen without the
+ * cache references. `extra` is `folio_migrate_mapping`'s extra count.
+ */
+export function folioMigrateMapping(dst: Folio, src: Folio, extra: number): Op<number> {
+  const writes = [src.ref, dst.ref, src.map, dst.map, src.flagsWord, dst.flagsWord];
+  const xa = src.mapping?.xaLock;
+  if (xa) writes.push(xa);
+  return op({
+    kind: "folio_migrate_mapping",
+    label: "__folio_migrate_mapping",
+    writes,
+    cost: "atomic",
+    run: (m) => {
+      const expected = folioExpectedRefCount(src) + 1 + extra;
+      const mapping = src.mapping;
+      const cached = mapping !== null && mapping.kind !== "anon";
+      if (!cached) {
+        if (src.refcount !== expected) {
+          m.emit("migrate_refcount_mismatch", src.name, { count: src.refcount, expected });
+          return EAGAIN;
+        }
+        dst.index = src.index;
+        dst.mapping = mapping;
+        if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
+        m.markWrite(dst.map);
+        return MIGRATEPAGE_SUCCESS;
+      }
+      if (!refFreezeNow(m, src, expected)) {
+        m.emit("migrate_refcount_mismatch", src.name, { count: src.refcount, expected });
+        return EAGAIN;
+      }
+      const nr = folioNrPages(src);
+      dst.index = src.index;
+      dst.mapping = mapping;
+      getNow(m, dst, nr, "pagecache", "__folio_migrate_mapping");
+      if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
+      if (src.test(PG.dirty)) {
+        src.clearBits(PG.dirty);
+        dst.setBits(PG.dirty);
+      }
+      mapping.replaceFolio?.(src, dst);
+      refUnfreezeNow(m, src, expected - nr, { pagecache: nr });
+      m.markWrite(dst.map);
+      return MIGRATEPAGE_SUCCESS;
+    },
+  });
+}
+
+/** `migrate_folio` (`__migrate_folio`): check, copy the page, migrate the flags. */
+export function* migrateFolio(dst: Folio, src: Folio, extra = 0): TaskGen<number> {
+  const rc = yield* folioMigrateMapping(dst, src, extra);
+  if (rc !== MIGRATEPAGE_SUCCESS) return rc;
+  yield* op({
+    kind: "folio_mc_copy",
+    label: "folio_mc_copy",
+    reads: [src.map],
+    writes: [dst.map, dst.flagsWord, src.flagsWord],
+    cost: "plain",
+    run: (m) => {
+      m.chargeCpu(current().cpu, m.cost("pageCopy") * folioNrPages(src));
+      dst.data = src.data;
+      folioMigrateFlagsNow(dst, src);
+      m.markWrite(dst.map);
+    },
+  });
+  return MIGRATEPAGE_SUCCESS;
+}
+
+/** `move_to_new_folio`. */
+function* moveToNewFolio(dst: Folio, src: Folio, _mode: MigrateMode): TaskGen<number> {
+  const rc = yield* migrateFolio(dst, src);
+  if (rc === MIGRATEPAGE_SUCCESS && src.mapping && src.mapping.kind !== "anon") {
+    yield* op({
+      kind: "folio_clear_mapping",
+      label: "src->mapping = NULL",
+      writes: [src.map],
+      cost: "plain",
+      run: (m) => {
+        src.mapping = null;
+        m.markWrite(src.map);
+      },
+    });
+  }
+  return rc;
+}
+
+/** `migrate_folio_move`: on success the destination replaces the source everywhere. */
+function* migrateFolioMove(u: Unmapped, from: Folio[], ret: Folio[], ctx: MigrateContext): TaskGen<number> {
+  const { src, dst } = u;
+  const rc = yield* moveToNewFolio(dst, src, ctx.mode);
+  if (rc !== MIGRATEPAGE_SUCCESS) {
+    if (rc === EAGAIN) return rc; // stays locked and unmapped for the next pass
+    yield* migrateFolioUndoSrc(src, u.wasMapped, true, from, ret);
+    yield* migrateFolioUndoDst(dst, true, ctx);
+    return rc;
+  }
+  yield* folioAddLru(dst);
+  if (u.wasMlocked) yield* lruAddDrain();
+  if (u.wasMapped) yield* removeMigrationPtes(src, dst);
+  yield* folioUnlock(dst);
+  yield* folioPut(dst, MIGRATE_DST_HOLDER);
+  remove(src, from);
+  yield* folioUnlock(src);
+  yield* migrateFolioDone(src, ctx.reason);
+  return MIGRATEPAGE_SUCCESS;
+}
+
+// ----------------------------------------------------------------- batch
+
+/**
+ * `migrate_pages_batch`: up to `nrPass` unmap passes over `from`, then up to `nrPass`
+ * move passes over what was unmapped. Returns the number of failures or -ENOMEM.
+ */
+export function* migratePagesBatch(from: Folio[], ret: Folio[], ctx: MigrateContext, nrPass: number): TaskGen<number> {
+  let nrFailed = 0;
+  let rcSaved = 0;
+  let unmapped: Unmapped[] = [];
+  let pass = 0;
+  // David Hildenbrand's variant sends backed-off folios through the unmap stage again.
+  for (;;) {
+    let retry = 1;
+    unmapStage: for (; pass < nrPass && retry; pass++) {
+      retry = 0;
+      for (const folio of [...from]) {
+        yield* condResched();
+        const r = yield* migrateFolioUnmap(folio, from, ret, ctx);
+        switch (r.rc) {
+          case ENOMEM:
+            nrFailed++;
+            rcSaved = ENOMEM;
+            break unmapStage;
+          case EAGAIN:
+            retry++;
+            yield* countRetry();
+            break;
+          case MIGRATEPAGE_SUCCESS:
+            break;
+          case MIGRATEPAGE_UNMAP:
+            remove(folio, from);
+            unmapped.push(r.unmapped!);
+            break;
+          default:
+            nrFailed++; // permanent failure: already moved to ret
+        }
+      }
+    }
+    if (rcSaved === 0) nrFailed += retry;
+    if (unmapped.length > 0) yield* op({ kind: "try_to_unmap_flush", label: "try_to_unmap_flush", cost: "tlbFlush", run: () => undefined });
+
+    const backedOff: Unmapped[] = [];
+    retry = 1;
+    for (let movePass = 0; movePass < nrPass && retry; movePass++) {
+      retry = 0;
+      for (const u of [...unmapped]) {
+        yield* condResched();
+        yield* op({ kind: "migrate_pass", label: "migrate_folio_move", cost: "migratePass", run: () => undefined });
+        const rc = yield* migrateFolioMove(u, from, ret, ctx);
+        if (rc === EAGAIN) {
+          yield* countRetry();
+          if (davidShouldBackOff(currentMachine(), u.src)) {
+            // Someone sleeps on the folio lock holding a reference: undo, let it run, retry later.
+            unmapped.splice(unmapped.indexOf(u), 1);
+            from.push(u.src);
+            yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, from, null);
+            yield* migrateFolioUndoDst(u.dst, true, ctx);
+            backedOff.push(u);
+            currentMachine().emit("migrate_waiters_backoff", u.src.name);
+            continue;
+          }
+          retry++;
+          if (jhubbardRefcountWait(currentMachine()) && ctx.reason === "MR_LONGTERM_PIN") yield* jhubbardWaitForRefcount(u.src);
+          continue;
+        }
+        unmapped.splice(unmapped.indexOf(u), 1);
+        if (rc !== MIGRATEPAGE_SUCCESS) nrFailed++;
+      }
+    }
+    nrFailed += retry;
+    // Anything still unmapped after the passes is undone.
+    for (const u of unmapped) {
+      yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, [], ret);
+      yield* migrateFolioUndoDst(u.dst, true, ctx);
+    }
+    unmapped = [];
+    // Backed-off folios are back on `from` and get the remaining unmap passes.
+    if (backedOff.length === 0 || pass >= nrPass || rcSaved) break;
+  }
+  // Folios left on `from` when the passes ran out stay there for the caller.
+  return rcSaved || nrFailed;
+}
+
+/** `migrate_pages_sync`: the async batch passes, then each failed folio alone in `mode`. */
+export function* migratePagesSync(from: Folio[], ret: Folio[], ctx: MigrateContext): TaskGen<number> {
+  const asyncFailed: Folio[] = [];
+  const rc = yield* migratePagesBatch(from, asyncFailed, { ...ctx, mode: "MIGRATE_ASYNC" }, NR_MAX_MIGRATE_ASYNC_RETRY);
+  if (rc < 0) {
+    ret.push(...asyncFailed);
+    return rc;
+  }
+  // The failed folios have been fully undone (unlocked, mappings restored): retry one by one.
+  from.push(...asyncFailed);
+  let nrFailed = 0;
+  while (from.length > 0) {
+    const single = [from.shift()!];
+    const r = yield* migratePagesBatch(single, ret, ctx, NR_MAX_MIGRATE_SYNC_RETRY);
+    ret.push(...single);
+    if (r < 0) return r;
+    nrFailed += r;
+  }
+  return nrFailed;
+}
+
+/**
+ * `migrate_pages`: migrate the isolated folios on `from`. Returns 0 when all migrated,
+ * the number that did not, or -ENOMEM. Failed folios are left on `from`; the caller
+ * puts them back (`putbackMovablePages`).
+ */
+export function migratePages(from: Folio[], getNewFolio: NewFolioFn, putNewFolio: PutNewFolioFn, mode: MigrateMode, reason: MigrateReason): TaskGen<number> {
+  return traced("migrate_pages", migratePagesBody(from, { getNewFolio, putNewFolio, mode, reason }));
+}
+
+function* migratePagesBody(from: Folio[], ctx: MigrateContext): TaskGen<number> {
+  const m = currentMachine();
+  m.emit("mm_migrate_pages_start", undefined, { mode: ctx.mode, reason: ctx.reason });
+  const keyed = jhubbardRefcountWait(m) && ctx.reason === "MR_LONGTERM_PIN";
+  if (keyed) yield* jhubbardKeyEnable();
+  const ret: Folio[] = [];
+  let rcGather = 0;
+  while (from.length > 0) {
+    const batch = from.splice(0, NR_MAX_BATCHED_MIGRATION);
+    const rc =
+      ctx.mode === "MIGRATE_ASYNC"
+        ? yield* migratePagesBatch(batch, ret, ctx, NR_MAX_MIGRATE_PAGES_RETRY)
+        : yield* migratePagesSync(batch, ret, ctx);
+    ret.push(...batch);
+    if (rc < 0) {
+      rcGather = rc; // the folios not yet tried stay on `from`
+      break;
+    }
+    rcGather += rc;
+  }
+  from.push(...ret);
+  if (from.length === 0) rcGather = 0;
+  if (keyed) yield* jhubbardKeyDisable();
+  m.emit("mm_migrate_pages", undefined, { failed: from.length, rc: rcGather, mode: ctx.mode, reason: ctx.reason });
+  return rcGather;
+}
+
+/** `putback_movable_pages`: every folio left on the list goes back to the LRU, dropping its isolation reference. */
+export function* putbackMovablePages(list: Folio[]): TaskGen<void> {
+  while (list.length > 0) {
+    const f = list.shift()!;
+    yield* folioPutbackLru(f);
+  }
+}
+

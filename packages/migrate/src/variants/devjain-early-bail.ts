@@ -1,0 +1,33 @@
+/**
+ * Variant `devjain-early-bail` — Dev Jain, "[PATCH 1/2] mm: Retry migration earlier
+ * upon refcount mismatch" (linux-mm, Aug 2024; seed 001). Not merged.
+ *
+ * In `migrate_folio_unmap`, once the source is unmapped, a reference count other than
+ * the expected one takes the undo path at once (unlock, restore the mappings) and
+ * returns -EAGAIN, so a task that holds a reference while sleeping on the folio lock
+ * can run, finish and drop it before the next pass. Selected by
+ * `m.kernel.migrate === "devjain-early-bail"`.
+ */
+
+import { folioExpectedRefCount, type Folio } from "@foliosim/folio";
+import { op, type Machine, type TaskGen } from "@foliosim/sim";
+
+export function devjainEarlyBail(m: Machine): boolean {
+  return m.kernel.migrate === "devjain-early-bail";
+}
+
+/** The patch's check: `folio_ref_count(src) != folio_expected_refs(mapping, src)` on an unmapped source. */
+export function* devjainRefcountMismatch(src: Folio): TaskGen<boolean> {
+  return yield* op({
+    kind: "folio_ref_count",
+    label: "folio_ref_count (early bail check)",
+    reads: [src.ref],
+    cost: "plain",
+    run: (m) => {
+      const expected = folioExpectedRefCount(src) + 1;
+      const mismatch = src.refcount !== expected;
+      if (mismatch) m.emit("migrate_early_bail", src.name, { count: src.refcount, expected });
+      return mismatch;
+    },
+  });
+}
