@@ -20,10 +20,11 @@
  */
 
 import { PG, formatFlags, onFolioRelease, pfnHex, type Folio } from "@foliosim/folio";
-import "./costs.js";
+import { LRU_COSTS } from "./costs.js";
 import {
   Cell,
   ModelError,
+  SimConfigError,
   op,
   preemptCountDec,
   Block,
@@ -32,13 +33,12 @@ import {
   PerCpu,
   Shared,
   SpinLock,
-  Work,
+  type Work,
   atomic,
   type Atomic,
   type Machine,
   type Op,
   type Task,
-  type TaskGen,
 } from "@foliosim/sim";
 
 /** `FOLIO_BATCH_SIZE` (include/linux/folio_batch.h): 31 makes the struct 256 bytes on 64-bit. */
@@ -135,26 +135,21 @@ export interface LruState {
   readonly drainAllLock: Mutex;
   /** `lru_disable_count`. */
   readonly lruDisableCount: Atomic;
-  /** Per-CPU `lru_add_drain_work`. */
-  readonly lruAddDrainWork: PerCpu<Work>;
+  /** Per-CPU `lru_add_drain_work` (created on first use by `__lru_add_drain_all`). */
+  readonly lruAddDrainWork: (Work | undefined)[];
   /** Model bookkeeping: folios on a list whose PG_lru someone holds cleared, and who (see file header). */
   readonly lruClearedOnList: Map<Folio, { by: string; task: Task | null }>;
 }
 
 const LRU_STATE = Symbol("lru-state");
 
-/** Set by swap.ts at module load: the work function of `lru_add_drain_work`. */
-let drainWorkFn: ((cpu: number) => () => TaskGen<void>) | null = null;
-
-/** @internal swap.ts registers `lru_add_drain_per_cpu` here (avoids an import cycle). */
-export function setDrainWorkFn(fn: (cpu: number) => () => TaskGen<void>): void {
-  drainWorkFn = fn;
-}
-
 /** The per-machine LRU state, created on first use (and the folio release hook with it). */
 export function getLru(m: Machine): LruState {
   let s = m.ext.get(LRU_STATE) as LruState | undefined;
   if (s) return s;
+  for (const name of Object.keys(LRU_COSTS)) {
+    if (m.costs[name] === undefined) throw new SimConfigError(`costs.${name}`, "the LRU cost table (import @foliosim/lru before creating the machine)", undefined);
+  }
   const cpus = m.cpuCount;
   s = {
     lruvec: new Lruvec(),
@@ -172,11 +167,7 @@ export function getLru(m: Machine): LruState {
     lruDrainGen: new Cell("lru_drain_gen", 0),
     drainAllLock: new Mutex("lru_add_drain_all lock"),
     lruDisableCount: atomic("lru_disable_count", 0),
-    lruAddDrainWork: new PerCpu(cpus, (cpu) => {
-      const fn = drainWorkFn;
-      if (!fn) throw new Error("@foliosim/lru: swap.ts not loaded");
-      return new Work(`lru_add_drain_work/${cpu}`, fn(cpu));
-    }),
+    lruAddDrainWork: new Array<Work | undefined>(cpus).fill(undefined),
     lruClearedOnList: new Map(),
   };
   m.ext.set(LRU_STATE, s);
@@ -307,10 +298,10 @@ export function lruvecUnlock(s: LruState, label = "unlock_page_lruvec_irqrestore
 /**
  * `folio_test_clear_lru` by a path that keeps the folio on its list for a while
  * (isolation before `lruvec_del_folio`, a batch flush or an mlock batch moving it):
- * on success the window is recorded in `lruClearedOnList` under `by`. `task` null
- * means no task owns the window (the lru-batch-clears-lru variant's queued folios).
+ * on success the window is recorded in `lruClearedOnList` under `by`, owned by the
+ * running task (the lru-batch-clears-lru variant's `folio_batch_add` hands it to the slot).
  */
-export function folioTestClearLruOnList(s: LruState, f: Folio, by: string, owned = true): Op<boolean> {
+export function folioTestClearLruOnList(s: LruState, f: Folio, by: string): Op<boolean> {
   return op({
     kind: "folio_test_clear_flag",
     label: "folio_test_clear_lru",
@@ -320,7 +311,7 @@ export function folioTestClearLruOnList(s: LruState, f: Folio, by: string, owned
       if (!f.test(PG.lru)) return false;
       f.clearBits(PG.lru);
       m.markWrite(f.flagsWord);
-      if (f.lruList !== null) s.lruClearedOnList.set(f, { by, task: owned ? t : null });
+      if (f.lruList !== null) s.lruClearedOnList.set(f, { by, task: t });
       return true;
     },
   });

@@ -26,6 +26,7 @@
 
 import {
   PG,
+  folioEvictable,
   folioExpectedRefCount,
   folioGet,
   folioMayBeLruCached,
@@ -55,6 +56,7 @@ import {
   type Machine,
   type Op,
   type TaskGen,
+  Work,
 } from "@foliosim/sim";
 import {
   FOLIO_BATCH_SIZE,
@@ -67,7 +69,6 @@ import {
   lruvecLock,
   lruvecUnlock,
   pendingHolder,
-  setDrainWorkFn,
   setLruNow,
   traceLruInsertion,
   type FolioBatch,
@@ -89,7 +90,7 @@ function lruAdd(m: Machine, s: LruState, f: Folio): void {
   const wasUnevictable = f.test(PG.unevictable);
   f.clearBits(PG.unevictable);
   if (f.test(PG.lru)) throw new ModelError("lru_add", f.name, "VM_BUG_ON_FOLIO(folio_test_lru(folio))");
-  if (!f.test(PG.mlocked) && !f.mapping?.unevictable) {
+  if (folioEvictable(f)) {
     if (wasUnevictable) m.count("unevictable_pgs_rescued", nr);
   } else {
     f.clearBits(PG.active);
@@ -385,10 +386,10 @@ function* lruAddDrainCpuBody(cpu: number): TaskGen<void> {
 
 /** `lru_add_drain`: this CPU's LRU batches, then its mlock batch. */
 export function lruAddDrain(): TaskGen<void> {
-  return traced("lru_add_drain", lruAddDrainBody("lru_add_drain"));
+  return traced("lru_add_drain", lruAddDrainBody());
 }
 
-function* lruAddDrainBody(_why: string): TaskGen<void> {
+function* lruAddDrainBody(): TaskGen<void> {
   const cpu = smpProcessorId();
   const fb = getLru(currentMachine()).cpuFbatches.get(cpu);
   yield* localLock(fb.lock);
@@ -399,10 +400,13 @@ function* lruAddDrainBody(_why: string): TaskGen<void> {
 
 /** `lru_add_drain_per_cpu` → `lru_add_and_bh_lrus_drain` (no bh LRUs): the work item's function. */
 function lruAddDrainPerCpu(): TaskGen<void> {
-  return traced("lru_add_drain_per_cpu", lruAddDrainBody("lru_add_drain_per_cpu"));
+  return traced("lru_add_drain_per_cpu", lruAddDrainBody());
 }
 
-setDrainWorkFn(() => lruAddDrainPerCpu);
+/** `per_cpu(lru_add_drain_work, cpu)` after `INIT_WORK(work, lru_add_drain_per_cpu)`. */
+function lruAddDrainWork(s: LruState, cpu: number): Work {
+  return (s.lruAddDrainWork[cpu] ??= new Work(`lru_add_drain_work/${cpu}`, lruAddDrainPerCpu));
+}
 
 /** `cpu_needs_drain(cpu)`: any of the six batches or the mlock batch is non-empty. Pure (a racy read). */
 export function cpuNeedsDrain(m: Machine, cpu: number): boolean {
@@ -452,11 +456,11 @@ function* lruAddDrainAllBody(force: boolean): TaskGen<void> {
     const hasWork: number[] = [];
     for (let cpu = 0; cpu < m.cpuCount; cpu++) {
       if (!(yield* cpuNeedsDrainOp(s, cpu))) continue;
-      yield* queueWorkOn(cpu, s.lruAddDrainWork.get(cpu));
+      yield* queueWorkOn(cpu, lruAddDrainWork(s, cpu));
       hasWork.push(cpu);
     }
     m.emit("lru_add_drain_all_queued", undefined, { cpus: hasWork.join(",") });
-    for (const cpu of hasWork) yield* flushWork(s.lruAddDrainWork.get(cpu));
+    for (const cpu of hasWork) yield* flushWork(lruAddDrainWork(s, cpu));
   }
   yield* mutexUnlock(s.drainAllLock);
 }
