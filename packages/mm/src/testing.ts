@@ -23,7 +23,7 @@ import { mmInvariants } from "./invariants.js";
 import { createMm, type MmStruct } from "./mm-types.js";
 import { followPagePte } from "./memory.js";
 import { pteLock, pteUnlock } from "./rmap.js";
-import { folioGet } from "@foliosim/folio";
+import { Folio as FolioClass, folioGet } from "@foliosim/folio";
 
 export interface World {
   m: Machine;
@@ -37,8 +37,9 @@ export interface World {
 
 let taskSeq = 0;
 
-function* asTask<R>(g: TaskGen<R> | Op<R>): TaskGen<R> {
-  return (yield* g as TaskGen<R>) as R;
+/** Build the body lazily, inside the task (kernel code reads `current` / `smp_processor_id()`). */
+function* asTask<R>(body: () => TaskGen<R> | Op<R>): TaskGen<R> {
+  return (yield* body() as TaskGen<R>) as R;
 }
 
 export function world(config: Partial<MachineConfig> = {}, memory: MemorySpec = { Normal: 256 }, chooser: Chooser = new SeededChooser(1)): World {
@@ -54,7 +55,7 @@ export function world(config: Partial<MachineConfig> = {}, memory: MemorySpec = 
       return r.result as never;
     },
     tryStep(cpu, body, name) {
-      const t = m.spawn({ name: name ?? `step${taskSeq++}`, cpu, body: () => asTask(body()) });
+      const t = m.spawn({ name: name ?? `step${taskSeq++}`, cpu, body: () => asTask(body) });
       m.settle(chooser);
       if (m.status !== "running") return { status: m.status, failure: m.failure };
       if (t.state !== "done") return { status: "unfinished" };
@@ -132,4 +133,29 @@ export function snap(f: Folio): Snapshot {
 
 export function where(m: Machine, f: Folio): string[] {
   return whereIs(m, f);
+}
+
+/**
+ * A ZONE_DEVICE private folio standing in for @foliosim/hmm's `memremap_pages` +
+ * `zone_device_page_init` (refcount 1, held "transient"), already given `mapping` and
+ * `index` as `folio_migrate_mapping` would for a migration from `src`. Test fixture only.
+ */
+export function deviceFolioFor(src: Folio, pfn = 0xd00000): Op<Folio> {
+  return op({
+    kind: "zone_device_page_init",
+    label: "zone_device_page_init",
+    reads: [src.map],
+    cost: "atomic",
+    run: (m) => {
+      const dev = new FolioClass(pfn, 0, "Device", "MOVABLE", { freeFolio() {} });
+      dev.deviceType = "private";
+      dev.state = "allocated";
+      dev.refcount = 1;
+      dev.addHolder(TRANSIENT_HOLDER, 1);
+      dev.mapping = src.mapping;
+      dev.index = src.index;
+      m.markWrite(dev.ref);
+      return dev;
+    },
+  });
 }
