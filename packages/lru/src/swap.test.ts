@@ -259,6 +259,9 @@ describe("the other batches", () => {
     ]);
     expect(r.counters.pgrotated).toBe(2);
     expect(r.counters.pgdeactivate).toBe(1);
+    // lru_move_tail is the batch written from interrupt context: it takes lock_irq.
+    const locks = r.trace.filter((t) => t.type === "op" && t.name!.startsWith("local_lock(")).map((t) => t.name);
+    expect(locks.filter((l) => l === "local_lock(cpu0 cpu_fbatches.lock_irq)").length).toBe(2); // queue + drain
   });
 
   it("folio_mark_lazyfree leaves a folio that is not anonymous alone", () => {
@@ -311,3 +314,32 @@ describe("lru invariants", () => {
 function getLruM() {
   return currentMachine();
 }
+
+describe("costs", () => {
+  it("registers its cost names, and a flush is charged lruvecLock and lruMoveFolio per folio", () => {
+    const run = (costs: Record<string, number>) => {
+      const e = env({ cpus: 1, costs });
+      let t0 = 0;
+      let t1 = 0;
+      e.m.spawn({
+        name: "t",
+        cpu: 0,
+        *body() {
+          const fs: Folio[] = [];
+          for (let i = 0; i < 3; i++) fs.push(yield* e.alloc());
+          for (const f of fs) yield* folioAddLru(f);
+          t0 = e.m.cpuClock(0);
+          yield* lruAddDrain();
+          t1 = e.m.cpuClock(0);
+        },
+      });
+      e.run();
+      return { costs: e.m.costs, ns: t1 - t0 };
+    };
+    const base = run({});
+    expect(base.costs).toMatchObject({ lruvecLock: 60, lruMoveFolio: 50, folioBatchAdd: 5, foliosPutOne: 20, cpuNeedsDrain: 200 });
+    const slow = run({ lruMoveFolio: 1050, lruvecLock: 1060 });
+    // 3 moves and one lock/unlock pair.
+    expect(slow.ns - base.ns).toBe(3 * 1000 + 2 * 1000);
+  });
+});
