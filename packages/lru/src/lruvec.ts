@@ -177,17 +177,25 @@ export function getLru(m: Machine): LruState {
 
 /**
  * `__folio_put` → `__page_cache_release` (and `folios_put`): a folio whose last
- * reference goes while it is on an LRU list leaves the list under the lruvec lock.
+ * reference goes while it is on an LRU list leaves the list under the lruvec lock; a
+ * folio still PG_mlocked gives its pages back to NR_MLOCK (UNEVICTABLE_PGCLEARED).
  * Simplification: done inside the put's step without taking the lock.
  */
 function releaseFromLru(m: Machine, f: Folio): void {
   const s = m.ext.get(LRU_STATE) as LruState | undefined;
   if (!s) return;
   s.lruClearedOnList.delete(f);
+  if (f.test(PG.mlocked)) {
+    const nr = 1 << f.order;
+    f.clearBits(PG.mlocked);
+    m.count("nr_mlock", -nr);
+    m.count("unevictable_pgs_cleared", nr);
+  }
   if (f.lruList === null) return;
+  const lru = f.lruList;
   removeFromList(s, f);
   m.markWrite(s.lruvec);
-  m.emit("lru_release", f.name, { pfn: pfnHex(f.pfn), lru: "removed on free" });
+  m.emit("lru_release", f.name, { pfn: pfnHex(f.pfn), lru });
 }
 
 /** `lru_cache_disabled()`, as a pure read (`atomic_read(&lru_disable_count) != 0`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { VM_IO, VM_LOCKED, VM_READ, folioRefAdd, memallocPinRestore, memallocPinSave, type Folio } from "@foliosim/folio";
+import { VM_IO, VM_LOCKED, VM_READ, folioPut, folioRefAdd, memallocPinRestore, memallocPinSave, type Folio } from "@foliosim/folio";
 import { Completion, complete, waitForCompletion } from "@foliosim/sim";
 import {
   FOLIO_BATCH_SIZE,
@@ -307,5 +307,28 @@ describe("variant john-memalloc-pin", () => {
 
   it("is off by default: both stay batched", () => {
     expect(run({})).toEqual([["cpu0 mlock_fbatch (NEW_FOLIO)"], ["cpu0 mlock_fbatch (LRU_FOLIO)", "inactive_file"]]);
+  });
+});
+
+describe("freeing an mlocked folio", () => {
+  it("takes it off the unevictable list and gives its pages back to NR_MLOCK (UNEVICTABLE_PGCLEARED)", () => {
+    const e = env({ cpus: 1 });
+    let f!: Folio;
+    e.m.spawn({
+      name: "t",
+      cpu: 0,
+      *body() {
+        f = yield* e.alloc();
+        yield* folioAddLruVma(f, LOCKED);
+        yield* mlockDrainLocal();
+        expect(whereIs(e.m, f)).toEqual(["unevictable"]);
+        yield* folioPut(f, "alloc");
+      },
+    });
+    const r = e.run();
+    expect(f.state).toBe("free");
+    expect(whereIs(e.m, f)).toEqual([]);
+    expect(r.counters).toMatchObject({ nr_mlock: 0, unevictable_pgs_cleared: 1 });
+    expect(r.trace.find((t) => t.type === "lru_release")!.args).toMatchObject({ lru: "unevictable" });
   });
 });

@@ -195,7 +195,7 @@ function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
   return op({
     kind: "lru_move",
     label: move,
-    writes: [s.lruvec, f.flagsWord, f.ref],
+    writes: [s.lruvec, f.flagsWord, f.ref, batch],
     cost: "lruMoveFolio",
     run: (m) => {
       if (move === "lru_add" && f.refcount === 1) {
