@@ -21,6 +21,7 @@
 import {
   PG,
   folioLock,
+  folioTestFlag,
   folioNrPages,
   folioPut,
   folioPutRefs,
@@ -132,7 +133,8 @@ export function createAddressSpace(m: Machine, memory: PhysicalMemory, name: str
   return as;
 }
 
-function xaLoad(mapping: AddressSpace, index: number, label: string): Op<Folio | null> {
+/** One RCU read of the xarray slot `index` (`xa_load` / `xas_load`). */
+export function xaLoad(mapping: AddressSpace, index: number, label: string): Op<Folio | null> {
   return op({
     kind: "xa_load",
     label,
@@ -171,7 +173,7 @@ export function* filemapGetFolioLocked(mapping: AddressSpace, index: number): Ta
     const folio = yield* filemapGetEntry(mapping, index);
     if (folio === null) return null;
     yield* folioLock(folio);
-    if (folio.mapping === mapping && folio.index === index) return folio;
+    if ((yield* readFolioMapping(folio)) === mapping && folio.index === index) return folio;
     yield* folioUnlock(folio);
     yield* folioPut(folio, TRANSIENT_HOLDER);
   }
@@ -207,6 +209,11 @@ function addToCache(mapping: AddressSpace, folio: Folio, index: number, label: s
 }
 
 /** Set flags on a folio nobody else can see yet (`__folio_set_swapbacked`, `__folio_mark_uptodate`). */
+/** `folio->mapping` as a step (callers re-check it under the folio lock after a lookup). */
+export function readFolioMapping(folio: Folio): Op<Mapping | null> {
+  return op({ kind: "read_mapping", label: "folio->mapping", reads: [folio.map], cost: "plain", run: () => folio.mapping });
+}
+
 /** An op as a one-step task (for `traced`). */
 export function* once<R>(o: Op<R>): TaskGen<R> {
   return yield* o;
@@ -359,13 +366,13 @@ function* fault(mapping: AddressSpace, index: number): TaskGen<FaultResult> {
   }
   const found: Folio = folio;
   yield* folioLock(found);
-  if (found.mapping !== mapping) {
+  if ((yield* readFolioMapping(found)) !== mapping) {
     // Truncated while we slept on the lock: start again.
     yield* folioUnlock(found);
     yield* folioPut(found, TRANSIENT_HOLDER);
     return yield* fault(mapping, index);
   }
-  if (!found.test(PG.uptodate)) {
+  if (!(yield* folioTestFlag(found, "uptodate"))) {
     // filemap_read_folio: the read unlocks the folio; lock it again afterwards.
     yield* folioEndRead(found, mapping);
     yield* folioLock(found);

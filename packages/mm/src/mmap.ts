@@ -18,7 +18,7 @@
  * scenario it is always a mistake.
  */
 
-import { PG, VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
+import { VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
 import { op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER, VM_FAULT_ERROR, type AddressSpace } from "./filemap.js";
 import { FAULT_FLAG_WRITE, folioMarkDirty, handleMmFault } from "./memory.js";
@@ -276,7 +276,7 @@ function* zapBody(vma: Vma, start: number, end: number): TaskGen<void> {
       if (p.kind === "none") continue;
       yield* setPte(slot, { kind: "none" }, "ptep_get_and_clear_full");
       if (p.kind === "migration") continue;
-      if (p.kind === "present" && p.dirty && !folioTestAnon(p.folio) && !p.folio.test(PG.dirty)) yield* folioMarkDirty(p.folio);
+      if (p.kind === "present" && p.dirty && !folioTestAnon(p.folio)) yield* folioMarkDirty(p.folio);
       yield* folioRemoveRmapPte(p.folio, vma);
       toPut.push(p.folio);
     }

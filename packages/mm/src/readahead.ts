@@ -17,7 +17,7 @@
 
 import { folioPut, type Folio } from "@foliosim/folio";
 import { traced, type TaskGen } from "@foliosim/sim";
-import { filemapAddFolio, folioEndRead, TRANSIENT_HOLDER, type AddressSpace } from "./filemap.js";
+import { filemapAddFolio, folioEndRead, TRANSIENT_HOLDER, xaLoad, type AddressSpace } from "./filemap.js";
 
 /**
  * `page_cache_ra_unbounded(ractl, nr_to_read, lookahead_size)`: read `nrToRead` pages
@@ -32,9 +32,9 @@ function* raUnbounded(mapping: AddressSpace, index: number, nrToRead: number): T
   let added = 0;
   const end = Math.min(index + nrToRead, mapping.sizePages);
   for (let i = index; i < end; i++) {
-    if (mapping.pages.has(i)) {
-      // A folio is already cached here: read what we have batched, skip it. (The
-      // kernel's check is an RCU xa_load; the add below rechecks under the lock.)
+    if ((yield* xaLoad(mapping, i, "xa_load")) !== null) {
+      // A folio is already cached here: read what we have batched, skip it. (An RCU
+      // xa_load; the add below rechecks under the lock.)
       yield* readPages(mapping, batch);
       batch = [];
       continue;

@@ -287,7 +287,7 @@ function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
     }
     yield* pteUnlock(mm, slot.addr);
   }
-  return folio.mapcount === 0;
+  return yield* op({ kind: "folio_mapped", label: "folio_mapped", reads: [folio.map], cost: "plain", run: () => folio.mapcount === 0 });
 }
 
 /**
