@@ -30,11 +30,12 @@ function* folioIsolateLruBody(f: Folio): TaskGen<boolean> {
   const cleared = yield* op({
     kind: "folio_test_clear_flag",
     label: "folio_test_clear_lru",
+    reads: [f.ref],
     writes: [f.flagsWord],
     cost: "atomic",
     run: (m, t) => {
       if (f.refcount === 0) throw new ModelError("folio_isolate_lru", f.name, "VM_BUG_ON_FOLIO(!folio_ref_count(folio))");
-      if (!f.lruList || !(f.flags & PG.lru)) return false;
+      if (!f.test(PG.lru)) return false;
       f.clearBits(PG.lru);
       m.markWrite(f.flagsWord);
       s.lruClearedOnList.set(f, { by: "folio_isolate_lru", task: t });
