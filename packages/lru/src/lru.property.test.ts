@@ -55,6 +55,7 @@ interface Case {
   folios: { order: number; locked: boolean; release: boolean }[];
   cmds: Cmd[];
   kernel: { clears: boolean; localFirst: boolean; john: boolean };
+  preemption: "none" | "voluntary" | "full";
   seed: number;
 }
 
@@ -94,7 +95,7 @@ function runCase(c: Case) {
   if (c.kernel.clears) kernel["lru-batch-clears-lru"] = true;
   if (c.kernel.localFirst) kernel["lru-drain-all-local-first"] = true;
   if (c.kernel.john) kernel["collect"] = "john-memalloc-pin";
-  const e = env({ cpus: c.cpus, kernel, maxSteps: 200_000 });
+  const e = env({ cpus: c.cpus, kernel, preemption: c.preemption, maxSteps: 200_000 });
   const start = new Completion("start");
   const finished = new Completion("workers finished");
   const folios: Folio[] = [];
@@ -144,6 +145,7 @@ const caseArb: fc.Arbitrary<Case> = fc
     folios: fc.array(fc.record({ order: fc.constantFrom(0, 0, 0, 1), locked: fc.boolean(), release: fc.boolean() }), { minLength: 1, maxLength: 3 }),
     cmds: fc.array(fc.record({ cpu: fc.nat(), kind: fc.constantFrom(...KINDS), folio: fc.nat() }), { maxLength: 14 }),
     kernel: fc.record({ clears: fc.boolean(), localFirst: fc.boolean(), john: fc.boolean() }),
+    preemption: fc.constantFrom("none" as const, "voluntary" as const, "full" as const),
     seed: fc.integer({ min: 0, max: 0x7fffffff }),
   })
   .map((c) => ({ ...c, cmds: c.cmds.map((x) => ({ ...x, cpu: x.cpu % c.cpus })) }));
