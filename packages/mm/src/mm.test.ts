@@ -16,7 +16,8 @@ import { followPagePte, setDevicePrivateFaultHandler, touch, type VmFault } from
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
 import { removeMigrationPtes, tryToMigrate } from "./rmap.js";
 import { deviceFolioFor, grabMapped, snap, world } from "./testing.js";
-import { PhysicalMemory } from "@foliosim/folio";
+import { PhysicalMemory, memallocPinRestore, memallocPinSave } from "@foliosim/folio";
+import { memfdCreate } from "./shmem.js";
 import { createMm } from "./mm-types.js";
 import { mmInvariants } from "./invariants.js";
 
@@ -71,6 +72,26 @@ describe("vmas and faults", () => {
     const f = w.step(0, () => touch(mm, a, true));
     w.step(0, () => lruAddDrain());
     expect(snap(f)).toMatchObject({ ref: 2, exp: 2, flags: "uptodate|dirty|lru|swapbacked", holders: { map: 1, pagecache: 1 } });
+  });
+
+  it("faults allocate movable memory (ZONE_MOVABLE, then CMA), but not under PF_MEMALLOC_PIN", () => {
+    const w = world({}, { Movable: 2, CMA: 4, Normal: 8 });
+    const mm = w.mm();
+    const shm = memfdCreate(w.m, { memory: w.mem, name: "g", sizePages: 4 });
+    const a = w.step(0, () => mmap(mm, { length: 4 * PAGE, prot: RW, flags: ANON }));
+    const s = w.step(0, () => mmap(mm, { length: 4 * PAGE, prot: RW, flags: MAP_SHARED, file: shm }));
+    const zones = w.step(0, function* () {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) out.push((yield* touch(mm, a + i * PAGE, true)).migratetype + "/" + (yield* touch(mm, a + i * PAGE, false)).zone);
+      const saved = memallocPinSave();
+      out.push((yield* touch(mm, s, true)).zone); // a fault GUP triggers while pinning
+      const f = (yield* touch(mm, a + 3 * PAGE, true));
+      out.push(f.zone + "/" + f.migratetype);
+      memallocPinRestore(saved);
+      out.push((yield* touch(mm, s + PAGE, true)).migratetype);
+      return out;
+    });
+    expect(zones).toEqual(["MOVABLE/Movable", "MOVABLE/Movable", "CMA/Normal", "Normal", "Normal/MOVABLE", "CMA"]);
   });
 
   it("two CPUs faulting the same anonymous page race on the PTE lock: one folio wins, the other is freed", () => {
