@@ -4,6 +4,8 @@
  */
 
 import "./calls/basic.js";
+import "./calls/memory.js";
+import "./world-memory.js";
 
 export * from "./kernels.js";
 export * from "./schema.js";
@@ -26,3 +28,5 @@ export {
   type ScenarioTarget,
   type WorldHooks,
 } from "./runner.js";
+export { CATALOG, getScenario, UnknownScenarioError } from "./catalog/index.js";
+export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";

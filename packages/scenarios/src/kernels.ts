@@ -170,6 +170,9 @@ export function headlineKernels(): string[] {
 
 /** ` (did you mean "x"?)` for the closest valid name, by edit distance. */
 export function suggest(input: string, valid: readonly string[]): string {
+  const lower = input.toLowerCase();
+  const prefixed = valid.filter((v) => lower.length >= 3 && (v.toLowerCase().startsWith(lower) || lower.startsWith(v.toLowerCase())));
+  if (prefixed.length === 1) return ` (did you mean "${prefixed[0]}"?)`;
   let best: string | undefined;
   let bestD = Infinity;
   for (const v of valid) {

@@ -49,6 +49,9 @@ export interface CallRecord {
 }
 
 export interface ScenarioTarget {
+  /** The explorer's names for the same two ids (an ExploreTarget). */
+  scenarioId: string;
+  kernelId: string;
   scenario: string;
   kernel: string;
   params: ParamValues;
@@ -240,6 +243,8 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
     });
   };
   return {
+    scenarioId: paramSuffix(s.id, params, s),
+    kernelId: kernel.id,
     scenario: s.id,
     kernel: kernel.id,
     params,
@@ -258,6 +263,12 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
       return out;
     },
   };
+}
+
+/** A scenario id with its non-default parameters (`transient-ref[hold_ns=2000000000]`): distinct ids, distinct tokens. */
+function paramSuffix(id: string, params: ParamValues, s: Scenario): string {
+  const changed = Object.entries(params).filter(([k, v]) => s.params[k]?.default !== v);
+  return changed.length === 0 ? id : `${id}[${changed.map(([k, v]) => `${k}=${v}`).join(",")}]`;
 }
 
 export interface ScenarioRun {

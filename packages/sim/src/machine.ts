@@ -278,9 +278,12 @@ export class Machine {
     }
     const task = new Task(this.tasks.length, spec as TaskSpec<unknown>);
     this.tasks.push(task);
-    this.cpus[task.cpu].tasks.push(task);
+    const cpu = this.cpus[task.cpu];
+    // An idle CPU's clock has kept up with the rest of the machine: a task spawned now starts now.
+    if (cpu.current === null && cpu.clock < this.now) cpu.clock = this.now;
+    cpu.tasks.push(task);
     task.gen = spec.body(task) as TaskGen<unknown>;
-    this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "spawn", task.name);
+    this.trace.emit(this.stepCount, cpu.clock, task.cpu, task.id, "spawn", task.name);
     this.advance(task, undefined);
     this.candsValid = false;
     return task;
@@ -656,7 +659,7 @@ export class Machine {
   /**
    * Run everything spawned so far to quiescence with `chooser`, outside the explored
    * schedule: a scenario's sequential set-up. Its decisions are not recorded, and the
-   * machine is ready for the concurrent part afterwards. A set-up that hangs or breaks
+   * machine is ready for the concurrent part afterwards; counters restart from zero. A set-up that hangs or breaks
    * an invariant leaves that status in place.
    */
   settle(chooser: Chooser): void {
@@ -670,6 +673,8 @@ export class Machine {
       this.candsValid = false;
     }
     this.decisions.length = 0;
+    // The run's counters measure what comes after the set-up.
+    for (const k of Object.keys(this.counters)) delete this.counters[k];
     this.lastProgressStep = this.stepCount;
     this.lastProgressNs = this.now;
   }

@@ -1,0 +1,309 @@
+/**
+ * Calls into the memory model: system calls (mmap, munmap, mlock, mlock2, munlock,
+ * mlockall, munlockall, memfd_create, readahead), user accesses, LRU operations,
+ * reference holders, migration and GUP pinning. Lengths are in pages; addresses are
+ * what `mmap` returned (plus `page` offsets).
+ */
+
+import { folioIsLongtermPinnable, folioPut, folioTryGet, folioUnlock, pfnHex, type Folio } from "@foliosim/folio";
+import { FOLL_FLAGS, pinUserPages, unpinUserPages, type Pages } from "@foliosim/gup";
+import { folioActivate, folioIsolateLru, folioPutbackLru, lruAddDrain, lruAddDrainAll } from "@foliosim/lru";
+import { allocMigrationTarget, migratePages, MR, putbackMovablePages, type MigrateMode, type MigrateReason } from "@foliosim/migrate";
+import {
+  createFile,
+  filemapGetFolioLocked,
+  followPagePte,
+  forcePageCacheRa,
+  MAP_ANONYMOUS,
+  MAP_LOCKED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
+  memfdCreate,
+  mlock,
+  mlock2,
+  MLOCK_ONFAULT,
+  mlockall,
+  mmap,
+  munlock,
+  munlockall,
+  munmap,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  touch,
+  withMmapReadLock,
+  type AddressSpace,
+} from "@foliosim/mm";
+import { sleepNs, type TaskGen } from "@foliosim/sim";
+import { z } from "zod";
+import { defineCall, type CallContext } from "../calls.js";
+import { memoryWorld, processMm } from "../world-memory.js";
+
+const Addr = z.number().int().min(0);
+const Pages = z.number().int().min(1);
+
+function file(ctx: CallContext, name: string): AddressSpace {
+  const f = memoryWorld(ctx.world).files.get(name);
+  if (!f) throw new Error(`no file or memfd named "${name}" (create it with memfd_create or open_file first)`);
+  return f;
+}
+
+/** The folio mapped at `addr` right now, or null (a page-table read). */
+function* folioAt(ctx: CallContext, addr: number): TaskGen<Folio | null> {
+  const pte = yield* followPagePte(processMm(ctx.world, ctx.process), addr);
+  return pte.kind === "present" || pte.kind === "device-private" ? pte.folio : null;
+}
+
+defineCall({
+  name: "memfd_create",
+  summary: "memfd_create(name): a shmem file of `pages` pages; returns its name for mmap's `file`",
+  args: z.object({ name: z.string(), pages: Pages }).strict(),
+  *run(ctx, a) {
+    memoryWorld(ctx.world).files.set(a.name, memfdCreate(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages }));
+    return a.name;
+  },
+});
+
+defineCall({
+  name: "open_file",
+  summary: "a regular file of `pages` pages with an empty page cache; returns its name",
+  args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional() }).strict(),
+  *run(ctx, a) {
+    memoryWorld(ctx.world).files.set(a.name, createFile(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, raPages: a.raPages }));
+    return a.name;
+  },
+});
+
+defineCall({
+  name: "mmap",
+  summary: "mmap: anonymous or file/memfd, private or shared; returns the address",
+  args: z
+    .object({
+      pages: Pages,
+      file: z.string().optional(),
+      shared: z.boolean().default(false),
+      write: z.boolean().default(true),
+      locked: z.boolean().default(false),
+      /** mTHP order of anonymous folios (0: small). */
+      order: z.number().int().min(0).max(9).default(0),
+    })
+    .strict(),
+  *run(ctx, a) {
+    const mm = processMm(ctx.world, ctx.process);
+    const flags = (a.file ? 0 : MAP_ANONYMOUS) | (a.shared ? MAP_SHARED : MAP_PRIVATE) | (a.locked ? MAP_LOCKED : 0);
+    return yield* mmap(mm, {
+      length: a.pages * PAGE_SIZE,
+      prot: PROT_READ | (a.write ? PROT_WRITE : 0),
+      flags,
+      file: a.file ? file(ctx, a.file) : undefined,
+      folioOrder: a.order,
+    });
+  },
+});
+
+defineCall({
+  name: "munmap",
+  summary: "munmap(addr, pages)",
+  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  *run(ctx, a) {
+    return yield* munmap(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+  },
+});
+
+defineCall({
+  name: "mlock",
+  summary: "mlock(addr, pages): lock and populate",
+  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  *run(ctx, a) {
+    return yield* mlock(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+  },
+});
+
+defineCall({
+  name: "mlock2",
+  summary: "mlock2(addr, pages, MLOCK_ONFAULT if onfault): lock pages as they fault",
+  args: z.object({ addr: Addr, pages: Pages, onfault: z.boolean().default(true) }).strict(),
+  *run(ctx, a) {
+    return yield* mlock2(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE, a.onfault ? MLOCK_ONFAULT : 0);
+  },
+});
+
+defineCall({
+  name: "munlock",
+  summary: "munlock(addr, pages)",
+  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  *run(ctx, a) {
+    return yield* munlock(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+  },
+});
+
+defineCall({
+  name: "mlockall",
+  summary: "mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT as asked)",
+  args: z.object({ current: z.boolean().default(true), future: z.boolean().default(false), onfault: z.boolean().default(false) }).strict(),
+  *run(ctx, a) {
+    const flags = (a.current ? MCL_CURRENT : 0) | (a.future ? MCL_FUTURE : 0) | (a.onfault ? MCL_ONFAULT : 0);
+    return yield* mlockall(processMm(ctx.world, ctx.process), flags);
+  },
+});
+
+defineCall({
+  name: "munlockall",
+  summary: "munlockall()",
+  args: z.object({}).strict(),
+  *run(ctx) {
+    return yield* munlockall(processMm(ctx.world, ctx.process));
+  },
+});
+
+defineCall({
+  name: "touch",
+  summary: "a user read or write of page `page` at `addr` (faults as needed); returns the pfn accessed",
+  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), write: z.boolean().default(false) }).strict(),
+  *run(ctx, a) {
+    const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, a.write);
+    return pfnHex(f.pfn);
+  },
+});
+
+defineCall({
+  name: "readahead",
+  summary: "readahead(2) of `pages` pages of `file` from `index` (fills this CPU's lru_add batch)",
+  args: z.object({ file: z.string(), index: z.number().int().min(0).default(0), pages: Pages }).strict(),
+  *run(ctx, a) {
+    return yield* forcePageCacheRa(file(ctx, a.file), a.index, a.pages);
+  },
+});
+
+defineCall({
+  name: "lru_add_drain",
+  summary: "lru_add_drain() on this CPU",
+  args: z.object({}).strict(),
+  *run() {
+    yield* lruAddDrain();
+    return 0;
+  },
+});
+
+defineCall({
+  name: "lru_add_drain_all",
+  summary: "lru_add_drain_all()",
+  args: z.object({}).strict(),
+  *run() {
+    yield* lruAddDrainAll();
+    return 0;
+  },
+});
+
+defineCall({
+  name: "folio_activate",
+  summary: "folio_activate() of the folio mapped at addr (queues it in this CPU's lru_activate batch)",
+  args: z.object({ addr: Addr }).strict(),
+  *run(ctx, a) {
+    const f = yield* folioAt(ctx, a.addr);
+    if (!f) return -14;
+    yield* folioActivate(f);
+    return 0;
+  },
+});
+
+defineCall({
+  name: "hold_reference",
+  summary: "a speculative reference (folio_try_get) on the folio mapped at addr, held for ns, then put",
+  args: z.object({ addr: Addr, ns: z.number().min(0) }).strict(),
+  *run(ctx, a) {
+    const f = yield* folioAt(ctx, a.addr);
+    if (!f || !(yield* folioTryGet(f, "transient"))) return -11;
+    yield* sleepNs(a.ns, `hold reference on ${f.name}`);
+    yield* folioPut(f, "transient");
+    return 0;
+  },
+});
+
+defineCall({
+  name: "read_cached_locked",
+  summary: "a page-cache read path: filemap_get_folio(FGP_LOCK) of page `index` of `file` (a reference, then a sleeping folio_lock), hold ns, unlock, put",
+  args: z.object({ file: z.string(), index: z.number().int().min(0).default(0), ns: z.number().min(0).default(0) }).strict(),
+  *run(ctx, a) {
+    const f = yield* filemapGetFolioLocked(file(ctx, a.file), a.index);
+    if (!f) return -2;
+    if (a.ns > 0) yield* sleepNs(a.ns, `hold ${f.name} locked`);
+    yield* folioUnlock(f);
+    yield* folioPut(f, "transient");
+    return 0;
+  },
+});
+
+defineCall({
+  name: "isolate_and_hold",
+  summary: "isolate the folio mapped at addr from its LRU (as compaction would), hold it isolated for ns, put it back",
+  args: z.object({ addr: Addr, ns: z.number().min(0) }).strict(),
+  *run(ctx, a) {
+    const f = yield* folioAt(ctx, a.addr);
+    if (!f || !(yield* folioTryGet(f, "transient"))) return -11;
+    const isolated = yield* folioIsolateLru(f);
+    yield* folioPut(f, "transient");
+    if (!isolated) return -16;
+    yield* sleepNs(a.ns, `hold ${f.name} isolated`);
+    yield* folioPutbackLru(f);
+    return 0;
+  },
+});
+
+const MODES = ["MIGRATE_ASYNC", "MIGRATE_SYNC_LIGHT", "MIGRATE_SYNC"] as const;
+
+defineCall({
+  name: "migrate_pages",
+  summary: "isolate the folios mapped at addr..+pages and migrate_pages() them in `mode` for `reason`; returns migrate_pages' result",
+  args: z
+    .object({
+      addr: Addr,
+      pages: Pages.default(1),
+      mode: z.enum(MODES).default("MIGRATE_SYNC"),
+      reason: z.enum(Object.keys(MR) as [MigrateReason, ...MigrateReason[]]).default("MR_SYSCALL"),
+    })
+    .strict(),
+  *run(ctx, a) {
+    const list: Folio[] = [];
+    for (let i = 0; i < a.pages; i++) {
+      const f = yield* folioAt(ctx, a.addr + i * PAGE_SIZE);
+      if (!f || list.includes(f) || !(yield* folioTryGet(f, "transient"))) continue;
+      const isolated = yield* folioIsolateLru(f);
+      yield* folioPut(f, "transient");
+      if (isolated) list.push(f);
+    }
+    const rc = yield* migratePages(list, allocMigrationTarget(memoryWorld(ctx.world).memory, a.reason), null, a.mode as MigrateMode, a.reason);
+    yield* putbackMovablePages(list);
+    return rc;
+  },
+});
+
+defineCall({
+  name: "pin_user_pages",
+  summary: "pin_user_pages(addr, pages, flags) under mmap_lock, holding the pins for hold_ns; returns { ret, longtermPinnable }",
+  args: z
+    .object({
+      addr: Addr,
+      pages: Pages.default(1),
+      flags: z.array(z.enum(Object.keys(FOLL_FLAGS) as [string, ...string[]])).default(["FOLL_LONGTERM", "FOLL_WRITE"]),
+      hold_ns: z.number().min(0).default(0),
+    })
+    .strict(),
+  *run(ctx, a) {
+    const mm = processMm(ctx.world, ctx.process);
+    const flags = a.flags.reduce((acc, name) => acc | FOLL_FLAGS[name], 0);
+    const pages: Pages = new Array(a.pages).fill(null);
+    const ret = yield* withMmapReadLock(mm, pinUserPages(mm, a.addr, a.pages, flags, pages, memoryWorld(ctx.world).memory));
+    const pinned = pages.filter((p): p is Folio => p !== null);
+    const longtermPinnable = pinned.every((f) => folioIsLongtermPinnable(f));
+    const pfns = pinned.map((f) => pfnHex(f.pfn));
+    if (ret > 0) {
+      if (a.hold_ns > 0) yield* sleepNs(a.hold_ns, "hold the pins");
+      yield* unpinUserPages(pages);
+    }
+    return { ret, longtermPinnable, pfns };
+  },
+});

@@ -1,0 +1,25 @@
+import { call, defineScenario } from "../builder.js";
+
+/** S3 (reference §12.3): the case behind 33dfe9204f29, a folio in another CPU's activate batch. */
+export default defineScenario({
+  id: "activate-batch",
+  title: "Longterm pin of a folio waiting in another CPU's lru_activate batch",
+  description:
+    "An anonymous folio in ZONE_MOVABLE is on the inactive LRU (PG_lru set). CPU0 marks it accessed: folio_activate() queues it in CPU0's lru_activate batch, which holds a reference. CPU1 pins it FOLL_LONGTERM. Before 6.11 the folio still shows PG_lru, so nothing is drained and the batch reference fails every migration pass; 33dfe9204f29 cleared PG_lru at queue time, and the 6.17 ladder compares reference counts instead.",
+  source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§12.3" },
+  machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
+  setup: [
+    call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
+    call("touch", { addr: "$buf", write: true }, { cpu: 0 }),
+    call("lru_add_drain", {}, { cpu: 0, note: "the folio reaches the inactive LRU" }),
+    call("folio_activate", { addr: "$buf" }, { cpu: 0, note: "queued in CPU0's lru_activate batch" }),
+  ],
+  tasks: [
+    {
+      name: "pinner",
+      cpu: 1,
+      script: [call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] })],
+    },
+  ],
+  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+});

@@ -1,0 +1,23 @@
+import { call, defineScenario } from "../builder.js";
+
+/** S2 (reference §12.2): the classic case, an anonymous folio still in another CPU's lru_add batch. */
+export default defineScenario({
+  id: "anon-lru-add-batch",
+  title: "Longterm pin of a fresh anonymous folio still in another CPU's lru_add batch",
+  description:
+    "CPU0 faults an anonymous page; the movable allocation lands in ZONE_MOVABLE and the folio waits in CPU0's lru_add batch with PG_lru clear. CPU1 pins it FOLL_LONGTERM: it must be isolated and migrated, which needs CPU0's batch drained first.",
+  source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§12.2" },
+  machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
+  setup: [
+    call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
+    call("touch", { addr: "$buf", write: true }, { cpu: 0, note: "do_anonymous_page → folio_add_lru_vma → CPU0's lru_add batch" }),
+  ],
+  tasks: [
+    {
+      name: "pinner",
+      cpu: 1,
+      script: [call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] })],
+    },
+  ],
+  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+});

@@ -1,0 +1,33 @@
+import { call, defineScenario } from "../builder.js";
+
+/** S1 (reference §12.1, seed 004): Will Deacon's pKVM pin of an mlocked shmem folio in CMA. */
+export default defineScenario({
+  id: "pkvm-mlock-cma",
+  title: "pKVM longterm pin of an mlocked memfd folio in CMA",
+  description:
+    "crosvm faults a guest page of a memfd in a VM_LOCKED mapping on CPU7: the folio is queued in CPU7's lru_add batch, then mlock_folio() queues it in CPU7's mlock batch. A readahead of another file fills the lru_add batch, so the folio reaches the LRU as unevictable with PG_lru set — while its mlock batch slot still holds a reference. pKVM then pins it FOLL_LONGTERM on CPU3: the folio is in CMA, so it must migrate, and the unexplained batch reference fails every migration pass unless the pin drains CPU7's batches first.",
+  source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§10.1, §12.1" },
+  machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
+  setup: [
+    call("memfd_create", { name: "crosvm_guest", pages: 16 }, { cpu: 7 }),
+    call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
+    call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
+    call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),
+    call("touch", { addr: "$guest", write: true }, { cpu: 7, note: "shmem fault: lru_add batch, then mlock_folio()" }),
+    call("readahead", { file: "libfoo.so", pages: 31 }, { cpu: 7, note: "fills CPU7's lru_add batch: the guest folio reaches the LRU" }),
+  ],
+  tasks: [
+    {
+      name: "crosvm_vcpu0",
+      cpu: 3,
+      script: [
+        call(
+          "pin_user_pages",
+          { addr: "$guest", pages: 1, flags: ["FOLL_LONGTERM", "FOLL_WRITE"] },
+          { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] },
+        ),
+      ],
+    },
+  ],
+  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+});

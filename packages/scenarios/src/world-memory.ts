@@ -1,0 +1,80 @@
+/**
+ * The memory side of a scenario's world: physical memory from the scenario's machine
+ * spec, one address space per process, named files and memfds, the memory model's
+ * invariants after every step, and the end-of-run leak check (nothing pinned,
+ * isolated, locked or transiently referenced once the tasks have finished).
+ */
+
+import { PhysicalMemory, describeHolders, type Folio } from "@foliosim/folio";
+import { createMm, mmInvariants, type AddressSpace, type MmStruct } from "@foliosim/mm";
+import { defineWorldHooks } from "./runner.js";
+import type { World } from "./calls.js";
+
+export interface MemoryWorld {
+  memory: PhysicalMemory;
+  mms: Map<string, MmStruct>;
+  files: Map<string, AddressSpace>;
+}
+
+const KEY = "memory";
+
+/** References a finished scenario may legitimately leave: owners that outlive the tasks. */
+const STRUCTURAL_HOLDERS = new Set([
+  "pagecache",
+  "map",
+  "swapcache",
+  "private",
+  "lru_add",
+  "lru_move_tail",
+  "lru_deactivate_file",
+  "lru_deactivate",
+  "lru_lazyfree",
+  "lru_activate",
+  "mlock",
+  "device",
+  "pgmap",
+]);
+
+export function memoryWorld(world: World): MemoryWorld {
+  const mw = world.peek<MemoryWorld>(KEY);
+  if (!mw) throw new Error("the scenario world has no memory (defineWorldHooks not installed)");
+  return mw;
+}
+
+/** The address space of `process`, created on first use. */
+export function processMm(world: World, process: string): MmStruct {
+  const mw = memoryWorld(world);
+  let mm = mw.mms.get(process);
+  if (!mm) {
+    mm = createMm(world.m, { memory: mw.memory, name: process });
+    mw.mms.set(process, mm);
+  }
+  return mm;
+}
+
+/** Leaks of one folio, as messages. */
+export function folioLeaks(f: Folio): string[] {
+  const out: string[] = [];
+  if (f.state !== "allocated") return out;
+  const odd = [...f.holders].filter(([h, n]) => n !== 0 && !STRUCTURAL_HOLDERS.has(h));
+  if (odd.length > 0) out.push(`${f.name} still holds ${odd.map(([h, n]) => `${h}=${n}`).join(", ")} (holders: ${describeHolders(f)})`);
+  if (f.pincount > 0) out.push(`${f.name} still has _pincount ${f.pincount}`);
+  if (f.lock.locked) out.push(`${f.name} is still locked by ${f.lock.owner?.name ?? "?"}`);
+  return out;
+}
+
+defineWorldHooks({
+  init(world, scenario) {
+    const memory = new PhysicalMemory(scenario.machine.memory);
+    const mw: MemoryWorld = { memory, mms: new Map(), files: new Map() };
+    world.slot(KEY, () => mw);
+    if (scenario.promise.invariants) {
+      world.m.addInvariant("memory model", (m) => mmInvariants(m, memory.allFolios()));
+    }
+  },
+  leaks(world) {
+    const mw = world.peek<MemoryWorld>(KEY);
+    if (!mw) return [];
+    return mw.memory.allFolios().flatMap(folioLeaks);
+  },
+});
