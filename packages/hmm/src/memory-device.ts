@@ -1,0 +1,146 @@
+/**
+ * The device-private branch of `do_swap_page` (mm/memory.c), registered with
+ * @foliosim/mm through `setDevicePrivateFaultHandler`, by kernel variant (reference
+ * §7.2, §12.6); and the device-private case of `copy_nonpresent_pte` (fork), which
+ * is how a device-private folio comes to be mapped twice (S6 prerequisite 2).
+ *
+ * - hmm-pre-6.15 (./variants/hmm-pre-6.15.ts): reference, drop the PTE lock,
+ *   `migrate_to_ram`, put. No folio lock.
+ * - 6.15+ (./variants/hmm-trylock-return.ts): `folio_trylock`; on success a
+ *   reference, drop the PTE lock, `migrate_to_ram`, unlock, put; on failure drop the
+ *   PTE lock and return 0 at once — or, with b570f37a2ce4
+ *   (./variants/hmm-sleeping-wait.ts), `softleaf_entry_wait_on_locked` first.
+ *
+ * Simplifications: no per-VMA-lock faults (the model's faults hold mmap_lock, so the
+ * VM_FAULT_RETRY exit of step 1 never happens); `pte_same` is the identity of the
+ * entry read under the PTE lock. Taking and dropping the PTE lock around a pte_same
+ * check that changes nothing is not counted as progress by the livelock detector
+ * (`ptlLockQuiet`): the lock returns to its previous state, so a busy retry made of
+ * such checks is what it is — no state change.
+ */
+
+import { VM_WRITE, folioGet, folioPut, folioTrylock, folioUnlock, type Folio } from "@foliosim/folio";
+import {
+  MmModelError,
+  TRANSIENT_HOLDER,
+  findVma,
+  folioAddAnonRmapPtes,
+  readPte,
+  setDevicePrivateFaultHandler,
+  setPte,
+  type MmStruct,
+  type PteDevicePrivate,
+  type VmFault,
+} from "@foliosim/mm";
+import { Block, ModelError, op, preemptCountDec, spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
+import { folioPgmap } from "./memremap.js";
+import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";
+import { softleafEntryWaitOnLocked, sleepsOnLockedFolio } from "./variants/hmm-sleeping-wait.js";
+
+/** Holder of the reference `do_swap_page` takes on the device-private folio around `migrate_to_ram`. */
+export const FAULT_HOLDER = "fault";
+
+/** `pte_offset_map_lock` for a check that may change nothing (see the file header). */
+export function ptlLockQuiet(l: SpinLock): Op<void> {
+  return op({
+    kind: "spin_lock",
+    label: l.label("spin_lock"),
+    writes: [l],
+    cost: "lock",
+    block: Block.Spin,
+    enabled: () => l.owner === null,
+    waitFor: l.label("spin_lock"),
+    run: (_m, t) => {
+      l.owner = t;
+      t.preemptCount++;
+    },
+  });
+}
+
+/** `pte_unmap_unlock` pairing with `ptlLockQuiet`. */
+export function ptlUnlockQuiet(l: SpinLock): Op<void> {
+  return op({
+    kind: "spin_unlock",
+    label: l.label("spin_unlock"),
+    writes: [l],
+    cost: "lock",
+    run: (m, t) => {
+      if (l.owner !== t) throw new ModelError("spin_unlock", l.name, l.owner ? `held by ${l.owner.name}, not ${t.name}` : "not locked");
+      l.owner = null;
+      preemptCountDec(m, t, "spin_unlock");
+    },
+  });
+}
+
+/** `do_swap_page` for a device-private entry (reference §7.2). Returns VM_FAULT_* bits; 0 retries the access. */
+export function doSwapPageDevicePrivate(vmf: VmFault & { origPte: PteDevicePrivate }): TaskGen<number> {
+  return traced("do_swap_page_device_private", doSwapPageDevicePrivateBody(vmf));
+}
+
+function* doSwapPageDevicePrivateBody(vmf: VmFault & { origPte: PteDevicePrivate }): TaskGen<number> {
+  const m = vmf.mm.machine;
+  const folio = vmf.origPte.folio;
+  const pgmap = folioPgmap(folio);
+  if (!pgmap || !pgmap.ops) throw new MmModelError("do_swap_page", folio.name, "device-private entry without a dev_pagemap");
+  const ptl = vmf.mm.ptl(vmf.address);
+  yield* ptlLockQuiet(ptl);
+  const p = yield* readPte(vmf.slot, "pte_same");
+  if (p !== vmf.origPte) {
+    yield* ptlUnlockQuiet(ptl);
+    return 0;
+  }
+  if (!faultPageLockedByCaller(m)) {
+    // Before 1afaeb8293c9: get a reference while the PTL keeps the page, no lock.
+    yield* folioGet(folio, FAULT_HOLDER);
+    yield* ptlUnlockQuiet(ptl);
+    const ret = yield* pgmap.ops.migrateToRam(vmf, folio);
+    yield* folioPut(folio, FAULT_HOLDER);
+    return ret;
+  }
+  if (yield* folioTrylock(folio)) {
+    yield* folioGet(folio, FAULT_HOLDER);
+    yield* ptlUnlockQuiet(ptl);
+    const ret = yield* pgmap.ops.migrateToRam(vmf, folio);
+    yield* folioUnlock(folio);
+    yield* folioPut(folio, FAULT_HOLDER);
+    return ret;
+  }
+  m.count("hmm_device_private_trylock_failed");
+  if (sleepsOnLockedFolio(m)) {
+    yield* softleafEntryWaitOnLocked(folio, ptl);
+    return 0;
+  }
+  yield* ptlUnlockQuiet(ptl);
+  return 0;
+}
+
+/** Install the device-private fault path on a machine (`do_swap_page` → `migrate_to_ram`). */
+export function hmmInit(m: Machine): void {
+  setDevicePrivateFaultHandler(m, doSwapPageDevicePrivate);
+}
+
+/**
+ * `copy_nonpresent_pte` for a device-private entry, as `fork` runs it: the child gets
+ * the entry and a mapping reference; in a COW mapping a writable entry becomes
+ * readable in both. `dst` must have a vma covering `dstAddr`.
+ */
+export function copyNonpresentPte(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
+  return traced("copy_nonpresent_pte", copyNonpresentPteBody(src, addr, dst, dstAddr));
+}
+
+function* copyNonpresentPteBody(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
+  const srcSlot = src.slot(addr);
+  const dstVma = findVma(dst, dstAddr);
+  if (!dstVma) throw new MmModelError("copy_nonpresent_pte", dst.name, `no vma at 0x${dstAddr.toString(16)}`);
+  yield* spinLock(src.ptl(addr));
+  const p = yield* readPte(srcSlot);
+  if (p.kind !== "device-private") throw new MmModelError("copy_nonpresent_pte", src.name, `not a device-private entry at 0x${addr.toString(16)}`);
+  const folio: Folio = p.folio;
+  yield* folioGet(folio, TRANSIENT_HOLDER);
+  yield* folioAddAnonRmapPtes(folio, 1, dstVma);
+  const cow = (dstVma.flags & VM_WRITE) !== 0;
+  if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "make_readable_device_private_entry");
+  yield* setPte(dst.slot(dstAddr), { kind: "device-private", folio, page: p.page, writable: false }, "set_pte_at");
+  yield* spinUnlock(src.ptl(addr));
+}
+

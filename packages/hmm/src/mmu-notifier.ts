@@ -1,0 +1,149 @@
+/**
+ * MMU interval notifiers (mm/mmu_notifier.c, include/linux/mmu_notifier.h):
+ * `mmu_interval_notifier_insert`, `mmu_interval_read_begin`,
+ * `mmu_interval_check_retry`, `mmu_interval_read_retry`, `mmu_interval_set_seq`, and
+ * `mmu_notifier_invalidate_range_start/end` for the invalidations device migration
+ * issues (`MMU_NOTIFY_MIGRATE` with an owner).
+ *
+ * Simplifications: the per-mm `invalidate_seq` machinery is reduced to one sequence
+ * per interval notifier and a count of invalidations in progress per mm;
+ * `mmu_interval_read_begin` sleeps while one is in progress (the kernel waits for the
+ * mm's invalidation sequence to move). Callbacks run inside the start step (one step
+ * per subscriber). Only interval notifiers exist.
+ */
+
+import { Block, Cell, Shared, op, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import type { MmStruct } from "@foliosim/mm";
+import "./costs.js";
+
+export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_MIGRATE";
+
+export interface MmuNotifierRange {
+  mm: MmStruct;
+  start: number;
+  end: number;
+  event: MmuNotifyEvent;
+  /** `range->owner` (the migrating driver's pgmap owner), or null. */
+  owner: object | null;
+}
+
+/** `struct mmu_interval_notifier_ops`. */
+export interface MmuIntervalNotifierOps {
+  /** Returns whether it handled the invalidation; a subscriber that cares calls `setSeq`. */
+  invalidate(m: Machine, sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): void;
+}
+
+/** `struct mmu_interval_notifier`. */
+export class MmuIntervalNotifier extends Shared {
+  /** `invalidate_seq`. */
+  readonly seq: Cell<number>;
+  constructor(
+    readonly mm: MmStruct,
+    readonly start: number,
+    readonly end: number,
+    readonly ops: MmuIntervalNotifierOps,
+    name: string,
+  ) {
+    super(`mmu_interval_notifier ${name}`);
+    this.seq = new Cell(`${name} invalidate_seq`, 0);
+  }
+}
+
+class MmSubscriptions extends Shared {
+  readonly notifiers: MmuIntervalNotifier[] = [];
+  /** Invalidations in progress (between range_start and range_end). */
+  active = 0;
+  /** The mm-wide sequence handed to callbacks. */
+  seq = 0;
+}
+
+const SUBS = Symbol("hmm-mmu-subscriptions");
+
+function subscriptions(mm: MmStruct): MmSubscriptions {
+  const m = mm.machine;
+  let map = m.ext.get(SUBS) as Map<MmStruct, MmSubscriptions> | undefined;
+  if (!map) m.ext.set(SUBS, (map = new Map()));
+  let s = map.get(mm);
+  if (!s) map.set(mm, (s = new MmSubscriptions(`${mm.name} notifier_subscriptions`)));
+  return s;
+}
+
+/** `mmu_interval_notifier_insert(sub, mm, start, length, ops)` (set-up: no step). */
+export function mmuIntervalNotifierInsert(mm: MmStruct, start: number, end: number, ops: MmuIntervalNotifierOps, name: string): MmuIntervalNotifier {
+  const sub = new MmuIntervalNotifier(mm, start, end, ops, name);
+  subscriptions(mm).notifiers.push(sub);
+  return sub;
+}
+
+/** `mmu_interval_set_seq(sub, cur_seq)`: called by the subscriber's invalidate under its lock. */
+export function mmuIntervalSetSeq(m: Machine, sub: MmuIntervalNotifier, curSeq: number): void {
+  sub.seq.value = curSeq;
+  m.markWrite(sub.seq);
+}
+
+/** `mmu_interval_read_begin(sub)`: wait for invalidations in progress, return the sequence. */
+export function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Op<number> {
+  const s = subscriptions(sub.mm);
+  return op({
+    kind: "mmu_interval_read_begin",
+    label: "mmu_interval_read_begin",
+    reads: [s, sub.seq],
+    cost: "atomic",
+    block: Block.Sleep,
+    mightSleep: true,
+    enabled: () => s.active === 0,
+    waitFor: `mmu_interval_read_begin(${sub.name})`,
+    run: () => sub.seq.value,
+  });
+}
+
+/** `mmu_interval_check_retry(sub, seq)`: a lockless test whether an invalidation happened. */
+export function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): Op<boolean> {
+  return op({ kind: "mmu_interval_check_retry", label: "mmu_interval_check_retry", reads: [sub.seq], cost: "plain", run: () => sub.seq.value !== seq });
+}
+
+/** `mmu_interval_read_retry(sub, seq)`: the same, under the driver's lock. */
+export const mmuIntervalReadRetry = mmuIntervalCheckRetry;
+
+/** `mmu_notifier_invalidate_range_start(range)`: every overlapping interval subscriber's invalidate. */
+export function mmuNotifierInvalidateRangeStart(mm: MmStruct, start: number, end: number, event: MmuNotifyEvent, owner: object | null): Op<void> {
+  const s = subscriptions(mm);
+  const subs = s.notifiers.filter((n) => n.start < end && start < n.end);
+  return op({
+    kind: "mmu_notifier_invalidate_range_start",
+    label: "mmu_notifier_invalidate_range_start",
+    writes: [s, ...subs.map((n) => n.seq)],
+    cost: "hmmNotifierInvalidate",
+    run: (m) => {
+      s.active++;
+      s.seq += 2;
+      m.markWrite(s);
+      const range: MmuNotifierRange = { mm, start, end, event, owner };
+      for (const n of subs) n.ops.invalidate(m, n, range, s.seq);
+      m.emit("mmu_notifier_invalidate_range_start", mm.name, { start: "0x" + start.toString(16), end: "0x" + end.toString(16), event });
+    },
+  });
+}
+
+/** `mmu_notifier_invalidate_range_end(range)`. */
+export function mmuNotifierInvalidateRangeEnd(mm: MmStruct): Op<void> {
+  const s = subscriptions(mm);
+  return op({
+    kind: "mmu_notifier_invalidate_range_end",
+    label: "mmu_notifier_invalidate_range_end",
+    writes: [s],
+    cost: "plain",
+    run: (m) => {
+      s.active--;
+      m.markWrite(s);
+    },
+  });
+}
+
+/** Run `body` bracketed by invalidate start/end (as the kernel's callers do). */
+export function* withInvalidation<R>(mm: MmStruct, start: number, end: number, event: MmuNotifyEvent, owner: object | null, body: TaskGen<R>): TaskGen<R> {
+  yield* mmuNotifierInvalidateRangeStart(mm, start, end, event, owner);
+  const r = yield* body;
+  yield* mmuNotifierInvalidateRangeEnd(mm);
+  return r;
+}

@@ -1,0 +1,395 @@
+/**
+ * The HMM reference driver, lib/test_hmm.c ("dmirror"): a device with
+ * device-private (or device-coherent) memory that mirrors a process address space.
+ * Modelled: `dmirror_device_init` + `dmirror_allocate_chunk` (`memremap_pages`),
+ * `dmirror_fops_open` (an interval notifier over the whole mm),
+ * `dmirror_interval_invalidate` (skips its own MMU_NOTIFY_MIGRATE), `dmirror_fault` →
+ * `dmirror_range_fault` (the driver loop around `hmm_range_fault`) → `dmirror_do_fault`,
+ * `dmirror_read`/`dmirror_write` (device accesses through the mirror table),
+ * `dmirror_migrate_to_device` (+ `dmirror_migrate_alloc_and_copy`,
+ * `dmirror_migrate_finalize_and_map`), `dmirror_migrate_to_system`,
+ * `dmirror_devmem_fault` (the `migrate_to_ram` callback) with
+ * `dmirror_devmem_fault_alloc_and_copy`, `dmirror_devmem_free` (`page_free`), and
+ * `dmirror_device_evict_chunk` (release of device memory through
+ * `migrate_device_range`).
+ *
+ * Page contents are values (`folio.data`): the "device" copies them with
+ * `copy_highpage` as dmirror does (its device memory is system RAM behind the
+ * device-private struct pages), so a round trip can be checked value by value.
+ *
+ * Simplifications: one page per device access; the mirror table is a map from
+ * address to folio (xa_store of the page pointer, no reference held, as in test_hmm);
+ * the mirror mutex is the sim's mutex; no atomic/exclusive access, no snapshot ioctl,
+ * no THP chunks; the ioctl entry is one costed step.
+ */
+
+import { VM_READ, VM_WRITE, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
+import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, type MmStruct, type VmFault } from "@foliosim/mm";
+import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import "./costs.js";
+import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SHIFT, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
+import { DevPagemap, devicePageAlloc, memremapPages, type MemoryType } from "./memremap.js";
+import {
+  DST_HOLDER,
+  EINVAL,
+  MIGRATE_PFN_MIGRATE,
+  MIGRATE_PFN_WRITE,
+  MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  migrateDeviceFinalize,
+  migrateDevicePages,
+  migrateDeviceRange,
+  migratePfn,
+  migratePfnToFolio,
+  migrateVmaFinalize,
+  migrateVmaPages,
+  migrateVmaSetup,
+  newMigrateVma,
+  pfnToFolio,
+  type MigrateVma,
+} from "./migrate-device.js";
+import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier } from "./mmu-notifier.js";
+import { PAGE_SIZE } from "@foliosim/mm";
+
+export const ENOENT = -2;
+
+/** `struct dmirror_device` (the owner every pgmap_owner / dev_private_owner compares with). */
+export class DmirrorDevice {
+  readonly pgmap: DevPagemap;
+  readonly mirrors: Dmirror[] = [];
+  constructor(
+    readonly machine: Machine,
+    readonly name: string,
+    /** System memory for `migrate_to_ram` and eviction targets. */
+    readonly memory: PhysicalMemory,
+    pages: number,
+    type: MemoryType,
+  ) {
+    this.pgmap = new DevPagemap(name, type, pages, this);
+    memremapPages(machine, this.pgmap, {
+      pageFree: (m, f) => dmirrorDevmemFree(m, this, f),
+      migrateToRam: (vmf, f) => dmirrorDevmemFault(this, vmf, f),
+    });
+  }
+}
+
+/** One mirrored entry: the folio the device reaches at that address, and whether it may write. */
+export interface MirrorEntry {
+  folio: Folio;
+  write: boolean;
+}
+
+/** `struct dmirror`: one open of the device by a process. */
+export class Dmirror {
+  readonly pt = new Map<number, MirrorEntry>();
+  readonly mutex: Mutex;
+  notifier!: MmuIntervalNotifier;
+  constructor(
+    readonly dev: DmirrorDevice,
+    readonly mm: MmStruct,
+    readonly name: string,
+  ) {
+    this.mutex = new Mutex(`${name} mutex`);
+  }
+}
+
+/** `dmirror_device_init` + `dmirror_allocate_chunk`: a device with `pages` pages of device memory. */
+export function dmirrorDeviceCreate(m: Machine, name: string, memory: PhysicalMemory, pages: number, type: MemoryType = "MEMORY_DEVICE_PRIVATE"): DmirrorDevice {
+  return new DmirrorDevice(m, name, memory, pages, type);
+}
+
+/** `dmirror_fops_open`: mirror `mm` (an interval notifier over the whole address space). */
+export function dmirrorOpen(dev: DmirrorDevice, mm: MmStruct, name = `${dev.name}/${mm.name}`): Dmirror {
+  const d = new Dmirror(dev, mm, name);
+  d.notifier = mmuIntervalNotifierInsert(mm, 0, 2 ** 47, {
+    invalidate: (m, sub, range, curSeq) => {
+      // dmirror_interval_invalidate: its own migrations do not concern the mirror.
+      if (range.event === "MMU_NOTIFY_MIGRATE" && range.owner === dev) return;
+      mmuIntervalSetSeq(m, sub, curSeq);
+      for (const addr of [...d.pt.keys()]) if (addr >= range.start && addr < range.end) d.pt.delete(addr);
+    },
+  }, name);
+  dev.mirrors.push(d);
+  return d;
+}
+
+/** `dmirror_devmem_free` (`page_free`): the device page returns to the driver; no mirror may still point at it. */
+function dmirrorDevmemFree(m: Machine, dev: DmirrorDevice, f: Folio): void {
+  for (const d of dev.mirrors) for (const [addr, e] of d.pt) if (e.folio === f) d.pt.delete(addr);
+  m.emit("dmirror_devmem_free", f.name);
+}
+
+function ioctl(label: string): Op<void> {
+  return op({ kind: "ioctl", label, cost: "hmmIoctl", run: () => undefined });
+}
+
+function copyPage(dst: Folio, src: Folio | null): Op<void> {
+  return op({
+    kind: "copy_highpage",
+    label: src ? "copy_highpage" : "clear_highpage",
+    reads: src ? [src.flagsWord] : [],
+    writes: [dst.flagsWord],
+    cost: "hmmDeviceCopyPage",
+    run: (m) => {
+      dst.data = src ? src.data : 0;
+      m.markWrite(dst.flagsWord);
+    },
+  });
+}
+
+function mirrorUpdate(d: Dmirror, label: string, fn: (m: Machine) => void): Op<void> {
+  return op({ kind: "mirror_update", label, writes: [d.mutex], cost: "hmmMirrorUpdate", run: (m) => fn(m) });
+}
+
+// ------------------------------------------------------------------------ device faults
+
+/**
+ * `dmirror_fault(dmirror, start, end, write)`: `dmirror_range_fault` (the
+ * `hmm_range_fault` loop, HMM_PFN_REQ_FAULT [| REQ_WRITE], dev_private_owner = this
+ * device) and `dmirror_do_fault` (store the pages in the mirror table).
+ */
+export function dmirrorFault(d: Dmirror, start: number, end: number, write: boolean): TaskGen<number> {
+  return traced("dmirror_fault", dmirrorFaultBody(d, start, end, write));
+}
+
+function* dmirrorFaultBody(d: Dmirror, start: number, end: number, write: boolean): TaskGen<number> {
+  const n = (end - start) / PAGE_SIZE;
+  const range: HmmRange = {
+    notifier: d.notifier,
+    notifierSeq: 0,
+    start,
+    end,
+    hmmPfns: new Array(n).fill(0),
+    defaultFlags: HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0),
+    pfnFlagsMask: 0,
+    devPrivateOwner: d.dev,
+  };
+  const ret = yield* traced("dmirror_range_fault", hmmRangeFaultRetry(range, () => once(mutexLock(d.mutex)), () => once(mutexUnlock(d.mutex))));
+  if (ret) return ret;
+  const m = currentMachine();
+  yield* mirrorUpdate(d, "dmirror_do_fault", () => {
+    for (let i = 0; i < n; i++) {
+      const v = range.hmmPfns[i];
+      const f = pfnToFolio(m, hmmPfnToPfn(v));
+      if (!f) throw new ModelError("dmirror_do_fault", d.name, `no page at pfn 0x${hmmPfnToPfn(v).toString(16)}`);
+      d.pt.set(start + i * PAGE_SIZE, { folio: f, write: (v & HMM_PFN_WRITE) !== 0 });
+    }
+  });
+  yield* mutexUnlock(d.mutex);
+  return 0;
+}
+
+function* once<R>(o: Op<R>): TaskGen<R> {
+  return yield* o;
+}
+
+export interface DeviceAccess {
+  ret: number;
+  value: unknown;
+  /** Device faults taken (`cmd->faults`). */
+  faults: number;
+}
+
+/** `dmirror_read` of one page: read through the mirror, faulting it in (`dmirror_fault`) when absent. */
+export function dmirrorRead(d: Dmirror, addr: number): TaskGen<DeviceAccess> {
+  return traced("dmirror_read", dmirrorAccess(d, addr, false, undefined));
+}
+
+/** `dmirror_write` of one page: needs a writable mirror entry. */
+export function dmirrorWrite(d: Dmirror, addr: number, value: unknown): TaskGen<DeviceAccess> {
+  return traced("dmirror_write", dmirrorAccess(d, addr, true, value));
+}
+
+function* dmirrorAccess(d: Dmirror, addr: number, write: boolean, value: unknown): TaskGen<DeviceAccess> {
+  let faults = 0;
+  for (;;) {
+    yield* mutexLock(d.mutex);
+    const r = yield* op({
+      kind: "device_access",
+      label: write ? "dmirror_do_write" : "dmirror_do_read",
+      writes: [d.mutex],
+      cost: "hmmDeviceAccess",
+      run: (m) => {
+        const e = d.pt.get(addr);
+        if (!e || (write && !e.write)) return { ok: false, value: undefined as unknown };
+        if (write) {
+          e.folio.data = value;
+          m.markWrite(e.folio.flagsWord);
+        }
+        return { ok: true, value: e.folio.data };
+      },
+    });
+    yield* mutexUnlock(d.mutex);
+    if (r.ok) return { ret: 0, value: r.value, faults };
+    const ret = yield* dmirrorFault(d, addr, addr + PAGE_SIZE, write);
+    if (ret) return { ret, value: undefined, faults };
+    faults++;
+  }
+}
+
+// ------------------------------------------------------------------------ migration
+
+export interface MigrateResult {
+  ret: number;
+  /** `cmd->cpages`: pages that migrated (`dmirror_successful_migrated_pages`). */
+  migrated: number;
+  /** `args.cpages` after `migrate_vma_setup`. */
+  cpages: number;
+  /** `args.src` after `migrate_vma_pages` (for checks). */
+  src: number[];
+}
+
+function successfulMigrated(args: MigrateVma): number {
+  let n = 0;
+  for (let i = 0; i < args.npages; i++) if (args.dst![i] && args.src![i] & MIGRATE_PFN_MIGRATE) n++;
+  return n;
+}
+
+function* migrateRange(d: Dmirror, start: number, npages: number, label: string, flags: number, toDevice: boolean): TaskGen<MigrateResult> {
+  const mm = d.mm;
+  const end = start + npages * PAGE_SIZE;
+  yield* ioctl(label);
+  yield* mmapReadLock(mm);
+  const vma = findVma(mm, start);
+  if (!vma || !(vma.flags & VM_READ) || end > vma.end) {
+    yield* mmapReadUnlock(mm);
+    return { ret: EINVAL, migrated: 0, cpages: 0, src: [] };
+  }
+  const args = newMigrateVma({ vma, start, end, pgmapOwner: d.dev, flags });
+  const ret = yield* migrateVmaSetup(args);
+  if (ret) {
+    yield* mmapReadUnlock(mm);
+    return { ret, migrated: 0, cpages: 0, src: [] };
+  }
+  const cpages = args.cpages;
+  if (toDevice) yield* dmirrorMigrateAllocAndCopy(args, d);
+  else yield* dmirrorDevmemFaultAllocAndCopy(args, d.dev);
+  yield* migrateVmaPages(args);
+  if (toDevice) yield* dmirrorMigrateFinalizeAndMap(args, d);
+  const src = args.src!.slice();
+  const migrated = successfulMigrated(args);
+  yield* migrateVmaFinalize(args);
+  yield* mmapReadUnlock(mm);
+  return { ret: 0, migrated, cpages, src };
+}
+
+/**
+ * `dmirror_migrate_to_device` (HMM_DMIRROR_MIGRATE_TO_DEV): migrate `npages` from
+ * `start` into device memory. `select` defaults to MIGRATE_VMA_SELECT_SYSTEM as in
+ * test_hmm; a GPU driver moving a whole range (drm_gpusvm, S6) also selects its own
+ * device-private pages.
+ */
+export function dmirrorMigrateToDevice(d: Dmirror, start: number, npages: number, select = MIGRATE_VMA_SELECT_SYSTEM): TaskGen<MigrateResult> {
+  return traced("dmirror_migrate_to_device", migrateRange(d, start, npages, "HMM_DMIRROR_MIGRATE_TO_DEV", select, true));
+}
+
+/** `dmirror_migrate_to_system` (HMM_DMIRROR_MIGRATE_TO_SYS): bring this device's pages of the range back. */
+export function dmirrorMigrateToSystem(d: Dmirror, start: number, npages: number): TaskGen<MigrateResult> {
+  const select = d.dev.pgmap.type === "MEMORY_DEVICE_COHERENT" ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+  return traced("dmirror_migrate_to_system", migrateRange(d, start, npages, "HMM_DMIRROR_MIGRATE_TO_SYS", select, false));
+}
+
+/** `dmirror_migrate_alloc_and_copy`: a device page per selected entry, contents copied (or cleared for a hole). */
+function* dmirrorMigrateAllocAndCopy(args: MigrateVma, d: Dmirror): TaskGen<void> {
+  const m = currentMachine();
+  for (let i = 0; i < args.npages; i++) {
+    const s = args.src![i];
+    if (!(s & MIGRATE_PFN_MIGRATE)) continue;
+    const spage = migratePfnToFolio(m, s);
+    const dpage = yield* devicePageAlloc(d.dev.pgmap, DST_HOLDER);
+    if (!dpage) continue;
+    yield* copyPage(dpage, spage);
+    const write = (s & MIGRATE_PFN_WRITE) !== 0 || (!spage && (args.vma!.flags & VM_WRITE) !== 0);
+    args.dst![i] = migratePfn(dpage.pfn) | (write ? MIGRATE_PFN_WRITE : 0);
+  }
+}
+
+/** `dmirror_migrate_finalize_and_map`: the device maps what it now holds. */
+function* dmirrorMigrateFinalizeAndMap(args: MigrateVma, d: Dmirror): TaskGen<void> {
+  const m = currentMachine();
+  yield* mutexLock(d.mutex);
+  yield* mirrorUpdate(d, "dmirror_migrate_finalize_and_map", () => {
+    for (let i = 0; i < args.npages; i++) {
+      if (!(args.src![i] & MIGRATE_PFN_MIGRATE)) continue;
+      const dpage = migratePfnToFolio(m, args.dst![i]);
+      if (!dpage) continue;
+      d.pt.set(args.start + i * PAGE_SIZE, { folio: dpage, write: (args.dst![i] & MIGRATE_PFN_WRITE) !== 0 });
+    }
+  });
+  yield* mutexUnlock(d.mutex);
+}
+
+/** `dmirror_devmem_fault_alloc_and_copy`: a system page per selected device page; mirrors drop the device page. */
+function* dmirrorDevmemFaultAllocAndCopy(args: MigrateVma, dev: DmirrorDevice): TaskGen<number> {
+  const m = currentMachine();
+  for (let i = 0; i < args.npages; i++) {
+    const s = args.src![i];
+    const spage = migratePfnToFolio(m, s);
+    if (!spage || !(s & MIGRATE_PFN_MIGRATE)) continue;
+    const dpage = yield* dev.memory.allocFolio({ movable: true }, DST_HOLDER);
+    if (!dpage) return VM_FAULT_OOM;
+    if (!(yield* folioTrylock(dpage))) throw new ModelError("lock_page", dpage.name, "a fresh page is locked");
+    for (const mir of dev.mirrors) {
+      yield* mirrorUpdate(mir, "xa_erase(&dmirror->pt)", () => {
+        for (const [addr, e] of mir.pt) if (e.folio === spage) mir.pt.delete(addr);
+      });
+    }
+    yield* copyPage(dpage, spage);
+    args.dst![i] = migratePfn(dpage.pfn) | (s & MIGRATE_PFN_WRITE);
+  }
+  return 0;
+}
+
+/**
+ * `dmirror_devmem_fault`, the `migrate_to_ram` callback: migrate the faulting page
+ * (`fault_page`, locked and referenced by `do_swap_page` since 6.15) back to system
+ * memory. Returns 0, VM_FAULT_SIGBUS if `migrate_vma_setup` fails, VM_FAULT_OOM.
+ */
+export function dmirrorDevmemFault(dev: DmirrorDevice, vmf: VmFault, folio: Folio): TaskGen<number> {
+  return traced("dmirror_devmem_fault", dmirrorDevmemFaultBody(dev, vmf, folio));
+}
+
+function* dmirrorDevmemFaultBody(dev: DmirrorDevice, vmf: VmFault, folio: Folio): TaskGen<number> {
+  const select = dev.pgmap.type === "MEMORY_DEVICE_COHERENT" ? MIGRATE_VMA_SELECT_DEVICE_COHERENT : MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
+  const args = newMigrateVma({ vma: vmf.vma, start: vmf.address, end: vmf.address + PAGE_SIZE, pgmapOwner: dev, flags: select, faultPage: folio });
+  if (yield* migrateVmaSetup(args)) return VM_FAULT_SIGBUS;
+  const r = yield* dmirrorDevmemFaultAllocAndCopy(args, dev);
+  if (r) return r;
+  yield* migrateVmaPages(args);
+  yield* migrateVmaFinalize(args);
+  return 0;
+}
+
+/**
+ * `dmirror_device_evict_chunk` (release of device memory, HMM_DMIRROR_RELEASE and
+ * device removal): `migrate_device_range` over the whole chunk, a system page and a
+ * copy for every selected page, `migrate_device_pages`, `migrate_device_finalize`.
+ * Returns how many pages were evicted.
+ */
+export function dmirrorDeviceEvictChunk(dev: DmirrorDevice): TaskGen<number> {
+  return traced("dmirror_device_evict_chunk", dmirrorDeviceEvictChunkBody(dev));
+}
+
+function* dmirrorDeviceEvictChunkBody(dev: DmirrorDevice): TaskGen<number> {
+  const m = currentMachine();
+  const n = dev.pgmap.nr;
+  const src = new Array<number>(n).fill(0);
+  const dst = new Array<number>(n).fill(0);
+  yield* migrateDeviceRange(src, dev.pgmap.basePfn, n);
+  for (let i = 0; i < n; i++) {
+    const spage = migratePfnToFolio(m, src[i]);
+    if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE)) continue;
+    const dpage = yield* dev.memory.allocFolio({ movable: true }, DST_HOLDER);
+    if (!dpage) throw new ModelError("dmirror_device_evict_chunk", dev.name, "__GFP_NOFAIL allocation failed (no system memory left)");
+    yield* folioTrylock(dpage);
+    yield* copyPage(dpage, spage);
+    dst[i] = migratePfn(dpage.pfn);
+  }
+  yield* migrateDevicePages(src, dst, n);
+  let evicted = 0;
+  for (let i = 0; i < n; i++) if (dst[i] && src[i] & MIGRATE_PFN_MIGRATE) evicted++;
+  yield* migrateDeviceFinalize(src, dst, n);
+  return evicted;
+}
+
