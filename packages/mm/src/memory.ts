@@ -28,6 +28,8 @@
 
 import {
   PG,
+  VM_EXEC,
+  VM_READ,
   VM_SHARED,
   VM_WRITE,
   folioGet,
@@ -129,6 +131,7 @@ function* handleMmFaultBody(mm: MmStruct, address: number, flags: number): TaskG
   const vma = findVma(mm, addr);
   if (!vma) return VM_FAULT_SIGSEGV;
   if (flags & FAULT_FLAG_WRITE && !(vma.flags & VM_WRITE)) return VM_FAULT_SIGSEGV;
+  if (!(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) return VM_FAULT_SIGSEGV; // PROT_NONE
   const slot = mm.slot(addr);
   const origPte = yield* readPte(slot, "handle_pte_fault");
   const vmf: VmFault = { mm, vma, address: addr, pgoff: vma.linearPageIndex(addr), flags, slot, origPte };

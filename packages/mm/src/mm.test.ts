@@ -252,6 +252,14 @@ describe("bad use raises a typed model error naming the address or folio and the
     expect(r.failure!.message).toMatch(/SIGSEGV: write/);
   });
 
+  it("reading a PROT_NONE vma", () => {
+    const { w, mm } = fresh();
+    const a = w.step(0, () => mmap(mm, { length: PAGE, prot: 0, flags: ANON }));
+    const r = w.tryStep(0, () => touch(mm, a, false));
+    expect(r.failure).toMatchObject({ operation: "touch" });
+    expect(r.failure!.message).toMatch(/SIGSEGV: access/);
+  });
+
   it("touching a file mapping past the end of the file", () => {
     const { w, mm } = fresh();
     const file = createFile(w.m, { memory: w.mem, name: "short", sizePages: 1 });
