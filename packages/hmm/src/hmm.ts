@@ -21,6 +21,7 @@ import { VM_READ, VM_WRITE } from "@foliosim/folio";
 import {
   FAULT_FLAG_REMOTE,
   FAULT_FLAG_WRITE,
+  MmModelError,
   PAGE_SIZE,
   VM_FAULT_ERROR,
   findVma,
@@ -193,7 +194,7 @@ export function hmmRangeFault(range: HmmRange): TaskGen<number> {
 function* hmmRangeFaultBody(range: HmmRange): TaskGen<number> {
   const m = currentMachine();
   const mm = range.notifier.mm;
-  if (!mm.mmapLock.readers && !mm.mmapLock.writer) throw new Error("hmm_range_fault: mmap_lock not held");
+  if (!mm.mmapLock.readers && !mm.mmapLock.writer) throw new MmModelError("hmm_range_fault", `${mm.name} mmap_lock`, "mmap_lock not held (mmap_assert_locked)");
   const walk: HmmVmaWalk = { range, last: range.start };
   for (;;) {
     if (yield* mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) return EBUSY;
