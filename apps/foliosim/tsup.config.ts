@@ -1,9 +1,11 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // bin: the executable (keeps its shebang); loader and explore-worker: loaded by
+  // worker threads, which on Node 20 need built JavaScript.
+  entry: ["src/index.ts", "src/bin.ts", "src/loader.ts", "src/explore-worker.ts"],
   format: ["esm"],
-  dts: true,
+  dts: { entry: ["src/index.ts"] },
   sourcemap: true,
   clean: true,
   target: "node20",

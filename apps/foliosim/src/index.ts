@@ -30,3 +30,11 @@ export { writeMermaid, esc as escapeMermaid, MERMAID_MAX_TEXT, type MermaidOptio
 
 /** The three trace formats, by their `--trace` names. */
 export type TraceFormat = "ftrace" | "perfetto" | "mermaid";
+
+// The command line and its reports.
+export { main, writeTrace, wantsTui, TRACE_FORMATS, type Io } from "./cli.js";
+export { EXIT, type ExitCode } from "./exit-codes.js";
+export { SCHEMA_VERSION, GLYPH, outcomeLabel, resultRow, type FailureRow, type MetricSummary, type Outcome, type ResultRow, type ResultsDocument } from "./report.js";
+export { renderMatrix, renderExplore, renderList, renderRun, renderValidate, table } from "./render/text.js";
+// User scenario files.
+export { loadScenarioFile, parseScenarioText, formatIssue, ScenarioFileError, type FileIssue, type LoadedScenario } from "./scenario-files.js";

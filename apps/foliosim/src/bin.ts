@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * The `foliosim` executable. Environment fix-ups first, then a dynamic import of the
+ * CLI: chalk (under Ink) reads the environment when it is imported and honours
+ * FORCE_COLOR but not NO_COLOR, and static imports are hoisted (conventions §2.3).
+ */
+
+if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") process.env.FORCE_COLOR = "0";
+
+const { main } = await import("./cli.js");
+const code = await main(process.argv.slice(2), {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  env: process.env,
+  stdinIsTTY: Boolean(process.stdin.isTTY),
+  stdoutIsTTY: Boolean(process.stdout.isTTY),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
+});
+process.exitCode = code;

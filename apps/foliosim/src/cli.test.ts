@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { METRIC_NAMES } from "@foliosim/scenarios";
+import { EXAMPLES_DIR, exampleFiles } from "./catalog.js";
+import { main, type Io } from "./cli.js";
+import { EXIT } from "./exit-codes.js";
+
+beforeAll(() => {
+  process.env.FOLIOSIM_IN_THREAD = "1";
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
+const FRESH = join(EXAMPLES_DIR, "fresh-racing-fault-pin.yaml");
+
+function expectResultShape(doc: { schemaVersion: number; results: Record<string, unknown>[] }): void {
+  expect(doc.schemaVersion).toBe(1);
+  for (const r of doc.results) {
+    expect(Object.keys(r)).toEqual(expect.arrayContaining(["scenario", "kernel", "strategy", "executions", "complete", "verdict", "failures", "metrics"]));
+    expect(["holds", "fails"]).toContain(r.verdict);
+    expect(Object.keys(r.metrics as object)).toEqual([...METRIC_NAMES]);
+    for (const m of Object.values(r.metrics as Record<string, object>)) expect(Object.keys(m)).toEqual(["min", "median", "max"]);
+    for (const f of r.failures as Record<string, unknown>[]) expect(Object.keys(f)).toEqual(["kind", "message", "count", "schedule", "shrunk"]);
+  }
+}
+
+describe("foliosim CLI (in process)", () => {
+  it("list --json: the fixed shape", async () => {
+    const { code, stdout } = await cli("list", "--json");
+    expect(code).toBe(EXIT.ok);
+    const doc = JSON.parse(stdout);
+    expect(doc.schemaVersion).toBe(1);
+    expect(Object.keys(doc.scenarios[0])).toEqual(expect.arrayContaining(["id", "title", "source", "promise"]));
+    expect(Object.keys(doc.kernels[0])).toEqual(expect.arrayContaining(["id", "base", "variants", "source"]));
+    expect(doc.kernels.map((k: { id: string }) => k.id)).toContain("will-v1");
+  });
+
+  it("run: call results, verdict, metrics and an ftrace trace; exit 1 when the promise breaks", async () => {
+    const { code, stdout } = await cli("run", S4, "--kernel", "linux-7.0", "--seed", "1");
+    expect(code).toBe(EXIT.failed);
+    expect(stdout).toContain("Calls");
+    expect(stdout).toMatch(/Verdict: ✗ fails — promise: pinner: pin_user_pages/);
+    expect(stdout).toContain("Metrics");
+    expect(stdout).toContain("# tracer: nop");
+    const short = await cli("run", S4, "--set", "hold_ns=1000", "--trace", "mermaid", "--json");
+    const doc = JSON.parse(short.stdout);
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.trace.format).toBe("mermaid");
+    expect(doc.trace.text).toMatch(/^sequenceDiagram/);
+    expect(Object.keys(doc.metrics)).toEqual([...METRIC_NAMES]);
+  });
+
+  it("explore --json: one document with the fixed result shape; replay of its token reproduces it", async () => {
+    const { code, stdout, stderr } = await cli("explore", S4, "--kernel", "linux-7.0", "--budget", "20", "--json");
+    expect(code).toBe(EXIT.failed);
+    expect(stderr).toContain("executions");
+    const doc = JSON.parse(stdout);
+    expectResultShape(doc);
+    const failure = doc.results[0].failures[0];
+    expect(failure.shrunk).toMatch(/^fs1\./);
+    const replayed = await cli("replay", failure.shrunk, "--scenario", S4, "--trace", "none", "--json");
+    expect(replayed.code).toBe(EXIT.failed);
+    expect(JSON.parse(replayed.stdout).verdict).toBe("fails");
+  });
+
+  it("validate: every example passes; a broken file exits 2 with file:line:column", async () => {
+    const ok = await cli("validate", ...exampleFiles());
+    expect(ok.code).toBe(EXIT.ok);
+    expect(ok.stdout.split("\n").filter((l) => l.startsWith("✓")).length).toBe(exampleFiles().length);
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-cli-"));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, readFileSync(FRESH, "utf8").replace("call: pin_user_pages", "call: pin_user_page"));
+    const result = await cli("validate", bad);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stdout).toMatch(/bad\.yaml:\d+:\d+: tasks\.1\.script\.0\.call: expected a known call .*found "pin_user_page" \(did you mean "pin_user_pages"\?\)/);
+  });
+
+  it("bad input: one clear line, exit 2, no stack trace", async () => {
+    for (const argv of [
+      ["run", "pkvm-mlock-cmaa"],
+      ["run", S4, "--kernel", "linux-6.1"],
+      ["run", S4, "--kernel", "linux-6.11+collect=wil-v1"],
+      ["explore", S4, "--strategy", "dfs"],
+      ["replay", "not-a-token"],
+      ["compare", "--shard", "3/2", "--all", "--out", "x.json"],
+      ["frobnicate"],
+    ]) {
+      const { code, stderr } = await cli(...argv);
+      expect(code, argv.join(" ")).toBe(EXIT.usage);
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(stderr.length).toBeGreaterThan(0);
+    }
+    expect((await cli("run", "pkvm-mlock-cmaa")).stderr).toContain('did you mean "pkvm-mlock-cma"?');
+    expect((await cli("run", S4, "--kernel", "linux-6.11+collect=wil-v1")).stderr).toContain('did you mean "will-v1"?');
+  });
+});

@@ -1,0 +1,29 @@
+import { callNames, getCall, KERNEL_PRESETS } from "@foliosim/scenarios";
+import { builtinCatalog } from "../catalog.js";
+import { SCHEMA_VERSION } from "../report.js";
+
+export interface ListReport {
+  schemaVersion: typeof SCHEMA_VERSION;
+  scenarios: { id: string; title: string; source: string; promise: string; description: string; origin: string }[];
+  kernels: { id: string; base: string; variants: Record<string, string>; source: string; headline: boolean }[];
+  /** With --calls: the call vocabulary of scenario scripts. */
+  calls?: { name: string; summary: string }[];
+}
+
+/** `foliosim list`: the scenarios and kernels (and, with `calls`, the script calls). */
+export function listCommand(options: { calls?: boolean } = {}): ListReport {
+  const report: ListReport = {
+    schemaVersion: SCHEMA_VERSION,
+    scenarios: builtinCatalog().map(({ scenario: s, origin }) => ({
+      id: s.id,
+      title: s.title,
+      source: s.source.reference ?? (s.source.seeds.join("; ") || s.source.note || "—"),
+      promise: s.promise.summary,
+      description: s.description,
+      origin,
+    })),
+    kernels: KERNEL_PRESETS.map((k) => ({ id: k.id, base: k.base, variants: { ...k.variants } as Record<string, string>, source: k.source, headline: k.headline === true })),
+  };
+  if (options.calls) report.calls = callNames().map((name) => ({ name, summary: getCall(name).summary }));
+  return report;
+}

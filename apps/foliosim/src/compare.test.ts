@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLES_DIR } from "./catalog.js";
+import { main, type Io } from "./cli.js";
+import { EXIT } from "./exit-codes.js";
+import { renderMatrix } from "./render/text.js";
+import type { ResultsDocument } from "./report.js";
+
+beforeAll(() => {
+  process.env.FOLIOSIM_IN_THREAD = "1";
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
+  return { code: await main(argv, io), stdout, stderr };
+}
+
+const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
+const S5 = join(EXAMPLES_DIR, "s5-lock-waiter.json");
+const common = [S4, S5, "--kernel", "linux-7.0", "--kernel", "jhubbard-refcount-wait", "--budget", "6", "--workers", "0"];
+
+describe("compare and merge", () => {
+  it("prints the verdict matrix; shards merged give the unsharded document byte for byte", async () => {
+    const whole = await cli("compare", ...common, "--json");
+    expect([EXIT.ok, EXIT.failed]).toContain(whole.code);
+    const doc = JSON.parse(whole.stdout) as ResultsDocument;
+    expect(doc.results).toHaveLength(4);
+    expect(doc.results.map((r) => `${r.scenario} ${r.kernel}`)).toEqual([
+      "example-s4-transient-ref jhubbard-refcount-wait",
+      "example-s4-transient-ref linux-7.0",
+      "example-s5-lock-waiter jhubbard-refcount-wait",
+      "example-s5-lock-waiter linux-7.0",
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-shards-"));
+    const wholeFile = join(dir, "whole.json");
+    await cli("compare", ...common, "--out", wholeFile);
+    for (const i of [1, 2]) {
+      const shard = await cli("compare", ...common, "--shard", `${i}/2`, "--out", join(dir, `part-${i}.json`));
+      expect([EXIT.ok, EXIT.failed]).toContain(shard.code);
+    }
+    const merged = join(dir, "merged.json");
+    const m = await cli("merge", join(dir, "part-2.json"), join(dir, "part-1.json"), "--out", merged, "--json");
+    expect(readFileSync(merged, "utf8")).toBe(readFileSync(wholeFile, "utf8"));
+    expect(JSON.parse(m.stdout)).toEqual(doc);
+    const text = await cli("compare", ...common);
+    expect(text.stdout).toContain("example-s4-transient-ref");
+    expect(text.stdout).toMatch(/[✓✗⟳⊘?] (holds|fails|livelock|deadlock|inconclusive)/);
+    expect(text.stdout).toContain("Budget: PCT depth 3, seed 1; budget 6 executions per cell");
+  });
+
+  it("merge refuses a missing shard with exit 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-shards-"));
+    await cli("compare", ...common, "--shard", "1/2", "--out", join(dir, "p1.json"));
+    const r = await cli("merge", join(dir, "p1.json"));
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toContain("missing shard 2/2");
+  });
+
+  it("renders glyph and word per cell, with failure rate and cost", () => {
+    const row = (kernel: string, outcome: "holds" | "fails" | "livelock" | "deadlock") => ({
+      scenario: "s",
+      kernel,
+      strategy: "pct-d3",
+      executions: 10,
+      complete: false,
+      verdict: outcome === "holds" ? ("holds" as const) : ("fails" as const),
+      outcome,
+      failures: [],
+      metrics: { virtual_ns: { min: 1, median: 1500, max: 2 } },
+      failureRate: { estimate: outcome === "holds" ? 0 : 0.5, low: 0, high: 1 },
+      stopReason: "executions",
+      inconclusive: 0,
+    });
+    const text = renderMatrix({ schemaVersion: 1, results: [row("a", "holds"), row("b", "fails"), row("c", "livelock"), row("d", "deadlock")] });
+    expect(text).toContain("✓ holds 0% · 1.5 µs");
+    expect(text).toContain("✗ fails 50% · 1.5 µs");
+    expect(text).toContain("⟳ livelock 50%");
+    expect(text).toContain("⊘ deadlock 50%");
+  });
+});

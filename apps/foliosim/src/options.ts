@@ -1,0 +1,109 @@
+/**
+ * Strategies and budgets as the command line names them, and the budgets the main job
+ * uses (stated in its output).
+ */
+
+import type { CellOptions, MatrixStrategy, StrategySpec } from "@foliosim/explore";
+import { UsageError } from "./errors.js";
+
+export type StrategyName = "pct" | "random" | "dpor";
+export const STRATEGY_NAMES: readonly StrategyName[] = ["pct", "random", "dpor"];
+
+export interface StrategyChoice {
+  strategy: StrategyName;
+  /** PCT depth (default 3). */
+  depth?: number;
+  /** Sampler seed (default 1). */
+  seed?: number;
+  /** Executions per cell (default 200 for samplers, 2,000 for DPOR). */
+  executions?: number;
+  /** Wall-clock budget (explore only: it makes counts machine-dependent). */
+  wallMs?: number;
+  /** Stop at the first failure (default: keep counting, so the failure rate means something). */
+  stopAtFirst?: boolean;
+  /** Shrink attempts for the first failure (default 200). */
+  shrink?: number;
+  /** Steps per execution before it counts as inconclusive (default 20,000). */
+  maxSteps?: number;
+}
+
+export const DEFAULT_EXECUTIONS = { pct: 200, random: 200, dpor: 2_000 } as const;
+
+/**
+ * The main job's budget (`compare --all`): 40 PCT executions per cell, each cut at
+ * 20,000 steps. Chosen so the whole catalog against the headline kernels finishes well
+ * under a minute on 2 cores; the output states it.
+ */
+export const MAIN_JOB_EXECUTIONS = 40;
+export const DEFAULT_MAX_STEPS = 20_000;
+
+export function parseStrategy(text: string | undefined): StrategyName {
+  const s = (text ?? "pct").toLowerCase();
+  if (!(STRATEGY_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown strategy "${text}"; expected one of ${STRATEGY_NAMES.join(", ")}`);
+  return s as StrategyName;
+}
+
+/** `--budget 500` (executions) or `--budget 30s` / `2m` (wall time). */
+export function parseBudget(text: string | undefined, allowWall = true): { executions?: number; wallMs?: number } {
+  if (text === undefined) return {};
+  const m = /^(\d+)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--budget expects a number of executions (500) or a time (30s, 2m), found "${text}"`);
+  const n = Number(m[1]);
+  if (!m[2]) {
+    if (n < 1) throw new UsageError("--budget must be at least 1 execution");
+    return { executions: n };
+  }
+  if (!allowWall) throw new UsageError(`--budget ${text}: compare takes a number of executions, so shards and merges give the same matrix`);
+  return { wallMs: m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000 };
+}
+
+export function parseIntOption(name: string, text: string | undefined, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`${name} expects an integer ≥ ${min}, found "${text}"`);
+  return Number(text);
+}
+
+export function strategySpec(choice: StrategyChoice): StrategySpec {
+  switch (choice.strategy) {
+    case "pct":
+      return { kind: "pct", seed: choice.seed ?? 1, depth: choice.depth ?? 3 };
+    case "random":
+      return { kind: "random", seed: choice.seed ?? 1 };
+    case "dpor":
+      return { kind: "dpor" };
+  }
+}
+
+/** Column label: "pct-d3", "random", "dpor". */
+export function strategyLabel(choice: StrategyChoice): string {
+  return choice.strategy === "pct" ? `pct-d${choice.depth ?? 3}` : choice.strategy;
+}
+
+export function cellOptions(choice: StrategyChoice): CellOptions {
+  const options: CellOptions = {
+    strategy: strategySpec(choice),
+    maxExecutions: choice.executions ?? DEFAULT_EXECUTIONS[choice.strategy],
+    stopAtFirstFailure: choice.stopAtFirst ?? false,
+    shrink: choice.shrink ?? 200,
+    maxSteps: choice.maxSteps ?? DEFAULT_MAX_STEPS,
+  };
+  if (choice.wallMs !== undefined) options.maxWallMs = choice.wallMs;
+  return options;
+}
+
+export function matrixStrategy(choice: StrategyChoice): MatrixStrategy {
+  return { name: strategyLabel(choice), options: cellOptions(choice) };
+}
+
+/** One line saying what a budget was, for the output. */
+export function describeBudget(choice: StrategyChoice): string {
+  return describeOptions(cellOptions(choice));
+}
+
+/** The same line from the options a matrix document records (so merge can say it too). */
+export function describeOptions(o: CellOptions): string {
+  const st = o.strategy;
+  const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? "DPOR" : "replay";
+  const wall = o.maxWallMs !== undefined ? ` or ${o.maxWallMs / 1000} s` : "";
+  return `${what}; budget ${o.maxExecutions} executions${wall} per cell, ${o.maxSteps} steps per execution${o.stopAtFirstFailure ? ", stop at the first failure" : ""}; first failure shrunk with up to ${String(o.shrink)} runs`;
+}

@@ -1,0 +1,106 @@
+/**
+ * The report objects every view reads (DESIGN.md "Reports"): typed first, then printed
+ * as tables, JSON documents (`schemaVersion: 1`), or drawn by the TUI.
+ */
+
+import type { CellResult, ExploreResult, FailureKind } from "@foliosim/explore";
+import { METRIC_NAMES } from "@foliosim/scenarios";
+
+export const SCHEMA_VERSION = 1 as const;
+
+/** A cell's verdict, finer than holds/fails: the glyph and word the tables show. */
+export type Outcome = "holds" | "fails" | "livelock" | "deadlock" | "inconclusive";
+
+export interface FailureRow {
+  kind: FailureKind;
+  message: string;
+  count: number;
+  /** The schedule token of the first execution that failed this way. */
+  schedule: string;
+  /** Its shrunk token (the first distinct failure only; null for the others). */
+  shrunk: string | null;
+}
+
+export interface MetricSummary {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** One (scenario, kernel, strategy) result: the fixed JSON shape of `explore` and `compare`. */
+export interface ResultRow {
+  scenario: string;
+  kernel: string;
+  strategy: string;
+  executions: number;
+  /** The whole schedule space was explored (DPOR without cuts). */
+  complete: boolean;
+  verdict: "holds" | "fails";
+  /** holds, fails, livelock, deadlock — or inconclusive (no failure, but runs hit their budgets). */
+  outcome: Outcome;
+  failures: FailureRow[];
+  metrics: Record<string, MetricSummary>;
+  /** Failing over judged executions (samplers), with its Wilson 95% interval. */
+  failureRate: { estimate: number; low: number; high: number } | null;
+  stopReason: string;
+  inconclusive: number;
+}
+
+export interface ResultsDocument {
+  schemaVersion: typeof SCHEMA_VERSION;
+  results: ResultRow[];
+  /** Present when Ctrl-C stopped the command: the results are those finished before it. */
+  interrupted?: boolean;
+  budget?: string;
+}
+
+export function outcomeOf(result: Pick<CellResult, "verdict" | "failureCounts">): Outcome {
+  if (result.verdict === "fails") {
+    if (result.failureCounts.livelock > 0) return "livelock";
+    if (result.failureCounts.deadlock > 0) return "deadlock";
+    return "fails";
+  }
+  return result.verdict === "inconclusive" ? "inconclusive" : "holds";
+}
+
+export function resultRow(result: CellResult | ExploreResult, strategy: string): ResultRow {
+  const metrics: Record<string, MetricSummary> = {};
+  for (const name of METRIC_NAMES) {
+    const d = result.metrics[name];
+    metrics[name] = d ? { min: d.min, median: d.median, max: d.max } : { min: 0, median: 0, max: 0 };
+  }
+  const first = result.firstFailure;
+  return {
+    scenario: result.scenarioId,
+    kernel: result.kernelId,
+    strategy,
+    executions: result.executions,
+    complete: result.dpor?.complete ?? false,
+    verdict: result.verdict === "fails" ? "fails" : "holds",
+    outcome: outcomeOf(result),
+    failures: result.failures.map((f) => ({
+      kind: f.kind,
+      message: f.message,
+      count: f.count,
+      schedule: f.token,
+      shrunk: first && first.signature === f.signature ? first.shrunk.token : null,
+    })),
+    metrics,
+    failureRate: result.failureRate ? { estimate: result.failureRate.estimate, low: result.failureRate.low, high: result.failureRate.high } : null,
+    stopReason: result.stopReason,
+    inconclusive: result.inconclusive.reduce((n, i) => n + i.count, 0),
+  };
+}
+
+export const GLYPH: Record<Outcome, string> = {
+  holds: "✓",
+  fails: "✗",
+  livelock: "⟳",
+  deadlock: "⊘",
+  inconclusive: "?",
+};
+
+/** Glyph and word: colour is never the only signal. */
+export function outcomeLabel(outcome: Outcome): string {
+  return `${GLYPH[outcome]} ${outcome}`;
+}

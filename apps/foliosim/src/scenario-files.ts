@@ -1,0 +1,241 @@
+/**
+ * User scenario files: YAML or JSON in the catalog's schema (`@foliosim/scenarios`'
+ * zod `Scenario`), turned into the same objects the TypeScript builder gives.
+ *
+ * Files are data and are never executed: they are parsed with the `yaml` package's
+ * core schema (which has no tags that construct objects or run code; JSON is YAML's
+ * flow subset, so one parser reads both), then checked by the schema and by
+ * `validateScenario`. Every error names the file, line and column and the field path,
+ * says what was expected and what was found, and suggests the closest valid call,
+ * kernel or variant name.
+ *
+ * Besides the scenario fields, a file may carry `kernels:` — the kernels it is meant to
+ * run on (`linux-6.11`, or a preset with variant overrides: `linux-6.11+collect=will-v1`).
+ */
+
+import { readFileSync } from "node:fs";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { KernelError, MachineSpec, ParamSpec, PromiseSpec, Scenario, suggest, TaskSpec, validateScenario } from "@foliosim/scenarios";
+import { parseKernelSpec } from "./kernel-spec.js";
+
+export interface FileIssue {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** Dotted path into the document ("tasks.1.script.0.call"); "(root)" for the whole file. */
+  path: string;
+  message: string;
+}
+
+/** A scenario file that does not load; `message` lists every issue, one per line. */
+export class ScenarioFileError extends Error {
+  override readonly name = "ScenarioFileError";
+  constructor(readonly issues: FileIssue[]) {
+    super(issues.map(formatIssue).join("\n"));
+  }
+}
+
+export interface LoadedScenario {
+  file: string;
+  scenario: Scenario;
+  /** The file's `kernels:` list (empty when it has none). */
+  kernels: string[];
+}
+
+/** `file:line:column: path: message`, the shape compilers and editors understand. */
+export function formatIssue(issue: FileIssue): string {
+  return `${issue.file}:${issue.line}:${issue.column}: ${issue.path}: ${issue.message}`;
+}
+
+const STEP_KEYS = ["call", "args", "as", "expect", "cpu", "repeat", "note"];
+const EXPECT_KEYS = ["field", "equals", "errno", "oneOf", "atLeast", "atMost"];
+const SOURCE_KEYS = ["seeds", "reference", "note"];
+const FILE_KEYS = [...Object.keys(Scenario.shape), "kernels"];
+
+/** The keys an object at `path` may have, for "unknown field" suggestions. */
+function knownKeys(path: readonly (string | number)[]): string[] {
+  const p = path.map((s) => (typeof s === "number" ? "#" : s)).join(".");
+  if (p === "") return FILE_KEYS;
+  if (p === "machine") return Object.keys(MachineSpec.shape);
+  if (p === "promise") return Object.keys(PromiseSpec.shape);
+  if (p === "source") return SOURCE_KEYS;
+  if (p === "tasks.#") return Object.keys(TaskSpec.shape);
+  if (p === "tasks.#.script.#" || p === "setup.#") return STEP_KEYS;
+  if (/(^|\.)expect(\.#)?$/.test(p)) return EXPECT_KEYS;
+  if (/^params\.[^.]+$/.test(p)) return Object.keys(ParamSpec.shape);
+  return [];
+}
+
+/** Parse and check one scenario text; throws ScenarioFileError with every issue. */
+export function parseScenarioText(text: string, file: string): LoadedScenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: "core" });
+  const issues: FileIssue[] = [];
+  const at = (offset: number, path: string, message: string): FileIssue => {
+    const pos = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { file, line: pos.line, column: pos.col, path, message };
+  };
+  for (const error of doc.errors) {
+    issues.push(at(error.pos[0], "(root)", `${file.endsWith(".json") ? "JSON" : "YAML"} syntax: ${error.message.split("\n")[0]}`));
+  }
+  if (issues.length > 0) throw new ScenarioFileError(issues);
+
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new ScenarioFileError([at(0, "(root)", `expected a mapping with the scenario's fields (id, title, machine, tasks, promise, …), found ${describeValue(data)}`)]);
+  }
+  const locate = (path: readonly (string | number)[], key = false): number => locateOffset(doc.contents as YamlNode | null, path, key);
+  const issueAt = (path: readonly (string | number)[], message: string, key = false): FileIssue => at(locate(path, key), dotted(path), message);
+
+  // `kernels:` is the app's own field: check it, then hand the rest to the schema.
+  const { kernels: rawKernels, ...rest } = data as Record<string, unknown>;
+  const kernels: string[] = [];
+  if (rawKernels !== undefined) {
+    if (!Array.isArray(rawKernels)) issues.push(issueAt(["kernels"], `expected a list of kernel ids, found ${describeValue(rawKernels)}`));
+    else
+      rawKernels.forEach((k, i) => {
+        if (typeof k !== "string") return void issues.push(issueAt(["kernels", i], `expected a kernel id, found ${describeValue(k)}`));
+        try {
+          parseKernelSpec(k);
+          kernels.push(k);
+        } catch (error) {
+          if (error instanceof KernelError) issues.push(issueAt(["kernels", i], error.message));
+          else throw error;
+        }
+      });
+  }
+
+  const parsed = Scenario.safeParse(rest);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          issues.push(issueAt([...path, key], `unknown field "${key}"${suggest(key, knownKeys(path))}; expected one of: ${knownKeys(path).join(", ") || "(none)"}`, true));
+        }
+        continue;
+      }
+      const found = valueAt(rest, path);
+      issues.push(issueAt(path, zodMessage(issue, found)));
+    }
+    throw new ScenarioFileError(sortIssues(issues));
+  }
+  for (const v of validateScenario(parsed.data)) {
+    const path = v.path.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    issues.push(issueAt(path, validationMessage(v.message, valueAt(rest, path)), / has no argument /.test(v.message)));
+  }
+  if (issues.length > 0) throw new ScenarioFileError(sortIssues(issues));
+  return { file, scenario: parsed.data, kernels };
+}
+
+/** Read and check a file (YAML: .yaml/.yml; JSON: .json). */
+export function loadScenarioFile(file: string): LoadedScenario {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ScenarioFileError([{ file, line: 1, column: 1, path: "(root)", message: code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(error)})` }]);
+  }
+  if (!/\.(ya?ml|json)$/i.test(file)) {
+    throw new ScenarioFileError([{ file, line: 1, column: 1, path: "(root)", message: "expected a .yaml, .yml or .json scenario file" }]);
+  }
+  return parseScenarioText(text, file);
+}
+
+/** Does an argument name a scenario file rather than a catalog id? */
+export function looksLikeFile(arg: string): boolean {
+  return /\.(ya?ml|json)$/i.test(arg) || arg.includes("/");
+}
+
+function sortIssues(issues: FileIssue[]): FileIssue[] {
+  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function dotted(path: readonly (string | number)[]): string {
+  return path.length === 0 ? "(root)" : path.join(".");
+}
+
+/** Offset of the node at `path` (its key when `key`), else of the deepest ancestor that exists. */
+function locateOffset(root: YamlNode | null, path: readonly (string | number)[], key: boolean): number {
+  let node: unknown = root;
+  let offset = root?.range?.[0] ?? 0;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) return offset;
+      const keyNode = pair.key as YamlNode;
+      if (last && key) return keyNode.range?.[0] ?? offset;
+      node = pair.value;
+      offset = (pair.value as YamlNode | null)?.range?.[0] ?? keyNode.range?.[0] ?? offset;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(segment)] as YamlNode | undefined;
+      if (!item) return offset;
+      node = item;
+      offset = item.range?.[0] ?? offset;
+    } else return offset;
+  }
+  return offset;
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let v: unknown = data;
+  for (const s of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+/** A short description of a found value: `"two" (a string)`, `nothing`, `a list`. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing (the field is missing)";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `${JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v)} (a string)`;
+  return `${String(v)} (a ${typeof v})`;
+}
+
+interface ZodIssueLike {
+  code: string;
+  message: string;
+  expected?: unknown;
+  values?: unknown[];
+  minimum?: unknown;
+  maximum?: unknown;
+  origin?: string;
+}
+
+function zodMessage(issue: ZodIssueLike, found: unknown): string {
+  const foundText = describeValue(found);
+  switch (issue.code) {
+    case "invalid_type":
+      return `expected ${String(issue.expected)}, found ${foundText}`;
+    case "invalid_value": {
+      const values = (issue.values ?? []).map(String);
+      return `expected one of ${values.join(", ")}, found ${foundText}${typeof found === "string" ? suggest(found, values) : ""}`;
+    }
+    case "too_small":
+      return issue.origin === "array" ? `expected at least ${String(issue.minimum)} item(s), found ${foundText}` : `expected at least ${String(issue.minimum)}, found ${foundText}`;
+    case "too_big":
+      return issue.origin === "string" ? `expected ${issue.message.replace(/^Too big: expected string to have /, "")}, found ${foundText}` : `expected at most ${String(issue.maximum)}, found ${foundText}`;
+    default: {
+      const m = issue.message.replace(/^Invalid input: /, "");
+      return `expected ${m}, found ${foundText}`;
+    }
+  }
+}
+
+function validationMessage(message: string, found: unknown): string {
+  const call = /^unknown call "([^"]*)"(.*)$/.exec(message);
+  if (call) return `expected a known call (see \`foliosim list --calls\`), found "${call[1]}"${call[2]}`;
+  const arg = /^(\S+) has no argument "([^"]*)"(.*)$/.exec(message);
+  if (arg) return `expected an argument of ${arg[1]}, found "${arg[2]}"${arg[3]}`;
+  if (/found/.test(message) || found === undefined || typeof found === "object") return message;
+  return `${message} (found ${describeValue(found)})`;
+}

@@ -1,0 +1,154 @@
+/**
+ * The trace stepper's model: one frame per simulated step of a (shrunk) run, built from
+ * the typed trace document. Pure.
+ *
+ * Per frame: which task runs on each CPU after the step, what the step did (its events
+ * as short lines), and a folio panel — refcount, pincount, mapcount (from the page_ref
+ * samples), flags (from the page_ref and mm_lru_insertion payloads) and which batch or
+ * list holds the folio (from lru_add/activate batch adds, mlock batch events, LRU
+ * insertions, isolation and release).
+ */
+
+import type { DocEvent, TraceDocument } from "../render/trace-model.js";
+
+export interface FolioState {
+  name: string;
+  refcount: number;
+  pincount: number;
+  mapcount: number;
+  flags: string;
+  /** Which batches or lists hold it ("cpu7 lru_add", "cpu7 mlock_fbatch", "unevictable", "isolated"). */
+  where: string[];
+}
+
+export interface Frame {
+  /** Index in the frame list. */
+  index: number;
+  /** The machine's step number. */
+  step: number;
+  /** Task running on each CPU after the step ("—" for idle). */
+  cpus: string[];
+  /** CPU and task of the step's own operation. */
+  cpu: number;
+  task: string;
+  /** The step's events, one short line each. */
+  lines: string[];
+  folios: FolioState[];
+}
+
+const QUIET = new Set(["op", "switch"]);
+
+function describeEvent(doc: TraceDocument, e: DocEvent): string {
+  const a = e.args ?? {};
+  if (e.sample) {
+    const s = e.sample;
+    return `${e.label ?? e.type} ${doc.folios[s.folio]?.name ?? ""}: ref ${s.before}→${s.refcount}`;
+  }
+  switch (e.type) {
+    case "func_entry":
+      return `→ ${e.name}`;
+    case "func_exit":
+      return `← ${e.name}`;
+    case "block":
+      return `blocks: ${e.name ?? ""}`;
+    case "wake":
+      return `wakes ${doc.tasks[e.task]?.name ?? e.task}`;
+    case "work_queue":
+      return `queue_work ${e.name ?? ""} on cpu${String(a.cpu ?? e.cpu)}`;
+    case "work_start":
+      return `work runs: ${e.name ?? ""}`;
+    case "exit":
+      return "exits";
+    default: {
+      const args = Object.entries(a)
+        .filter(([k]) => k !== "pfn")
+        .slice(0, 3)
+        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+        .join(" ");
+      return `${e.type}${e.name ? ` ${e.name}` : ""}${args ? ` ${args}` : ""}`;
+    }
+  }
+}
+
+export function buildFrames(doc: TraceDocument): Frame[] {
+  const taskName = (t: number): string => (t >= 0 ? (doc.tasks[t]?.name ?? String(t)) : "—");
+  const running: number[] = new Array(doc.cpus).fill(-1);
+  const folios = new Map<string, FolioState>();
+  const byIndex = (i: number): FolioState | undefined => {
+    const f = doc.folios[i];
+    return f ? folios.get(f.name) : undefined;
+  };
+  const folio = (name: string): FolioState => {
+    let f = folios.get(name);
+    if (!f) folios.set(name, (f = { name, refcount: 0, pincount: 0, mapcount: 0, flags: "", where: [] }));
+    return f;
+  };
+  const frames: Frame[] = [];
+  let current: Frame | undefined;
+  const snapshot = (): FolioState[] => [...folios.values()].map((f) => ({ ...f, where: [...f.where] }));
+  const close = (): void => {
+    if (!current) return;
+    current.cpus = running.map(taskName);
+    current.folios = snapshot();
+    frames.push(current);
+  };
+
+  for (const e of doc.events) {
+    if (e.task < 0 && e.type !== "switch") continue; // set-up outside the schedule
+    if (!current || current.step !== e.step) {
+      close();
+      current = { index: frames.length, step: e.step, cpus: [], cpu: e.cpu, task: taskName(e.task), lines: [], folios: [] };
+    }
+    if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
+    if (e.type === "op") {
+      current.cpu = e.cpu;
+      current.task = taskName(e.task);
+      current.lines.unshift(`${e.name ?? "op"}`);
+    } else if (!QUIET.has(e.type)) current.lines.push(describeEvent(doc, e));
+
+    const a = e.args ?? {};
+    if (e.sample) {
+      const name = doc.folios[e.sample.folio]?.name;
+      if (name) {
+        const f = folio(name);
+        f.refcount = e.sample.refcount;
+        f.pincount = e.sample.pincount;
+        f.mapcount = e.sample.mapcount;
+        if (typeof a.flags === "string") f.flags = a.flags;
+        const label = e.label ?? "";
+        const batch = /^folio_batch_add\(([^)]+)\)/.exec(label);
+        if (batch) f.where = [...f.where.filter((w) => !w.endsWith(batch[1])), `cpu${e.cpu} ${batch[1]}`];
+        if (e.type === "mm_page_free") f.where = ["freed"];
+      }
+    }
+    if (e.name && folios.has(e.name)) {
+      const f = folio(e.name);
+      switch (e.type) {
+        case "mm_lru_insertion":
+          f.where = [...f.where.filter((w) => !/ (lru_add|lru_activate|lru_deactivate|lru_move_tail|lru_lazyfree)/.test(w) && !isList(w)), String(a.lru ?? "lru")];
+          if (typeof a.flags === "string") f.flags = a.flags;
+          break;
+        case "mlock_folio_batch": {
+          const op = String(a.op ?? "");
+          f.where = f.where.filter((w) => !w.includes("mlock_fbatch") && !isList(w));
+          if (a.lru) f.where.push(String(a.lru));
+          if (op === "") f.where.push(`cpu${e.cpu} mlock_fbatch`);
+          break;
+        }
+        case "folio_isolate_lru":
+          f.where = [...f.where.filter((w) => !isList(w)), "isolated"];
+          break;
+        case "lru_release":
+          f.where = f.where.filter((w) => !isList(w));
+          break;
+      }
+    }
+    void byIndex;
+  }
+  close();
+  return frames;
+}
+
+function isList(w: string): boolean {
+  return /^(inactive_anon|active_anon|inactive_file|active_file|unevictable|isolated|lru)$/.test(w);
+}

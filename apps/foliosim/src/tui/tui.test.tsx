@@ -1,0 +1,218 @@
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { render } from "ink-testing-library";
+import { describe, expect, it } from "vitest";
+import { EXAMPLES_DIR } from "../catalog.js";
+import { runCommand } from "../commands/run.js";
+import type { ResultRow, ResultsDocument } from "../report.js";
+import { App } from "./App.js";
+import { createBackend } from "./backend.js";
+import { AppStore, type Backend } from "./store.js";
+import { buildFrames } from "./trace-frames.js";
+
+const tick = (ms = 25) => new Promise((r) => setTimeout(r, ms));
+const DOWN = "\u001B[B";
+const UP = "\u001B[A";
+const RIGHT = "\u001B[C";
+const LEFT = "\u001B[D";
+const ENTER = "\r";
+
+const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
+const failing = runCommand({ scenario: S4, kernel: "linux-7.0", seed: 1 });
+
+function row(scenario: string, kernel: string, outcome: ResultRow["outcome"]): ResultRow {
+  return {
+    scenario,
+    kernel,
+    strategy: "pct-d3",
+    executions: 10,
+    complete: false,
+    verdict: outcome === "holds" ? "holds" : "fails",
+    outcome,
+    failures: outcome === "holds" ? [] : [{ kind: "promise", message: "pin failed", count: 4, schedule: failing.report.schedule, shrunk: failing.report.schedule }],
+    metrics: { virtual_ns: { min: 1000, median: 2000, max: 3000 } },
+    failureRate: { estimate: outcome === "holds" ? 0 : 0.4, low: 0, high: 1 },
+    stopReason: "executions",
+    inconclusive: 0,
+  };
+}
+
+/** The real list and replay; explore and compare under the test's control. */
+function fakeBackend(exportDir: string): Backend & { stopped: number } {
+  const real = createBackend({ inThread: true, exportDir });
+  const b = {
+    stopped: 0,
+    list: real.list,
+    replay: (token: string) => real.replay(token, S4),
+    exportTrace: real.exportTrace,
+    explore: (scenario: string, kernel: string, listener: Parameters<Backend["explore"]>[2]) => {
+      let reject: (e: Error) => void = () => {};
+      const done = new Promise<ResultsDocument>((_res, rej) => (reject = rej));
+      setTimeout(() => {
+        listener.progress({ executions: 50, failures: 3, elapsedMs: 500 });
+        listener.failure({ kind: "promise", signature: "promise: x", message: `${scenario} on ${kernel}: pin returned -EAGAIN`, execution: 7 });
+      }, 5);
+      return {
+        handle: {
+          stop: () => {
+            b.stopped++;
+            const e = new Error("stopped");
+            e.name = "StoppedError";
+            reject(e);
+          },
+        },
+        done,
+        budget: "PCT depth 3; budget 100 executions per cell",
+        total: 100,
+      };
+    },
+    compare: (scenarios: string[], kernels: string[], onCell: Parameters<Backend["compare"]>[2]) => {
+      const rows: ResultRow[] = [];
+      const done = (async () => {
+        await tick(5);
+        for (const s of scenarios)
+          for (const k of kernels) {
+            const r = row(s, k, k === "linux-6.10" ? "fails" : k === "linux-6.11" ? "livelock" : "holds");
+            rows.push(r);
+            onCell(r, rows.length, scenarios.length * kernels.length);
+          }
+        return { schemaVersion: 1 as const, results: rows };
+      })();
+      return { handle: { stop: () => {} }, done, budget: "PCT depth 3; budget 40 executions per cell" };
+    },
+  };
+  return b;
+}
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "foliosim-tui-"));
+  const backend = fakeBackend(dir);
+  const store = new AppStore(backend);
+  const app = render(<App store={store} />);
+  return { store, backend, dir, ...app };
+}
+
+describe("TUI", () => {
+  it("catalog: scenarios with description, source and promise; kernels; help line from the key map", async () => {
+    const { lastFrame, stdin, store, unmount } = setup();
+    await tick();
+    const first = lastFrame()!;
+    expect(first).toContain("foliosim · catalog");
+    expect(first).toContain("Source:");
+    expect(first).toContain("Promise:");
+    expect(first).toContain("* linux-6.10");
+    expect(first.replace(/\s+/g, " ")).toContain("↑ previous · ↓ next · k kernel picker · x/enter explore · c compare this scenario · a compare all · q quit");
+    const before = store.scenarioId;
+    stdin.write(DOWN);
+    await tick();
+    expect(store.scenarioId).not.toBe(before);
+    stdin.write(UP);
+    await tick();
+    expect(store.scenarioId).toBe(before);
+    unmount();
+  });
+
+  it("kernel picker: presets plus per-variant toggles through overrides", async () => {
+    const { lastFrame, stdin, store, unmount } = setup();
+    await tick();
+    stdin.write("k");
+    await tick();
+    expect(lastFrame()).toContain("kernel picker");
+    expect(lastFrame()).toContain("Variants of linux-7.0");
+    // Choose linux-6.11 (second preset): move to the top, then down once.
+    for (let i = 0; i < store.getSnapshot().kernel.row; i++) stdin.write(UP);
+    await tick();
+    stdin.write(DOWN);
+    await tick();
+    stdin.write(ENTER);
+    await tick();
+    expect(store.kernelSpec()).toBe("linux-6.11");
+    // Down to the first variant row (collect) and cycle it.
+    const presets = store.getSnapshot().list.kernels.length;
+    for (let i = 1; i < presets; i++) stdin.write(DOWN);
+    await tick();
+    stdin.write(RIGHT);
+    await tick();
+    expect(store.kernelSpec()).toBe("linux-6.11+collect=will-v1");
+    expect(lastFrame()).toContain("* collect");
+    stdin.write(LEFT);
+    await tick();
+    expect(store.kernelSpec()).toBe("linux-6.11");
+    stdin.write("q");
+    await tick();
+    expect(lastFrame()).toContain("foliosim · catalog");
+    unmount();
+  });
+
+  it("explore view: progress, rate, failures as found; q stops with a partial report", async () => {
+    const { lastFrame, stdin, backend, unmount } = setup();
+    await tick();
+    stdin.write("x");
+    await tick(40);
+    const frame = lastFrame()!;
+    expect(frame).toContain("50 executions");
+    expect(frame).toContain("100 exec/s");
+    expect(frame).toContain("3 failing");
+    expect(frame).toContain("✗ found promise at execution 7");
+    expect(frame).toContain("q/ctrl-c stop (partial report)");
+    stdin.write("q");
+    await tick();
+    expect(backend.stopped).toBe(1);
+    expect(lastFrame()).toContain("Stopped: a partial report of 50 executions");
+    unmount();
+  });
+
+  it("compare view: glyph and word per cell, failure rate, cost; Enter opens the counterexample", async () => {
+    const { lastFrame, stdin, unmount } = setup();
+    await tick();
+    stdin.write("c");
+    await tick(40);
+    const frame = lastFrame()!;
+    expect(frame).toContain("✗ fails 40% 2.0 µs");
+    expect(frame).toContain("⟳ livelock 40%");
+    expect(frame).toContain("✓ holds 0%");
+    expect(frame).toContain("enter open counterexample");
+    stdin.write(ENTER);
+    await tick(60);
+    expect(lastFrame()).toContain("foliosim · trace");
+    unmount();
+  });
+
+  it("trace stepper: CPU columns, step forward and back, folio panel, export", async () => {
+    const { lastFrame, stdin, store, dir, unmount } = setup();
+    await tick();
+    store.openCounterexample(failing.report.schedule, "catalog");
+    await tick();
+    const frames = store.getSnapshot().trace!.frames;
+    expect(frames.length).toBeGreaterThan(3);
+    expect(lastFrame()).toContain("CPU0");
+    expect(lastFrame()).toContain("CPU1");
+    expect(lastFrame()).toContain(`Step 1/${frames.length}`);
+    stdin.write(RIGHT);
+    await tick();
+    stdin.write("n");
+    await tick();
+    expect(lastFrame()).toContain(`Step 3/${frames.length}`);
+    stdin.write(LEFT);
+    await tick();
+    expect(lastFrame()).toContain(`Step 2/${frames.length}`);
+    stdin.write("G");
+    await tick();
+    expect(lastFrame()).toMatch(/folio 0x[0-9a-f]+: ref \d+ · pin \d+ · map \d+/);
+    stdin.write("m");
+    await tick();
+    expect(lastFrame()).toContain("exported mermaid trace to");
+    const file = readdirSync(dir).find((f) => f.endsWith(".mmd"))!;
+    expect(readFileSync(join(dir, file), "utf8")).toMatch(/^sequenceDiagram/);
+    expect(lastFrame()!.replace(/\s+/g, " ")).toContain("→/n step · ←/p back · g first · G last · f export ftrace · P export perfetto · m export mermaid · q/esc back");
+    unmount();
+  });
+
+  it("the folio panel follows refcounts and where the folio is held", () => {
+    const frames = buildFrames(failing.trace);
+    const states = frames.flatMap((f) => f.folios);
+    expect(states.some((f) => f.refcount >= 2)).toBe(true);
+    expect(new Set(states.map((f) => f.refcount)).size).toBeGreaterThan(1);
+  });
+});
