@@ -61,8 +61,9 @@ export function watchFailures(target: ExploreTarget, onFailure: (f: FoundFailure
   };
 }
 
+/** Report progress about every 2% of the budget, and at least every 25 executions. */
 export function progressEvery(options: CellOptions): number {
-  return Math.max(1, Math.floor((options.maxExecutions ?? 1000) / 50));
+  return Math.max(1, Math.min(25, Math.floor((options.maxExecutions ?? 1000) / 50)));
 }
 
 /** The built worker, when there is one next to this module or in ../dist (FOLIOSIM_IN_THREAD=1: never). */

@@ -36,7 +36,7 @@ describe.skipIf(!hasTmux || !starts)("TUI in tmux", () => {
     spawnSync("tmux", ["kill-session", "-t", session]);
   });
 
-  it("opens the catalog, the kernel picker, explores, and quits", async () => {
+  it("catalog, kernel picker, explore, compare, a counterexample in the trace stepper, quit", async () => {
     const env = Object.entries({ NO_COLOR: "1", TERM: "xterm-256color" }).map(([k, v]) => `${k}=${v}`);
     tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", "env", "-u", "CI", ...env, process.execPath, BIN);
     let screen = await waitFor("foliosim · catalog");
@@ -45,14 +45,30 @@ describe.skipIf(!hasTmux || !starts)("TUI in tmux", () => {
     tmux("send-keys", "-t", session, "Down");
     await sleep(150);
     tmux("send-keys", "-t", session, "k");
-    screen = await waitFor("kernel picker");
-    expect(screen).toContain("Variants of linux-7.0");
+    screen = await waitFor("Variants of linux-7.0");
+    expect(screen).toContain("foliosim · kernel picker");
     tmux("send-keys", "-t", session, "Escape");
     await waitFor("foliosim · catalog");
     tmux("send-keys", "-t", session, "x");
     screen = await waitFor(/Verdict: [✓✗⟳⊘?] \w+|Stopped/, 60_000);
     expect(screen).toContain("explore");
     tmux("send-keys", "-t", session, "Escape");
+    await waitFor("foliosim · catalog");
+    // Compare the next scenario (activate-batch) on the headline kernels; open linux-6.10's counterexample.
+    tmux("send-keys", "-t", session, "Down");
+    await sleep(150);
+    tmux("send-keys", "-t", session, "c");
+    screen = await waitFor(/4\/4 cells/, 60_000);
+    expect(screen).toMatch(/[✓✗⟳⊘] (holds|fails|livelock|deadlock)/);
+    tmux("send-keys", "-t", session, "Enter");
+    screen = await waitFor(/Step 1\/\d+/, 30_000);
+    expect(screen).toContain("CPU0");
+    expect(screen).toContain("Folios");
+    tmux("send-keys", "-t", session, "Right");
+    await waitFor(/Step 2\/\d+/);
+    tmux("send-keys", "-t", session, "q");
+    await waitFor("foliosim · compare");
+    tmux("send-keys", "-t", session, "q");
     await waitFor("foliosim · catalog");
     tmux("send-keys", "-t", session, "q");
     await sleep(500);

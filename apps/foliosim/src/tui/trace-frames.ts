@@ -70,6 +70,13 @@ function describeEvent(doc: TraceDocument, e: DocEvent): string {
   }
 }
 
+/** Tasks of a scenario's sequential set-up (the runner names them setup0, setup1, …). */
+const SETUP_TASK = /^setup\d+$/;
+
+/**
+ * Frames of the explored schedule. The set-up runs before it (outside the schedule): its
+ * events only build the starting state, shown as frame 0 ("after set-up").
+ */
 export function buildFrames(doc: TraceDocument): Frame[] {
   const taskName = (t: number): string => (t >= 0 ? (doc.tasks[t]?.name ?? String(t)) : "—");
   const running: number[] = new Array(doc.cpus).fill(-1);
@@ -93,14 +100,23 @@ export function buildFrames(doc: TraceDocument): Frame[] {
     frames.push(current);
   };
 
+  const setupTask = (t: number): boolean => t >= 0 && SETUP_TASK.test(doc.tasks[t]?.name ?? "");
+  let inSetup = doc.events.some((e) => setupTask(e.task));
+  if (inSetup) current = { index: 0, step: 0, cpus: [], cpu: 0, task: "set-up", lines: ["after the set-up (sequential, not part of the explored schedule)"], folios: [] };
   for (const e of doc.events) {
-    if (e.task < 0 && e.type !== "switch") continue; // set-up outside the schedule
-    if (!current || current.step !== e.step) {
+    if (e.task < 0 && e.type !== "switch") continue; // outside any task
+    if (inSetup && e.task >= 0 && !setupTask(e.task) && e.type !== "switch" && e.type !== "spawn") inSetup = false;
+    if (!inSetup && (!current || current.step !== e.step)) {
       close();
       current = { index: frames.length, step: e.step, cpus: [], cpu: e.cpu, task: taskName(e.task), lines: [], folios: [] };
     }
-    if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
-    if (e.type === "op") {
+    if (inSetup) {
+      if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
+    }
+    if (!inSetup && e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
+    if (inSetup || !current) {
+      // set-up: only the state below
+    } else if (e.type === "op") {
       current.cpu = e.cpu;
       current.task = taskName(e.task);
       current.lines.unshift(`${e.name ?? "op"}`);

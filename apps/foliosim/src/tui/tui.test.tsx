@@ -101,7 +101,7 @@ describe("TUI", () => {
     expect(first).toContain("foliosim · catalog");
     expect(first).toContain("Source:");
     expect(first).toContain("Promise:");
-    expect(first).toContain("* linux-6.10");
+    expect(first).toContain("*linux-6.10");
     expect(first.replace(/\s+/g, " ")).toContain("↑ previous · ↓ next · k kernel picker · x/enter explore · c compare this scenario · a compare all · q quit");
     const before = store.scenarioId;
     stdin.write(DOWN);
@@ -186,6 +186,9 @@ describe("TUI", () => {
     await tick();
     const frames = store.getSnapshot().trace!.frames;
     expect(frames.length).toBeGreaterThan(3);
+    expect(frames[0].task).toBe("set-up");
+    expect(frames[0].folios.length).toBeGreaterThan(0);
+    expect(frames.slice(1).every((f) => !/^setup\d/.test(f.task))).toBe(true);
     expect(lastFrame()).toContain("CPU0");
     expect(lastFrame()).toContain("CPU1");
     expect(lastFrame()).toContain(`Step 1/${frames.length}`);

@@ -1,4 +1,4 @@
-import { Box, Text } from "ink";
+import { Box, Text, useStdout } from "ink";
 import { HelpLine } from "../components/HelpLine.js";
 import { Title } from "../components/Title.js";
 import { useKeymap, type KeyBinding } from "../hooks/use-keymap.js";
@@ -21,6 +21,10 @@ export function CatalogScreen({ store, exit }: { store: AppStore; exit: () => vo
   const state = useStore(store);
   const help = useKeymap(catalogKeymap(store, exit));
   const { scenarios, kernels } = state.list;
+  // An explicit width, one column short of the terminal: a line that fills the last
+  // column makes some terminals wrap it, and Ink then miscounts the lines to redraw.
+  const columns = useStdout().stdout?.columns ?? 100;
+  const right = Math.max(30, columns - 36 - 1);
   const selected = scenarios[state.scenarioIndex];
   return (
     <Box flexDirection="column">
@@ -34,7 +38,7 @@ export function CatalogScreen({ store, exit }: { store: AppStore; exit: () => vo
             </Text>
           ))}
         </Box>
-        <Box flexDirection="column" flexGrow={1} marginLeft={2}>
+        <Box flexDirection="column" width={right} marginLeft={2}>
           {selected ? (
             <>
               <Text bold>{selected.title}</Text>
@@ -52,12 +56,8 @@ export function CatalogScreen({ store, exit }: { store: AppStore; exit: () => vo
             <Text>No scenarios.</Text>
           )}
           <Box marginTop={1} flexDirection="column">
-            <Text underline>Kernels (* headline)</Text>
-            {kernels.map((k) => (
-              <Text key={k.id} wrap="truncate-end">
-                {k.headline ? "*" : " "} {k.id.padEnd(22)} {Object.entries(k.variants).map(([n, v]) => `${n}=${v}`).join(", ") || "—"}
-              </Text>
-            ))}
+            <Text underline>Kernels ({kernels.length}; * headline; k opens the picker with their variants)</Text>
+            <Text>{kernels.map((k) => `${k.headline ? "*" : ""}${k.id}`).join("  ")}</Text>
           </Box>
         </Box>
       </Box>
