@@ -72,6 +72,18 @@ describe("foliosim CLI (in process)", () => {
     expect(JSON.parse(replayed.stdout).verdict).toBe("fails");
   });
 
+  it("explore --json=stream: NDJSON events start, progress, counterexample, end", async () => {
+    const { stdout } = await cli("explore", S4, "--kernel", "linux-7.0", "--budget", "10", "--json=stream");
+    const events = stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; schemaVersion?: number; results?: unknown[] });
+    expect(events[0].event).toBe("start");
+    expect(events.map((e) => e.event)).toContain("progress");
+    expect(events.map((e) => e.event)).toContain("counterexample");
+    const end = events[events.length - 1];
+    expect(end.event).toBe("end");
+    expect(end.schemaVersion).toBe(1);
+    expect(end.results).toHaveLength(1);
+  });
+
   it("validate: every example passes; a broken file exits 2 with file:line:column", async () => {
     const ok = await cli("validate", ...exampleFiles());
     expect(ok.code).toBe(EXIT.ok);

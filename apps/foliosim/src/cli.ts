@@ -98,13 +98,17 @@ function checkMetric(metric: string | undefined): string {
   return m;
 }
 
-export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
+export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
+  // `--json=stream`: NDJSON events for explore (start, progress, counterexample, end); one document elsewhere.
+  const stream = argvIn.includes("--json=stream");
+  const argv = argvIn.map((a) => (a === "--json=stream" ? "--json" : a));
+  const ndjson = (event: Record<string, unknown>): void => io.stdout(JSON.stringify(event) + "\n");
   const program = new Command();
   program
     .name("foliosim")
     .description("Run, explore and compare Linux memory-management races on a simulated machine.")
-    .option("--json", "print one JSON document (schemaVersion 1) on stdout")
+    .option("--json", "print one JSON document (schemaVersion 1) on stdout (--json=stream: NDJSON events for explore)")
     .showHelpAfterError("(run foliosim --help for the commands)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -163,30 +167,37 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
         {
           progress: (p) => {
             last = p;
+            if (stream) ndjson({ event: "progress", ...p });
             const total = choice.executions ?? (choice.strategy === "dpor" ? 2000 : 200);
             const fraction = p.progress ?? p.executions / total;
             const rateText = p.elapsedMs > 0 ? ` ${Math.round((p.executions / p.elapsedMs) * 1000)} exec/s` : "";
             const line = `${progressBar(fraction)} ${p.executions} executions, ${p.failures} failing${rateText}${p.estimatedRemaining !== undefined ? `, ~${p.estimatedRemaining} left` : ""}`;
             io.stderr(bar ? `\r${line}` : `${line}\n`);
           },
-          failure: (f) => io.stderr(`${bar ? "\r\x1b[K" : ""}found ${f.kind} at execution ${f.execution}: ${f.message}\n`),
+          failure: (f) => {
+            if (stream) ndjson({ event: "counterexample", ...f });
+            io.stderr(`${bar ? "\r\x1b[K" : ""}found ${f.kind} at execution ${f.execution}: ${f.message}\n`);
+          },
         },
       );
       io.stderr(`exploring ${scenario} (${session.label}): ${session.budget}\n`);
+      if (stream) ndjson({ event: "start", schemaVersion: SCHEMA_VERSION, scenario, kernel: o.kernel ?? null, strategy: session.label, budget: session.budget });
       const off = onInterrupt(() => session.running.stop());
       try {
         const result = await session.running.done;
         if (bar) io.stderr("\n");
         const { document } = session.finish(result);
         if (o.out) writeFileAtomic(o.out, json(document));
-        io.stdout(asJson ? json(document) : renderExplore(document));
+        if (stream) ndjson({ event: "end", ...document });
+        else io.stdout(asJson ? json(document) : renderExplore(document));
         exitCode = document.results[0].verdict === "fails" ? EXIT.failed : EXIT.ok;
       } catch (error) {
         if (!(error instanceof StoppedError)) throw error;
         if (bar) io.stderr("\n");
         const partial = { schemaVersion: SCHEMA_VERSION, interrupted: true, scenario, strategy: session.label, executions: last.executions, failing: last.failures, results: [] };
         if (o.out) writeFileAtomic(o.out, json(partial));
-        io.stdout(asJson ? json(partial) : `interrupted after ${last.executions} executions, ${last.failures} failing (a partial report)\n`);
+        if (stream) ndjson({ event: "end", ...partial });
+        else io.stdout(asJson ? json(partial) : `interrupted after ${last.executions} executions, ${last.failures} failing (a partial report)\n`);
         exitCode = EXIT.interrupted;
       } finally {
         off();

@@ -94,4 +94,29 @@ describe.skipIf(!built)("the foliosim binary", () => {
     expect(partial.executions).toBeGreaterThan(0);
     expect(JSON.parse(stdout).interrupted).toBe(true);
   });
+
+  it("Ctrl-C during compare keeps the rows already finished, marked interrupted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-int-"));
+    const out = join(dir, "partial-matrix.json");
+    const child = spawn(process.execPath, [BIN, "compare", "--all", "--budget", "20", "--json", "--out", out], { env: { ...process.env, CI: "1" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (/cells/.test(stderr)) {
+          clearInterval(poll);
+          child.kill("SIGINT");
+          resolve();
+        }
+      }, 25);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(130);
+    const doc = JSON.parse(stdout);
+    expect(doc.interrupted).toBe(true);
+    expect(doc.results.length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(out, "utf8")).interrupted).toBe(true);
+  });
 });
