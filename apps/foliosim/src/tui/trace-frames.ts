@@ -38,6 +38,25 @@ export interface Frame {
 
 const QUIET = new Set(["op", "switch"]);
 
+/** Modelled functions whose reference (a folio_get inside them) is a per-CPU batch slot. */
+const BATCH_OF: Record<string, string> = {
+  folio_add_lru: "lru_add",
+  folio_add_lru_vma: "lru_add",
+  folio_activate: "lru_activate",
+  folio_deactivate: "lru_deactivate",
+  deactivate_file_folio: "lru_deactivate_file",
+  mlock_folio: "mlock_fbatch",
+  mlock_new_folio: "mlock_fbatch",
+  munlock_folio: "mlock_fbatch",
+};
+/** Functions that empty batches: the references they drop were batch slots. */
+const DRAINS: Record<string, RegExp> = {
+  folio_batch_move_lru: / (lru_add|lru_activate|lru_deactivate|lru_deactivate_file)$/,
+  mlock_folio_batch: / mlock_fbatch$/,
+};
+/** At most this many folios in the panel: those the explored tasks touch first. */
+export const FOLIO_PANEL_MAX = 6;
+
 function describeEvent(doc: TraceDocument, e: DocEvent): string {
   const a = e.args ?? {};
   if (e.sample) {
@@ -92,7 +111,11 @@ export function buildFrames(doc: TraceDocument): Frame[] {
   };
   const frames: Frame[] = [];
   let current: Frame | undefined;
-  const snapshot = (): FolioState[] => [...folios.values()].map((f) => ({ ...f, where: [...f.where] }));
+  /** The folios the explored tasks touched (first touched first), else the first ones the set-up made. */
+  const snapshot = (): FolioState[] => {
+    const names = touched.length > 0 ? touched : [...folios.keys()];
+    return names.slice(0, FOLIO_PANEL_MAX).map((n) => folios.get(n)!).map((f) => ({ ...f, where: [...f.where] }));
+  };
   const close = (): void => {
     if (!current) return;
     current.cpus = running.map(taskName);
@@ -100,6 +123,13 @@ export function buildFrames(doc: TraceDocument): Frame[] {
     frames.push(current);
   };
 
+  const stacks = new Map<number, string[]>();
+  const stackOf = (t: number): string[] => {
+    let st = stacks.get(t);
+    if (!st) stacks.set(t, (st = []));
+    return st;
+  };
+  const touched: string[] = [];
   const setupTask = (t: number): boolean => t >= 0 && SETUP_TASK.test(doc.tasks[t]?.name ?? "");
   let inSetup = doc.events.some((e) => setupTask(e.task));
   if (inSetup) current = { index: 0, step: 0, cpus: [], cpu: 0, task: "set-up", lines: ["after the set-up (sequential, not part of the explored schedule)"], folios: [] };
@@ -123,6 +153,12 @@ export function buildFrames(doc: TraceDocument): Frame[] {
     } else if (!QUIET.has(e.type)) current.lines.push(describeEvent(doc, e));
 
     const a = e.args ?? {};
+    if (e.task >= 0 && e.type === "func_entry" && e.name) stackOf(e.task).push(e.name);
+    if (e.task >= 0 && e.type === "func_exit" && e.name) {
+      const st = stackOf(e.task);
+      const i = st.lastIndexOf(e.name);
+      if (i >= 0) st.length = i;
+    }
     if (e.sample) {
       const name = doc.folios[e.sample.folio]?.name;
       if (name) {
@@ -131,26 +167,33 @@ export function buildFrames(doc: TraceDocument): Frame[] {
         f.pincount = e.sample.pincount;
         f.mapcount = e.sample.mapcount;
         if (typeof a.flags === "string") f.flags = a.flags;
-        const label = e.label ?? "";
-        const batch = /^folio_batch_add\(([^)]+)\)/.exec(label);
-        if (batch) f.where = [...f.where.filter((w) => !w.endsWith(batch[1])), `cpu${e.cpu} ${batch[1]}`];
+        if (!inSetup && !touched.includes(name)) touched.push(name);
+        const stack = e.task >= 0 ? stackOf(e.task) : [];
+        const delta = e.sample.refcount - e.sample.before;
+        const inner = [...stack].reverse();
+        const adder = inner.find((fn) => fn in BATCH_OF);
+        const drain = inner.find((fn) => fn in DRAINS);
+        if (delta > 0 && adder && !drain) f.where = [...f.where, `cpu${e.cpu} ${BATCH_OF[adder]}`];
+        else if (delta < 0 && drain) {
+          const own = f.where.findIndex((w) => w.startsWith(`cpu${e.cpu} `) && DRAINS[drain].test(w));
+          const i = own >= 0 ? own : f.where.findIndex((w) => DRAINS[drain].test(w));
+          if (i >= 0) f.where = f.where.filter((_, j) => j !== i);
+        }
         if (e.type === "mm_page_free") f.where = ["freed"];
+        if (e.type === "mm_page_alloc") f.where = [];
       }
     }
     if (e.name && folios.has(e.name)) {
       const f = folio(e.name);
       switch (e.type) {
         case "mm_lru_insertion":
-          f.where = [...f.where.filter((w) => !/ (lru_add|lru_activate|lru_deactivate|lru_move_tail|lru_lazyfree)/.test(w) && !isList(w)), String(a.lru ?? "lru")];
+          f.where = [...f.where.filter((w) => !isList(w)), String(a.lru ?? "lru")];
           if (typeof a.flags === "string") f.flags = a.flags;
           break;
-        case "mlock_folio_batch": {
-          const op = String(a.op ?? "");
-          f.where = f.where.filter((w) => !w.includes("mlock_fbatch") && !isList(w));
+        case "mlock_folio_batch":
+          f.where = f.where.filter((w) => !isList(w));
           if (a.lru) f.where.push(String(a.lru));
-          if (op === "") f.where.push(`cpu${e.cpu} mlock_fbatch`);
           break;
-        }
         case "folio_isolate_lru":
           f.where = [...f.where.filter((w) => !isList(w)), "isolated"];
           break;

@@ -212,6 +212,16 @@ describe("TUI", () => {
     unmount();
   });
 
+  it("the folio panel shows S1's batch reference: the guest folio sits in CPU7's mlock batch after the set-up", () => {
+    const s1 = runCommand({ scenario: join(EXAMPLES_DIR, "s1-pkvm-mlock-cma.yaml"), kernel: "linux-6.11", seed: 1 });
+    const frames = buildFrames(s1.trace);
+    const guest = frames[0].folios[0];
+    expect(guest.where).toEqual(["cpu7 mlock_fbatch", "unevictable"]);
+    expect(guest.refcount).toBe(3);
+    expect(guest.flags).toContain("mlocked");
+    expect(frames.some((f) => f.folios.some((x) => x.pincount === 1))).toBe(true);
+  });
+
   it("the folio panel follows refcounts and where the folio is held", () => {
     const frames = buildFrames(failing.trace);
     const states = frames.flatMap((f) => f.folios);
