@@ -30,3 +30,5 @@ export {
 } from "./runner.js";
 export { CATALOG, getScenario, UnknownScenarioError } from "./catalog/index.js";
 export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";
+export { default as loadTarget, parseKernelRef, parseScenarioRef } from "./loader.js";
+export { catalogLoaderUrl } from "./loader-url.js";

@@ -46,6 +46,12 @@ export interface MachineConfig {
   /** Record trace events (the hash is always computed). Default true. */
   trace?: boolean;
   /**
+   * CPUs run in parallel: an operation may not start more than this far (ns) ahead of
+   * the earliest runnable operation on another CPU. Default 50 us. Without it a chooser
+   * could starve a CPU forever, which no real machine does.
+   */
+  maxSkewNs?: number;
+  /**
    * Kernel variant choices, read by the modelled layers (`m.kernel["lru-batch-clears-lru"]`).
    * The machine itself never looks at them.
    */
@@ -211,6 +217,7 @@ export class Machine {
   readonly livelockNs: number;
   readonly maxSteps: number;
   readonly maxVirtualNs: number;
+  readonly maxSkewNs: number;
   readonly trace: Trace;
   readonly counters: Record<string, number> = Object.create(null);
   readonly tasks: Task[] = [];
@@ -257,6 +264,7 @@ export class Machine {
     this.livelockNs = positive(config.livelock?.ns ?? 2_000_000, "livelock.ns");
     this.maxSteps = positive(config.maxSteps ?? 2_000_000, "maxSteps");
     this.maxVirtualNs = positive(config.maxVirtualNs ?? 60e9, "maxVirtualNs");
+    this.maxSkewNs = positive(config.maxSkewNs ?? 50_000, "maxSkewNs");
     this.trace = new Trace(config.trace ?? true);
     this.cpus = Array.from({ length: this.cpuCount }, (_, i) => new Cpu(i));
   }
@@ -407,7 +415,20 @@ export class Machine {
       if (op.deadline < timer && !this.enabled(t)) timer = op.deadline;
     }
     for (const cpu of this.cpus) this.collectCpu(cpu, timer);
+    this.boundSkew();
     return timer;
+  }
+
+  /** Drop candidates that would run too far ahead of the earliest runnable CPU. */
+  private boundSkew(): void {
+    const cands = this.cands;
+    if (cands.length < 2) return;
+    let earliest = Infinity;
+    for (const c of cands) if (c.time < earliest) earliest = c.time;
+    const limit = earliest + this.maxSkewNs;
+    let j = 0;
+    for (const c of cands) if (c.time <= limit) cands[j++] = c;
+    cands.length = j;
   }
 
   private collectCpu(cpu: Cpu, timer: number): void {

@@ -7,7 +7,7 @@ export default defineScenario({
   description:
     "An anonymous folio in ZONE_MOVABLE is isolated from the LRU by another task (as compaction would), which lets go after hold_ns. CPU0 pins it FOLL_LONGTERM: the folio is unpinnable but folio_isolate_lru() fails, so nothing can be migrated. Mainline counts it as collected, drops every pin and pins again (-EAGAIN) until the isolation ends; the reverted 1aaf8c122918 counted only isolated folios and returned success with the unpinnable folio longterm-pinned.",
   source: { seeds: [], reference: "§4.5, §12.7" },
-  params: { hold_ns: { default: 200_000, description: "how long the folio stays isolated (ns)" } },
+  params: { hold_ns: { default: 20_000, description: "how long the folio stays isolated (ns)" } },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
   setup: [
     call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
