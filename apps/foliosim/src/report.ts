@@ -44,6 +44,10 @@ export interface ResultRow {
   failureRate: { estimate: number; low: number; high: number } | null;
   stopReason: string;
   inconclusive: number;
+  /** PCT: depth, and the probability bound of finding a depth-d bug in one execution. */
+  pct?: { depth: number; guarantee: number };
+  /** DPOR: explored to exhaustion, and the estimate of executions left when cut. */
+  dpor?: { complete: boolean; estimatedRemaining: number };
 }
 
 export interface ResultsDocument {
@@ -89,6 +93,8 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     failureRate: result.failureRate ? { estimate: result.failureRate.estimate, low: result.failureRate.low, high: result.failureRate.high } : null,
     stopReason: result.stopReason,
     inconclusive: result.inconclusive.reduce((n, i) => n + i.count, 0),
+    ...(result.pct ? { pct: { depth: result.pct.depth, guarantee: result.pct.guarantee } } : {}),
+    ...(result.dpor ? { dpor: { complete: result.dpor.complete, estimatedRemaining: result.dpor.estimatedRemaining } } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 
 import type { ExploreProgress } from "@foliosim/explore";
-import { KERNEL_OPTIONS, type KernelOptionName } from "@foliosim/scenarios";
+import { KERNEL_OPTIONS, METRIC_NAMES, type KernelOptionName } from "@foliosim/scenarios";
 import type { ListReport } from "../commands/list.js";
 import type { RunReport } from "../commands/run.js";
 import type { FoundFailure } from "../explore-session.js";
@@ -59,6 +59,8 @@ export interface State {
     done: boolean;
     stopped: boolean;
     cursor: { row: number; col: number };
+    /** The cost metric shown per cell (one of METRIC_NAMES). */
+    metric: string;
     error: string | null;
   } | null;
   trace: { report: RunReport; trace: TraceDocument; frames: Frame[]; index: number; from: Screen } | null;
@@ -226,7 +228,7 @@ export class AppStore {
       void count;
     });
     this.running = handle;
-    this.set({ screen: "compare", compare: { scenarios, kernels, budget, rows: [], total: scenarios.length * kernels.length, done: false, stopped: false, cursor: { row: 0, col: 0 }, error: null } });
+    this.set({ screen: "compare", compare: { scenarios, kernels, budget, rows: [], total: scenarios.length * kernels.length, done: false, stopped: false, cursor: { row: 0, col: 0 }, metric: "virtual_ns", error: null } });
     done.then(
       () => {
         this.running = null;
@@ -245,6 +247,14 @@ export class AppStore {
     const row = Math.max(0, Math.min(c.scenarios.length - 1, c.cursor.row + dRow));
     const col = Math.max(0, Math.min(c.kernels.length - 1, c.cursor.col + dCol));
     this.set({ compare: { ...c, cursor: { row, col } } });
+  }
+
+  /** Show the next cost metric in the compare view. */
+  cycleMetric(): void {
+    const c = this.state.compare;
+    if (!c) return;
+    const names = METRIC_NAMES as readonly string[];
+    this.set({ compare: { ...c, metric: names[(names.indexOf(c.metric) + 1) % names.length] } });
   }
 
   cellAt(row: number, col: number): ResultRow | undefined {

@@ -173,6 +173,13 @@ describe("TUI", () => {
     expect(frame).toContain("⟳ livelock 40%");
     expect(frame).toContain("✓ holds 0%");
     expect(frame).toContain("enter open counterexample");
+    stdin.write("m");
+    await tick();
+    expect(lastFrame()!.replace(/\s+/g, " ")).toContain("cost: median lru_add_drain per execution");
+    stdin.write("m");
+    await tick();
+    for (let i = 0; i < 7; i++) stdin.write("m"); // 9 metrics: back to virtual_ns
+    await tick();
     stdin.write(ENTER);
     await tick(60);
     expect(lastFrame()).toContain("foliosim · trace");

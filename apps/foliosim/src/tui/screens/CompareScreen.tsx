@@ -18,6 +18,7 @@ export function CompareScreen({ store }: { store: AppStore }) {
     { keys: ["left"], label: "←", help: "left", run: () => store.moveCursor(0, -1) },
     { keys: ["right"], label: "→", help: "right", run: () => store.moveCursor(0, 1) },
     { keys: ["return"], label: "enter", help: "open counterexample", run: () => store.openSelectedCell() },
+    { keys: ["m"], help: "cost metric", run: () => store.cycleMetric() },
     { keys: ["q", "escape"], label: "q/esc", help: "back", run: () => (store.stopRunning(), store.go("catalog")) },
   ];
   const help = useKeymap(bindings);
@@ -38,7 +39,7 @@ export function CompareScreen({ store }: { store: AppStore }) {
             {c.kernels.map((k, j) => {
               const row = store.cellAt(i, j);
               const selected = c.cursor.row === i && c.cursor.col === j;
-              const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, "virtual_ns")}` : "…";
+              const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, c.metric)}` : "…";
               return (
                 <Text key={k} inverse={selected} color={row ? COLOR[row.outcome] : undefined}>
                   {text.slice(0, width - 1).padEnd(width)}
@@ -48,7 +49,7 @@ export function CompareScreen({ store }: { store: AppStore }) {
           </Text>
         ))}
       </Box>
-      <Text dimColor>✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — failure rate · median virtual time (cost)</Text>
+      <Text dimColor>✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — failure rate · cost: median {c.metric === "virtual_ns" ? "virtual time" : c.metric} per execution</Text>
       {c.error ? <Text>Error: {c.error}</Text> : null}
       <HelpLine text={help} message={state.message} />
     </Box>

@@ -50,7 +50,16 @@ export function ExploreScreen({ store }: { store: AppStore }) {
         </Text>
       </Box>
       <Text>
-        Space: {p?.estimatedRemaining !== undefined ? `~${p.estimatedRemaining} executions left (DPOR estimate)` : `sampling ${e.total} schedules of an unbounded space`}
+        Space:{" "}
+        {row?.dpor
+          ? row.dpor.complete
+            ? "explored completely (DPOR)"
+            : `~${row.dpor.estimatedRemaining} executions left (DPOR estimate)`
+          : p?.estimatedRemaining !== undefined
+            ? `~${p.estimatedRemaining} executions left (DPOR estimate)`
+            : row?.pct
+              ? `sampled ${row.executions} schedules; PCT depth ${row.pct.depth} finds a depth-${row.pct.depth} bug with probability ≥ ${row.pct.guarantee.toPrecision(2)} per execution`
+              : `sampling ${e.total} schedules of an unbounded space`}
       </Text>
       <Text>Failures found: {e.failures.length === 0 ? "none yet" : e.failures.map((f) => f.kind).join(", ")}</Text>
       {row ? (
