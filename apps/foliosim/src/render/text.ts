@@ -136,10 +136,16 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   if (failing.length > 0) {
     out.push("");
     out.push("Counterexamples (foliosim replay TOKEN shows the shrunk schedule and its trace):");
+    const groups = new Map<string, ResultRow[]>();
     for (const r of failing) {
-      const f = r.failures[0];
-      out.push(`  ${r.scenario} on ${r.kernel}: ${f.kind}: ${f.message}`);
-      out.push(`    foliosim replay ${f.shrunk ?? f.schedule}`);
+      const key = `${r.scenario}\u0000${r.failures[0].kind}: ${r.failures[0].message}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const [key, rows] of groups) {
+      const [scenario, message] = key.split("\u0000");
+      out.push(`  ${scenario}: ${message}`);
+      const width = Math.max(...rows.map((r) => r.kernel.length));
+      for (const r of rows) out.push(`    ${r.kernel.padEnd(width)}  foliosim replay ${r.failures[0].shrunk ?? r.failures[0].schedule}`);
     }
   }
   if (doc.interrupted) out.push("\n(interrupted: only the rows finished before Ctrl-C)");
