@@ -4,6 +4,7 @@ import { CompareScreen } from "./screens/CompareScreen.js";
 import { ExploreScreen } from "./screens/ExploreScreen.js";
 import { KernelPicker } from "./screens/KernelPicker.js";
 import { TraceStepper } from "./screens/TraceStepper.js";
+import { useKeymap } from "./hooks/use-keymap.js";
 import { useStore } from "./hooks/use-store.js";
 import type { AppStore } from "./store.js";
 
@@ -15,6 +16,9 @@ export function App({ store, onExit }: { store: AppStore; onExit?: () => void })
     onExit?.();
     exit();
   };
+  // Ctrl-C quits from every screen but the explore view (where it stops the exploration
+  // first) and the catalog (whose own key map has it).
+  useKeymap([{ keys: ["ctrl+c"], label: "ctrl-c", help: "quit", run: quit }], state.screen !== "explore" && state.screen !== "catalog");
   switch (state.screen) {
     case "catalog":
       return <CatalogScreen store={store} exit={quit} />;

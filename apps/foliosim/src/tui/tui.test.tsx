@@ -145,6 +145,20 @@ describe("TUI", () => {
     unmount();
   });
 
+  it("Ctrl-C quits from any screen", async () => {
+    const exits: number[] = [];
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-tui-"));
+    const store = new AppStore(fakeBackend(dir));
+    const app = render(<App store={store} onExit={() => exits.push(1)} />);
+    await tick();
+    app.stdin.write("k");
+    await tick();
+    app.stdin.write("\u0003");
+    await tick();
+    expect(exits).toEqual([1]);
+    app.unmount();
+  });
+
   it("explore view: progress, rate, failures as found; q stops with a partial report", async () => {
     const { lastFrame, stdin, backend, unmount } = setup();
     await tick();
