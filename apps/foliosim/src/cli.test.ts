@@ -70,6 +70,12 @@ describe("foliosim CLI (in process)", () => {
     const replayed = await cli("replay", failure.shrunk, "--scenario", S4, "--trace", "none", "--json");
     expect(replayed.code).toBe(EXIT.failed);
     expect(JSON.parse(replayed.stdout).verdict).toBe("fails");
+    // Shrunk by default; --original replays the token exactly as given.
+    const original = await cli("replay", failure.schedule, "--scenario", S4, "--original", "--trace", "none", "--json");
+    expect(JSON.parse(original.stdout).schedule).toBe(failure.schedule);
+    const shrunk = await cli("replay", failure.schedule, "--scenario", S4, "--trace", "none", "--json");
+    expect(JSON.parse(shrunk.stdout).verdict).toBe("fails");
+    expect(JSON.parse(shrunk.stdout).steps).toBeLessThanOrEqual(JSON.parse(original.stdout).steps);
   });
 
   it("explore --json=stream: NDJSON events start, progress, counterexample, end", async () => {
