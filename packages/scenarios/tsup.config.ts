@@ -1,10 +1,9 @@
 import { defineConfig } from "tsup";
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/loader.ts"],
-  format: ["esm"],
-  dts: { entry: ["src/index.ts"] },
-  sourcemap: true,
-  clean: true,
-  target: "node20",
-});
+// Two self-contained bundles: the package entry, and the loader that worker threads
+// import on their own. Shared chunks would let the bundler order the call modules'
+// registrations after the catalog that uses them.
+export default defineConfig([
+  { entry: ["src/index.ts"], format: ["esm"], dts: true, sourcemap: true, clean: true, target: "node20" },
+  { entry: ["src/loader.ts"], format: ["esm"], sourcemap: true, clean: false, target: "node20" },
+]);

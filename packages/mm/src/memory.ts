@@ -513,5 +513,8 @@ function* touchBody(mm: MmStruct, address: number, write: boolean): TaskGen<Foli
     }
     if (ret & VM_FAULT_SIGBUS) throw new MmModelError("touch", addrObject(mm, address), "SIGBUS: access past the end of the mapped file");
     if (ret & VM_FAULT_OOM) throw new MmModelError("touch", addrObject(mm, address), "VM_FAULT_OOM: no memory for the fault");
+    // The access is retried after the return to user space: a preemption point under
+    // every model and an RCU quiescent state (exit_to_user_mode → schedule()).
+    yield* op({ kind: "exit_to_user_mode", label: "exit_to_user_mode", cost: "condResched", preemptPoint: true, run: () => undefined });
   }
 }

@@ -37,6 +37,9 @@ describe("catalog", () => {
       "lock-waiter-ref",
       "unisolatable-folio",
       "pin-clean-unpinnable",
+      "hmm-drain-livelock",
+      "hmm-fault-storm",
+      "hmm-migrate-cycle",
     ]);
   });
 

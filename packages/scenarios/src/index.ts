@@ -5,6 +5,7 @@
 
 import "./calls/basic.js";
 import "./calls/memory.js";
+import "./calls/hmm.js";
 import "./world-memory.js";
 
 export * from "./kernels.js";

@@ -219,16 +219,17 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
       m.spawn({
         name: `setup${i}`,
         cpu,
-        body: (task) => runStep({ m, world, task, process: "p0" }, `setup${i}`, step, globals),
+        body: (task) => runStep({ m, world, task, process: step.process ?? "p0" }, `setup${i}`, step, globals),
       });
       m.settle(setupChooser);
     });
     for (const t of s.tasks) {
-      const priority = t.policy === "fifo" ? (t.priority ?? 50) : undefined;
+      const policy = expand(t.policy, params) as "normal" | "fifo";
+      const priority = policy === "fifo" ? (t.priority ?? 50) : undefined;
       m.spawn({
         name: t.name,
         cpu: t.cpu,
-        policy: t.policy,
+        policy,
         priority,
         body: function* (task) {
           const bindings = new Map(globals);

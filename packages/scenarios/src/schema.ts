@@ -43,6 +43,8 @@ export interface Step {
   repeat?: number | string;
   /** Why the step is there, shown in traces and reports. */
   note?: string;
+  /** The process a set-up step runs in (default p0); task steps use their task's. */
+  process?: string;
 }
 
 export const Step: z.ZodType<Step> = z
@@ -54,6 +56,7 @@ export const Step: z.ZodType<Step> = z
     cpu: z.number().int().min(0).optional(),
     repeat: z.union([z.number().int().min(1), z.string()]).optional(),
     note: z.string().optional(),
+    process: z.string().optional(),
   })
   .strict();
 
@@ -61,7 +64,7 @@ export const TaskSpec = z
   .object({
     name: z.string().min(1).max(15, "at most 15 characters (TASK_COMM_LEN)"),
     cpu: z.number().int().min(0),
-    policy: z.enum(["normal", "fifo"]).default("normal"),
+    policy: z.union([z.enum(["normal", "fifo"]), z.string().regex(/^\$\{\w+\}$/, "normal, fifo or a ${param}")]).default("normal"),
     priority: z.number().int().min(1).max(99).optional(),
     /** The process (address space) the task runs in. */
     process: z.string().default("p0"),

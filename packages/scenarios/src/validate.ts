@@ -61,7 +61,10 @@ export function validateScenario(s: Scenario): ValidationIssue[] {
     if (names.has(t.name)) issues.push({ path: `tasks.${i}.name`, message: `task name "${t.name}" is used twice` });
     names.add(t.name);
     if (cpus !== undefined && t.cpu >= cpus) issues.push({ path: `tasks.${i}.cpu`, message: `CPU ${t.cpu} does not exist: the machine has ${cpus} CPUs` });
-    if (t.priority !== undefined && t.policy !== "fifo") issues.push({ path: `tasks.${i}.priority`, message: "a priority needs policy: fifo" });
+    const r = { bindings: [] as string[], params: [] as string[] };
+    refs(t.policy, r);
+    for (const p of r.params) if (!(p in s.params)) issues.push({ path: `tasks.${i}.policy`, message: `unknown parameter "\${${p}}"${suggest(p, Object.keys(s.params))}` });
+    if (t.priority !== undefined && t.policy === "normal") issues.push({ path: `tasks.${i}.priority`, message: "a priority needs policy: fifo" });
     checkSteps(t.script, `tasks.${i}.script`, new Set(globals), s, issues);
   });
   return issues;

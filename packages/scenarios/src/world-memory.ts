@@ -7,6 +7,7 @@
 
 import { PhysicalMemory, describeHolders, type Folio } from "@foliosim/folio";
 import { createMm, mmInvariants, type AddressSpace, type MmStruct } from "@foliosim/mm";
+import { allPagemaps, hmmInit } from "@foliosim/hmm";
 import { defineWorldHooks } from "./runner.js";
 import type { World } from "./calls.js";
 
@@ -35,6 +36,12 @@ const STRUCTURAL_HOLDERS = new Set([
   "pgmap",
 ]);
 
+/** Every folio of the run: system memory and device memory. */
+export function allFolios(world: World): Folio[] {
+  const mw = memoryWorld(world);
+  return [...mw.memory.allFolios(), ...allPagemaps(world.m).flatMap((p) => p.folios)];
+}
+
 export function memoryWorld(world: World): MemoryWorld {
   const mw = world.peek<MemoryWorld>(KEY);
   if (!mw) throw new Error("the scenario world has no memory (defineWorldHooks not installed)");
@@ -56,7 +63,9 @@ export function processMm(world: World, process: string): MmStruct {
 export function folioLeaks(f: Folio): string[] {
   const out: string[] = [];
   if (f.state !== "allocated") return out;
-  const odd = [...f.holders].filter(([h, n]) => n !== 0 && !STRUCTURAL_HOLDERS.has(h));
+  // A device page the device allocated keeps that reference while it backs memory.
+  const owned = (h: string) => STRUCTURAL_HOLDERS.has(h) || (f.zone === "Device" && h === "alloc");
+  const odd = [...f.holders].filter(([h, n]) => n !== 0 && !owned(h));
   if (odd.length > 0) out.push(`${f.name} still holds ${odd.map(([h, n]) => `${h}=${n}`).join(", ")} (holders: ${describeHolders(f)})`);
   if (f.pincount > 0) out.push(`${f.name} still has _pincount ${f.pincount}`);
   if (f.lock.locked) out.push(`${f.name} is still locked by ${f.lock.owner?.name ?? "?"}`);
@@ -68,13 +77,14 @@ defineWorldHooks({
     const memory = new PhysicalMemory(scenario.machine.memory);
     const mw: MemoryWorld = { memory, mms: new Map(), files: new Map() };
     world.slot(KEY, () => mw);
+    hmmInit(world.m); // the device-private branch of do_swap_page
     if (scenario.promise.invariants) {
-      world.m.addInvariant("memory model", (m) => mmInvariants(m, memory.allFolios()));
+      world.m.addInvariant("memory model", (m) => mmInvariants(m, allFolios(world)));
     }
   },
   leaks(world) {
     const mw = world.peek<MemoryWorld>(KEY);
     if (!mw) return [];
-    return mw.memory.allFolios().flatMap(folioLeaks);
+    return allFolios(world).flatMap(folioLeaks);
   },
 });

@@ -343,3 +343,14 @@ describe("bit lock handoff (folio lock semantics)", () => {
     expect(seen).toEqual([true, false, "waiter", "waiter got it"]);
   });
 });
+
+describe("exiting tasks leave their CPU at once", () => {
+  it("an expedited grace period on CPU0 completes when the last task of CPU1 exits (no false deadlock)", () => {
+    const m = new Machine({ cpus: 2, preemption: "none" });
+    m.spawn({ name: "gp", cpu: 0, *body() { yield* ndelay(10); yield* synchronizeRcuExpedited(); } });
+    m.spawn({ name: "short", cpu: 1, *body() { yield* ndelay(100_000); } });
+    const r = m.run(new TimedChooser(1));
+    expect(r.hang?.message).toBeUndefined();
+    expect(r.status).toBe("done");
+  });
+});

@@ -627,6 +627,10 @@ export class Machine {
       task.state = "done";
       task.pending = null;
       task.result = r.value;
+      // An exiting task leaves its CPU at once (do_exit → schedule): the CPU is idle now
+      // for everyone who looks, e.g. an RCU grace period waiting for it.
+      const cpu = this.cpus[task.cpu];
+      if (cpu.current === task) cpu.current = null;
       this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "exit", task.name);
       return;
     }

@@ -1,0 +1,129 @@
+/**
+ * Calls into the HMM model through the reference driver (lib/test_hmm.c "dmirror"):
+ * create a device, migrate ranges to it and back, device reads and writes through
+ * hmm_range_fault, fork's copy of a device-private entry, and user reads and writes
+ * whose values can be checked.
+ */
+
+import {
+  copyNonpresentPte,
+  dmirrorDeviceCreate,
+  dmirrorMigrateToDevice,
+  dmirrorMigrateToSystem,
+  dmirrorOpen,
+  dmirrorRead,
+  dmirrorWrite,
+  MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+  MIGRATE_VMA_SELECT_SYSTEM,
+  type Dmirror,
+  type DmirrorDevice,
+} from "@foliosim/hmm";
+import { PAGE_SIZE, touch } from "@foliosim/mm";
+import { op } from "@foliosim/sim";
+import { z } from "zod";
+import { defineCall, type CallContext } from "../calls.js";
+import { memoryWorld, processMm } from "../world-memory.js";
+
+const Addr = z.number().int().min(0);
+
+function devices(ctx: CallContext): Map<string, DmirrorDevice> {
+  return ctx.world.slot("dmirror-devices", () => new Map<string, DmirrorDevice>());
+}
+
+/** The device's mirror of the calling task's process (dmirror_fops_open), opened once. */
+function mirror(ctx: CallContext, device: string): Dmirror {
+  const dev = devices(ctx).get(device);
+  if (!dev) throw new Error(`no device named "${device}" (create it with dmirror_create first)`);
+  const mirrors = ctx.world.slot("dmirror-mirrors", () => new Map<string, Dmirror>());
+  const key = `${device}/${ctx.process}`;
+  let d = mirrors.get(key);
+  if (!d) mirrors.set(key, (d = dmirrorOpen(dev, processMm(ctx.world, ctx.process))));
+  return d;
+}
+
+defineCall({
+  name: "dmirror_create",
+  summary: "a dmirror device with `pages` pages of device-private memory",
+  args: z.object({ name: z.string(), pages: z.number().int().min(1).default(16) }).strict(),
+  *run(ctx, a) {
+    devices(ctx).set(a.name, dmirrorDeviceCreate(ctx.m, a.name, memoryWorld(ctx.world).memory, a.pages));
+    return a.name;
+  },
+});
+
+const SELECT = { system: MIGRATE_VMA_SELECT_SYSTEM, device_private: MIGRATE_VMA_SELECT_DEVICE_PRIVATE } as const;
+
+defineCall({
+  name: "dmirror_migrate_to_device",
+  summary: "migrate_vma_setup/pages/finalize of addr..+pages into the device; returns { ret, migrated, cpages }",
+  args: z
+    .object({ device: z.string(), addr: Addr, page: z.number().int().min(0).default(0), pages: z.number().int().min(1), select: z.array(z.enum(["system", "device_private"])).default(["system"]) })
+    .strict(),
+  *run(ctx, a) {
+    const flags = a.select.reduce((f, s) => f | SELECT[s], 0);
+    const r = yield* dmirrorMigrateToDevice(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages, flags);
+    return { ret: r.ret, migrated: r.migrated, cpages: r.cpages };
+  },
+});
+
+defineCall({
+  name: "dmirror_migrate_to_system",
+  summary: "bring the device's pages of addr..+pages back to system memory; returns { ret, migrated, cpages }",
+  args: z.object({ device: z.string(), addr: Addr, page: z.number().int().min(0).default(0), pages: z.number().int().min(1) }).strict(),
+  *run(ctx, a) {
+    const r = yield* dmirrorMigrateToSystem(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages);
+    return { ret: r.ret, migrated: r.migrated, cpages: r.cpages };
+  },
+});
+
+defineCall({
+  name: "dmirror_read",
+  summary: "a device read of addr through hmm_range_fault (faulting as needed); returns { ret, value }",
+  args: z.object({ device: z.string(), addr: Addr }).strict(),
+  *run(ctx, a) {
+    const r = yield* dmirrorRead(mirror(ctx, a.device), a.addr);
+    return { ret: r.ret, value: r.value ?? null };
+  },
+});
+
+defineCall({
+  name: "dmirror_write",
+  summary: "a device write of value at addr through hmm_range_fault; returns { ret }",
+  args: z.object({ device: z.string(), addr: Addr, value: z.union([z.string(), z.number()]) }).strict(),
+  *run(ctx, a) {
+    const r = yield* dmirrorWrite(mirror(ctx, a.device), a.addr, a.value);
+    return { ret: r.ret };
+  },
+});
+
+defineCall({
+  name: "fork_device_entry",
+  summary: "fork's copy_nonpresent_pte of the device-private entry at addr into process `to` at `to_addr` (a second mapping)",
+  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), to: z.string(), to_addr: Addr }).strict(),
+  *run(ctx, a) {
+    yield* copyNonpresentPte(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, processMm(ctx.world, a.to), a.to_addr);
+    return 0;
+  },
+});
+
+defineCall({
+  name: "user_write",
+  summary: "a user write of value to page `page` at addr (faulting as needed)",
+  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), value: z.union([z.string(), z.number()]) }).strict(),
+  *run(ctx, a) {
+    const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, true);
+    // The store itself: the page's contents are a value.
+    yield* op({ kind: "store", label: "copy_to_user", writes: [f.map], cost: "plain", run: () => void (f.data = a.value) });
+    return 0;
+  },
+});
+
+defineCall({
+  name: "user_read",
+  summary: "a user read of page `page` at addr (faulting as needed, device pages migrate back); returns the value",
+  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0) }).strict(),
+  *run(ctx, a) {
+    const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, false);
+    return f.data ?? null;
+  },
+});
