@@ -39,7 +39,9 @@ export interface DevPagemapOps {
 /** Holder of the reference `zone_device_folio_init` gives the allocating driver. */
 export const DEVICE_ALLOC_HOLDER = "alloc";
 
-let nextBase = 0xc00000;
+/** Device memory sits above system memory: pgmap i of a machine starts at 0xc00000 + i × 0x10000. */
+const DEVICE_PFN_BASE = 0xc00000;
+const DEVICE_PFN_STRIDE = 0x10000;
 
 /** `struct dev_pagemap` with the driver's free list of its pages. */
 export class DevPagemap extends Shared implements FolioFreeTarget {
@@ -55,13 +57,13 @@ export class DevPagemap extends Shared implements FolioFreeTarget {
   inUse = 0;
   ops: DevPagemapOps | null = null;
 
-  constructor(name: string, type: MemoryType, nr: number, owner: object) {
+  /** `index`: this pgmap's place among the machine's (allPagemaps(m).length): its pfns depend on nothing else. */
+  constructor(name: string, type: MemoryType, nr: number, owner: object, index: number) {
     super(`pgmap ${name}`);
     this.type = type;
     this.owner = owner;
     this.nr = nr;
-    this.basePfn = nextBase;
-    nextBase += 0x10000;
+    this.basePfn = DEVICE_PFN_BASE + index * DEVICE_PFN_STRIDE;
     const deviceType = type === "MEMORY_DEVICE_PRIVATE" ? "private" : "coherent";
     for (let i = 0; i < nr; i++) {
       const f = new Folio(this.basePfn + i, 0, "Device", "MOVABLE", this);

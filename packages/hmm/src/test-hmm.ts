@@ -28,7 +28,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, t
 import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SHIFT, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
-import { DevPagemap, devicePageAlloc, memremapPages, type MemoryType } from "./memremap.js";
+import { DevPagemap, devicePageAlloc, memremapPages, type MemoryType, allPagemaps } from "./memremap.js";
 import {
   DST_HOLDER,
   EINVAL,
@@ -66,7 +66,7 @@ export class DmirrorDevice {
     pages: number,
     type: MemoryType,
   ) {
-    this.pgmap = new DevPagemap(name, type, pages, this);
+    this.pgmap = new DevPagemap(name, type, pages, this, allPagemaps(machine).length);
     memremapPages(machine, this.pgmap, {
       pageFree: (m, f) => dmirrorDevmemFree(m, this, f),
       migrateToRam: (vmf, f) => dmirrorDevmemFault(this, vmf, f),

@@ -161,3 +161,14 @@ describe("unisolatable-folio (S7)", () => {
     for (const r of expectHolds("unisolatable-folio", "linux-7.0", {}, 20)) expect(r.run.counters.gup_longterm_retry).toBeGreaterThan(1);
   });
 });
+
+describe("determinism across runs in one process", () => {
+  // A run is a pure function of (scenario, kernel, schedule): nothing a previous run
+  // left in module state may change it (device pfns once came from a module counter).
+  it.each(CATALOG.map((s) => s.id))("%s gives the same trace hash when run again", (id) => {
+    const kernel = id.startsWith("hmm-") ? "linux-7.0" : "linux-6.17";
+    const first = runScenario(getScenario(id), kernel, new TimedChooser(3));
+    const again = runScenario(getScenario(id), kernel, new TimedChooser(3));
+    expect(again.run.traceHash).toBe(first.run.traceHash);
+  });
+});
