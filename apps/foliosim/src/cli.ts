@@ -20,7 +20,7 @@ import { describeError, isInputError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError } from "./explore-session.js";
 import { writeFileAtomic } from "./fs-atomic.js";
-import { MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parseStrategy, type StrategyChoice } from "./options.js";
+import { MAIN_JOB_EXECUTIONS, MAIN_JOB_SHRINK, parseBudget, parseIntOption, parseStrategy, type StrategyChoice } from "./options.js";
 import { renderExplore, renderList, renderMatrix, renderRun, renderValidate, progressBar } from "./render/text.js";
 import { writeFtrace } from "./render/ftrace.js";
 import { writeMermaid } from "./render/mermaid.js";
@@ -155,7 +155,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--depth <d>", "PCT depth (default 3)")
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--stop-at-first", "stop at the first failure")
-    .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 20000)")
+    .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
     .option("--out <file>", "also write the JSON report to a file (atomically)")
     .action(async (scenario: string, o: Record<string, string & string[]>, cmd: Command) => {
       const asJson = jsonOf(cmd);
@@ -212,7 +212,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--kernel <id>", "a kernel (repeatable; default the headline kernels)", collect)
     .option("--strategy <name>", "pct | random | dpor", "pct")
     .option("--budget <n>", `executions per cell (default ${MAIN_JOB_EXECUTIONS}; 2000 for dpor)`)
-    .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 20000)")
+    .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
     .option("--depth <d>", "PCT depth (default 3)")
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--metric <name>", `cost metric shown per cell (${METRIC_NAMES.join(", ")})`, "virtual_ns")
@@ -231,6 +231,8 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
       try {
         const choice = strategyChoice(o, false);
         if (choice.executions === undefined && choice.strategy !== "dpor") choice.executions = MAIN_JOB_EXECUTIONS;
+        // A matrix shows verdicts; `replay` shrinks a counterexample fully on demand.
+        if (choice.shrink === undefined) choice.shrink = MAIN_JOB_SHRINK;
         const output = await compareCommand({
           ...choice,
           scenarios,

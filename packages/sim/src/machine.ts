@@ -655,14 +655,10 @@ export class Machine {
   }
 
   private checkAfterStep(task: Task, op: Op<unknown>): void {
-    for (const inv of this.invariants) {
-      const msg = inv.check(this);
-      if (msg !== null) {
-        this.status = "invariant";
-        this.failure = { message: `${inv.name}: ${msg}`, task: task.name, step: this.stepCount, operation: op.label ?? op.kind };
-        return;
-      }
-    }
+    // Invariants are functions of shared state: a step that changed nothing cannot
+    // break one (and a spinning task's steps, the bulk of a livelock, change nothing).
+    if (this.progressed) this.checkInvariants(task, op);
+    if (this.status !== "running") return;
     if (this.progressed) {
       this.lastProgressStep = this.stepCount;
       this.lastProgressNs = this.now;
@@ -677,6 +673,17 @@ export class Machine {
     }
     if (this.stepCount >= this.maxSteps) this.status = "step-limit";
     else if (this.now >= this.maxVirtualNs) this.status = "time-limit";
+  }
+
+  private checkInvariants(task: Task, op: Op<unknown>): void {
+    for (const inv of this.invariants) {
+      const msg = inv.check(this);
+      if (msg !== null) {
+        this.status = "invariant";
+        this.failure = { message: `${inv.name}: ${msg}`, task: task.name, step: this.stepCount, operation: op.label ?? op.kind };
+        return;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- running

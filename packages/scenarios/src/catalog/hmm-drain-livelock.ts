@@ -12,7 +12,9 @@ export default defineScenario({
     preemption: { default: "none", description: "the preemption model: none, voluntary or full", values: ["none", "voluntary", "full"] },
     b_delay_ns: { default: 2_500, description: "when B starts its device read (ns after A starts migrating): the default lands while A holds D locked in lru_add_drain_all()" },
   },
-  machine: { cpus: 2, preemption: "${preemption}", memory: { Normal: 64 } },
+  // Livelock: 4,000 steps and 0.8 ms without a state change, just above the 750 us
+  // scheduler slice after which a starved normal kworker must get the CPU.
+  machine: { cpus: 2, preemption: "${preemption}", memory: { Normal: 64 }, livelock: { steps: 4_000, ns: 800_000 } },
   setup: [
     call("dmirror_create", { name: "dmirror0", pages: 16 }, { cpu: 0 }),
     call("dmirror_create", { name: "dmirror1", pages: 16 }, { cpu: 0 }),
