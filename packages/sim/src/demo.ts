@@ -5,45 +5,11 @@
  * of B and preemption model: the verdict and a short trace.
  */
 
-import { BitLock, bitTrylock, bitUnlock, bitLock, Completion, complete, waitForCompletion } from "./index.js";
-import { Cell, condResched, cpuRelax, flushWork, fmtNs, Machine, queueWorkOn, TimedChooser, Work, writeOnce, type PreemptionModel } from "./index.js";
+import { fmtNs, TimedChooser, type PreemptionModel } from "./index.js";
+import { buildStarvation } from "./starvation.js";
 
-function build(policy: "normal" | "fifo", preemption: PreemptionModel, condReschedInLoop: boolean): Machine {
-  const m = new Machine({ cpus: 2, preemption });
-  const lock = new BitLock("folio_lock");
-  const drained = new Cell("drained", 0);
-  const aHolds = new Completion("a_holds_lock");
-  const bContends = new Completion("b_contends");
-  const work = new Work("lru_add_drain_work/1", function* () {
-    yield* writeOnce(drained, 1);
-  });
-  m.spawn({
-    name: "A",
-    cpu: 0,
-    *body() {
-      yield* bitLock(lock);
-      yield* complete(aHolds);
-      yield* waitForCompletion(bContends);
-      yield* queueWorkOn(1, work);
-      yield* flushWork(work);
-      yield* bitUnlock(lock);
-    },
-  });
-  m.spawn({
-    name: "B",
-    cpu: 1,
-    policy,
-    *body() {
-      yield* waitForCompletion(aHolds);
-      yield* complete(bContends);
-      while (!(yield* bitTrylock(lock))) {
-        yield* cpuRelax();
-        if (condReschedInLoop) yield* condResched();
-      }
-      yield* bitUnlock(lock);
-    },
-  });
-  return m;
+function build(policy: "normal" | "fifo", preemption: PreemptionModel, condReschedInLoop: boolean) {
+  return buildStarvation(policy, preemption, condReschedInLoop ? "spin-cond-resched" : "spin");
 }
 
 const rows: [string, "normal" | "fifo", PreemptionModel, boolean][] = [

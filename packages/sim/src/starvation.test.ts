@@ -1,71 +1,11 @@
 // Seed 002/003's mechanism in miniature: task A on CPU0 holds a bit lock and flushes a
 // work item queued on CPU1; task B on CPU1 wants the lock.
 import { describe, expect, it } from "vitest";
-import {
-  BitLock,
-  bitLock,
-  bitTrylock,
-  bitUnlock,
-  condResched,
-  cpuRelax,
-  flushWork,
-  Machine,
-  queueWorkOn,
-  SeededChooser,
-  Work,
-  writeOnce,
-  Cell,
-  Completion,
-  complete,
-  waitForCompletion,
-  type PreemptionModel,
-  type RunResult,
-} from "./index.js";
+import { SeededChooser, type PreemptionModel, type RunResult } from "./index.js";
+import { buildStarvation, type StarvationBMode } from "./starvation.js";
 
-type BMode = "spin" | "spin-cond-resched" | "sleep";
-
-function run(policy: "normal" | "fifo", preemption: PreemptionModel, mode: BMode, seed = 1): RunResult {
-  const m = new Machine({ cpus: 2, preemption });
-  const lock = new BitLock("folio_lock");
-  const drained = new Cell("drained", 0);
-  // The race window: A holds the lock, B is already contending, then A queues the drain.
-  const aHolds = new Completion("a_holds_lock");
-  const bContends = new Completion("b_contends");
-  const work = new Work("lru_add_drain_work/1", function* () {
-    yield* writeOnce(drained, 1);
-  });
-  m.spawn({
-    name: "A",
-    cpu: 0,
-    *body() {
-      yield* bitLock(lock);
-      yield* complete(aHolds);
-      yield* waitForCompletion(bContends);
-      yield* queueWorkOn(1, work);
-      yield* flushWork(work);
-      yield* bitUnlock(lock);
-    },
-  });
-  m.spawn({
-    name: "B",
-    cpu: 1,
-    policy,
-    priority: policy === "fifo" ? 50 : undefined,
-    *body() {
-      yield* waitForCompletion(aHolds);
-      yield* complete(bContends);
-      if (mode === "sleep") {
-        yield* bitLock(lock);
-      } else {
-        while (!(yield* bitTrylock(lock))) {
-          yield* cpuRelax();
-          if (mode === "spin-cond-resched") yield* condResched();
-        }
-      }
-      yield* bitUnlock(lock);
-    },
-  });
-  return m.run(new SeededChooser(seed));
+function run(policy: "normal" | "fifo", preemption: PreemptionModel, mode: StarvationBMode, seed = 1): RunResult {
+  return buildStarvation(policy, preemption, mode).run(new SeededChooser(seed));
 }
 
 describe("RT starvation of a kworker (seeds 002/003 in miniature)", () => {
