@@ -32,7 +32,7 @@ import {
   type PteDevicePrivate,
   type VmFault,
 } from "@foliosim/mm";
-import { Block, ModelError, op, preemptCountDec, spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
+import { spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
 import { folioPgmap } from "./memremap.js";
 import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";
 import { softleafEntryWaitOnLocked, sleepsOnLockedFolio } from "./variants/hmm-sleeping-wait.js";
@@ -40,36 +40,14 @@ import { softleafEntryWaitOnLocked, sleepsOnLockedFolio } from "./variants/hmm-s
 /** Holder of the reference `do_swap_page` takes on the device-private folio around `migrate_to_ram`. */
 export const FAULT_HOLDER = "fault";
 
-/** `pte_offset_map_lock` for a check that may change nothing (see the file header). */
+/** `pte_offset_map_lock` for a check that may change nothing (see the file header): not progress. */
 export function ptlLockQuiet(l: SpinLock): Op<void> {
-  return op({
-    kind: "spin_lock",
-    label: l.label("spin_lock"),
-    writes: [l],
-    cost: "lock",
-    block: Block.Spin,
-    enabled: () => l.owner === null,
-    waitFor: l.label("spin_lock"),
-    run: (_m, t) => {
-      l.owner = t;
-      t.preemptCount++;
-    },
-  });
+  return spinLock(l, { progress: false });
 }
 
 /** `pte_unmap_unlock` pairing with `ptlLockQuiet`. */
 export function ptlUnlockQuiet(l: SpinLock): Op<void> {
-  return op({
-    kind: "spin_unlock",
-    label: l.label("spin_unlock"),
-    writes: [l],
-    cost: "lock",
-    run: (m, t) => {
-      if (l.owner !== t) throw new ModelError("spin_unlock", l.name, l.owner ? `held by ${l.owner.name}, not ${t.name}` : "not locked");
-      l.owner = null;
-      preemptCountDec(m, t, "spin_unlock");
-    },
-  });
+  return spinUnlock(l, { progress: false });
 }
 
 /** `do_swap_page` for a device-private entry (reference §7.2). Returns VM_FAULT_* bits; 0 retries the access. */

@@ -45,6 +45,7 @@ export {
   spinLock,
   spinTrylock,
   spinUnlock,
+  type LockOptions,
 } from "./locking.js";
 export { WaitQueue, varWaitQueue, waitEvent, waitEventTimeout, waitVarEvent, waitVarEventTimeout, wakeUp, wakeUpNow, wakeUpVar } from "./wait.js";
 export { Completion, complete, completeAll, tryWaitForCompletion, waitForCompletion } from "./completion.js";

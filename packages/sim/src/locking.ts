@@ -21,7 +21,17 @@ export class SpinLock extends Shared {
   owner: Task | null = null;
 }
 
-export function spinLock(l: SpinLock): Op<void> {
+/** Options of a lock operation. */
+export interface LockOptions {
+  /**
+   * Count the operation as progress for livelock detection (default true). A lock
+   * taken only to check something and released unchanged is not progress: a busy
+   * retry loop made of such checks must still be recognised as a livelock.
+   */
+  progress?: boolean;
+}
+
+export function spinLock(l: SpinLock, opts: LockOptions = {}): Op<void> {
   return op({
     kind: "spin_lock",
     label: l.label("spin_lock"),
@@ -33,7 +43,7 @@ export function spinLock(l: SpinLock): Op<void> {
     run: (m, t) => {
       l.owner = t;
       t.preemptCount++;
-      m.markWrite(l);
+      m.markWrite(l, opts.progress ?? true);
     },
   });
 }
@@ -57,7 +67,7 @@ export function spinTrylock(l: SpinLock): Op<boolean> {
   });
 }
 
-export function spinUnlock(l: SpinLock): Op<void> {
+export function spinUnlock(l: SpinLock, opts: LockOptions = {}): Op<void> {
   return op({
     kind: "spin_unlock",
     label: l.label("spin_unlock"),
@@ -66,7 +76,7 @@ export function spinUnlock(l: SpinLock): Op<void> {
     run: (m, t) => {
       if (l.owner !== t) throw new ModelError("spin_unlock", l.name, l.owner ? `held by ${l.owner.name}, not ${t.name}` : "not locked");
       l.owner = null;
-      m.markWrite(l);
+      m.markWrite(l, opts.progress ?? true);
       preemptCountDec(m, t, "spin_unlock");
     },
   });

@@ -341,11 +341,15 @@ export class Machine {
     this.trace.emit(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name, args);
   }
 
-  /** Record a state change of `obj` (an op that wrote something). Drives livelock detection. */
-  markWrite(obj: Shared): void {
+  /**
+   * Record a write of `obj` (its time wakes tasks blocked on it). With `progress`
+   * (the default) it is a state change for livelock detection; pass false for a write
+   * that a later one undoes, such as a lock taken only to look at something.
+   */
+  markWrite(obj: Shared, progress = true): void {
     obj.writes++;
     obj.lastWriteAt = CURRENT ? this.cpus[CURRENT.cpu].clock : this.now;
-    this.progressed = true;
+    if (progress) this.progressed = true;
   }
 
   /** Note that the current task failed to get `what` and will retry (a trylock loop). */
