@@ -6,8 +6,9 @@
  */
 
 import { PhysicalMemory, describeHolders, type Folio } from "@foliosim/folio";
-import { createMm, mmInvariants, type AddressSpace, type MmStruct } from "@foliosim/mm";
-import { allPagemaps, hmmInit } from "@foliosim/hmm";
+import { LRU_BATCHES, MLOCK_HOLDER } from "@foliosim/lru";
+import { createMm, MAP_HOLDER, mmInvariants, PAGECACHE_HOLDER, PRIVATE_HOLDER, SWAPCACHE_HOLDER, type AddressSpace, type MmStruct } from "@foliosim/mm";
+import { allPagemaps, DEVICE_ALLOC_HOLDER, hmmInit } from "@foliosim/hmm";
 import { defineWorldHooks } from "./runner.js";
 import type { World } from "./calls.js";
 
@@ -20,21 +21,7 @@ export interface MemoryWorld {
 const KEY = "memory";
 
 /** References a finished scenario may legitimately leave: owners that outlive the tasks. */
-const STRUCTURAL_HOLDERS = new Set([
-  "pagecache",
-  "map",
-  "swapcache",
-  "private",
-  "lru_add",
-  "lru_move_tail",
-  "lru_deactivate_file",
-  "lru_deactivate",
-  "lru_lazyfree",
-  "lru_activate",
-  "mlock",
-  "device",
-  "pgmap",
-]);
+const STRUCTURAL_HOLDERS = new Set<string>([PAGECACHE_HOLDER, MAP_HOLDER, SWAPCACHE_HOLDER, PRIVATE_HOLDER, ...LRU_BATCHES, MLOCK_HOLDER]);
 
 /** Every folio of the run: system memory and device memory. */
 export function allFolios(world: World): Folio[] {
@@ -64,7 +51,7 @@ export function folioLeaks(f: Folio): string[] {
   const out: string[] = [];
   if (f.state !== "allocated") return out;
   // A device page the device allocated keeps that reference while it backs memory.
-  const owned = (h: string) => STRUCTURAL_HOLDERS.has(h) || (f.zone === "Device" && h === "alloc");
+  const owned = (h: string) => STRUCTURAL_HOLDERS.has(h) || (f.zone === "Device" && h === DEVICE_ALLOC_HOLDER);
   const odd = [...f.holders].filter(([h, n]) => n !== 0 && !owned(h));
   if (odd.length > 0) out.push(`${f.name} still holds ${odd.map(([h, n]) => `${h}=${n}`).join(", ")} (holders: ${describeHolders(f)})`);
   if (f.pincount > 0) out.push(`${f.name} still has _pincount ${f.pincount}`);
