@@ -1,4 +1,5 @@
 import { call, defineScenario } from "../builder.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S3 (reference §12.3): the case behind 33dfe9204f29, a folio in another CPU's activate batch. */
 export default defineScenario({
@@ -18,8 +19,8 @@ export default defineScenario({
     {
       name: "pinner",
       cpu: 1,
-      script: [call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] })],
+      script: [longtermPinOnePage("$buf")],
     },
   ],
-  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+  promise: LONGTERM_PIN_PROMISE,
 });

@@ -1,4 +1,5 @@
 import { call, defineScenario } from "../builder.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** A CMA folio with nothing batched anywhere, pinned longterm: what does the drain rule cost? */
 export default defineScenario({
@@ -17,8 +18,8 @@ export default defineScenario({
     {
       name: "pinner",
       cpu: 1,
-      script: [call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] })],
+      script: [longtermPinOnePage("$buf")],
     },
   ],
-  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+  promise: LONGTERM_PIN_PROMISE,
 });

@@ -1,4 +1,5 @@
 import { call, defineScenario } from "../builder.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S1 (reference §12.1, seed 004): Will Deacon's pKVM pin of an mlocked shmem folio in CMA. */
 export default defineScenario({
@@ -21,13 +22,9 @@ export default defineScenario({
       name: "crosvm_vcpu0",
       cpu: 3,
       script: [
-        call(
-          "pin_user_pages",
-          { addr: "$guest", pages: 1, flags: ["FOLL_LONGTERM", "FOLL_WRITE"] },
-          { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] },
-        ),
+        longtermPinOnePage("$guest", { flags: ["FOLL_LONGTERM", "FOLL_WRITE"] }),
       ],
     },
   ],
-  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+  promise: LONGTERM_PIN_PROMISE,
 });

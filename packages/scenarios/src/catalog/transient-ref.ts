@@ -1,4 +1,5 @@
 import { call, defineScenario } from "../builder.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S4 (reference §12.4, seed 000): a transient reference during longterm-pin migration. */
 export default defineScenario({
@@ -23,9 +24,9 @@ export default defineScenario({
       cpu: 0,
       script: [
         call("usleep", { us: 1 }, { note: "the holder has its reference first" }),
-        call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] }),
+        longtermPinOnePage("$buf"),
       ],
     },
   ],
-  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+  promise: LONGTERM_PIN_PROMISE,
 });

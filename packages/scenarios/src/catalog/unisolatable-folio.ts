@@ -1,4 +1,5 @@
 import { call, defineScenario } from "../builder.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S7 (reference §12.7): an unpinnable folio that cannot be isolated for a while. */
 export default defineScenario({
@@ -21,9 +22,9 @@ export default defineScenario({
       cpu: 0,
       script: [
         call("usleep", { us: 5 }, { note: "the isolator has the folio first" }),
-        call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: [{ field: "ret", equals: 1 }, { field: "longtermPinnable", equals: true }] }),
+        longtermPinOnePage("$buf"),
       ],
     },
   ],
-  promise: { summary: "the longterm pin returns 1 page and the pinned folio is longterm-pinnable" },
+  promise: LONGTERM_PIN_PROMISE,
 });
