@@ -16,7 +16,7 @@ import type { RunResult } from "@foliosim/sim";
 import { Dpor } from "./dpor.js";
 import { executionConfig, runExecution, type Execution, type ExecutionPlan } from "./execution.js";
 import { replay as replayToken, verifyToken } from "./replay.js";
-import { executionSeed, PctPlan, pctGuarantee, RandomPlan } from "./samplers.js";
+import { executionSeed, PctCampaign, PctPlan, pctGuarantee, RandomPlan, type PctPoints } from "./samplers.js";
 import { shrink } from "./shrink.js";
 import { MetricCollector, wilsonInterval, type Distribution, type RateEstimate } from "./stats.js";
 import { classify, isFailure, type ExploreTarget, type FailureExplanation, type FailureKind, type LimitKind, type Outcome } from "./target.js";
@@ -24,7 +24,7 @@ import { encodeToken, type TargetIdentity } from "./token.js";
 
 export type StrategySpec =
   | { kind: "random"; seed?: number }
-  | { kind: "pct"; seed?: number; depth?: number }
+  | { kind: "pct"; seed?: number; depth?: number; points?: PctPoints }
   | { kind: "dpor"; preemptionBound?: number }
   | { kind: "replay"; token: string };
 
@@ -107,7 +107,7 @@ export interface ExploreResult {
   firstFailure?: FirstFailure;
   /** Samplers: failing executions over judged executions, Wilson 95% interval. */
   failureRate?: RateEstimate;
-  pct?: { depth: number; tasks: number; steps: number; guarantee: number };
+  pct?: { depth: number; points: PctPoints; tasks: number; steps: number; guarantee: number };
   dpor?: {
     /** The whole space was explored: no budget, bound or per-execution limit cut it. */
     complete: boolean;
@@ -142,7 +142,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const dpor = strategy.kind === "dpor" ? new Dpor({ preemptionBound: strategy.preemptionBound }) : undefined;
   const seed = strategy.kind === "dpor" ? 0 : (strategy.seed ?? 1);
   const depth = strategy.kind === "pct" ? (strategy.depth ?? 3) : 0;
-  let pctSteps = 0;
+  const campaign = strategy.kind === "pct" ? new PctCampaign(depth, strategy.points ?? "shared") : undefined;
   let pctTasks = 0;
 
   const metrics = new MetricCollector();
@@ -164,7 +164,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
     }
     let plan: ExecutionPlan | null;
     if (dpor) plan = dpor.next();
-    else if (strategy.kind === "pct") plan = new PctPlan(executionSeed(seed, executions), { depth, steps: pctSteps });
+    else if (campaign) plan = campaign.plan(executionSeed(seed, executions));
     else plan = new RandomPlan(executionSeed(seed, executions));
     if (plan === null) {
       stopReason = "exhausted";
@@ -177,7 +177,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
     const result = execution.result;
     if (result !== undefined) {
       judged++;
-      pctSteps = Math.max(pctSteps, execution.decisions.length);
+      if (campaign) campaign.learn(plan as PctPlan);
       pctTasks = Math.max(pctTasks, result.tasks.length);
       const outcome = classify(target, result);
       metrics.add(executionMetrics(target, result, execution));
@@ -230,7 +230,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   }
   if (first) report.firstFailure = firstFailureReport(target, config, budget, first, options.shrink ?? true);
   if (!dpor) report.failureRate = wilsonInterval(failing, judged);
-  if (strategy.kind === "pct") report.pct = { depth, tasks: pctTasks, steps: pctSteps, guarantee: pctGuarantee(pctTasks, pctSteps, depth) };
+  if (campaign) report.pct = { depth, points: campaign.points, tasks: pctTasks, steps: campaign.steps, guarantee: pctGuarantee(pctTasks, campaign.steps, depth) };
   if (dpor) {
     const exhausted = stopReason === "exhausted";
     report.dpor = {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { runExecution, executionConfig, type ExecutionPlan } from "./execution.js";
 import { Dpor } from "./dpor.js";
-import { executionSeed, PctPlan, RandomPlan } from "./samplers.js";
+import { executionSeed, PctCampaign, PctPlan, RandomPlan } from "./samplers.js";
 import { encodeToken, fnv1a32 } from "./token.js";
 import { counter } from "./bench/programs.js";
 import { lostUpdate } from "./__fixtures__/programs.js";
@@ -41,9 +41,9 @@ describe("golden schedule digests", () => {
     `);
   });
 
-  it("pct, seed 42, depth 3", () => {
-    let steps = 0;
-    const got = digest(target, (i) => new PctPlan(executionSeed(42, i), { depth: 3, steps }), (_p, e) => (steps = Math.max(steps, e.decisions.length)), 50);
+  it("pct, seed 42, depth 3, every choice point a scheduling point", () => {
+    const campaign = new PctCampaign(3, "all");
+    const got = digest(target, (i) => campaign.plan(executionSeed(42, i)), (p) => campaign.learn(p as PctPlan), 50);
     expect(got).toMatchInlineSnapshot(`
       {
         "digest": "f6a08482",
@@ -52,6 +52,22 @@ describe("golden schedule digests", () => {
           "fs1.84a7691b.AAAAAA",
           "fs1.84a7691b.AAAAAQEBAQ",
           "fs1.84a7691b.AAAAAA",
+        ],
+      }
+    `);
+  });
+
+  it("pct, seed 42, depth 3, scheduling points at shared accesses (the default)", () => {
+    const campaign = new PctCampaign(3);
+    const got = digest(target, (i) => campaign.plan(executionSeed(42, i)), (p) => campaign.learn(p as PctPlan), 50);
+    expect(got).toMatchInlineSnapshot(`
+      {
+        "digest": "cf8a6d63",
+        "executions": 50,
+        "first": [
+          "fs1.84a7691b.AAAAAA",
+          "fs1.84a7691b.AQEBAQ",
+          "fs1.84a7691b.AAAAAQEBAQ",
         ],
       }
     `);

@@ -8,7 +8,7 @@
 export { classify, isFailure, normaliseMessage, type ExploreTarget, type FailureExplanation, type FailureKind, type LimitKind, type Outcome } from "./target.js";
 export { decodeToken, decodeTokenFor, encodeToken, identityHash, TokenError, TOKEN_VERSION, type DecodedToken, type TargetIdentity } from "./token.js";
 export { runExecution, executionConfig, isPreemption, type Execution, type ExecutionBudget, type ExecutionPlan } from "./execution.js";
-export { executionSeed, PctPlan, pctGuarantee, RandomPlan, type PctParameters } from "./samplers.js";
+export { executionSeed, PctCampaign, PctPlan, pctGuarantee, RandomPlan, type PctParameters, type PctPoints } from "./samplers.js";
 export { Dpor, dependent, type DporOptions, type DporProgress } from "./dpor.js";
 export { NondeterminismError, replay, replayDecisions, ReplayPlan, verifyToken, type Replayed, type ReplayOptions } from "./replay.js";
 export { shrink, type ShrinkResult } from "./shrink.js";

@@ -203,6 +203,7 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
     preemption: expand(s.machine.preemption, params) as PreemptionModel,
     costs: s.machine.costs,
     livelock: s.machine.livelock,
+    maxSkewNs: s.machine.maxSkewNs,
     kernel: machineKernelOptions(kernel),
   };
   for (const t of s.tasks) {

@@ -99,6 +99,11 @@ export const MachineSpec = z
     memory: MemorySpecSchema.default({ Normal: 64 }),
     costs: z.record(z.string(), z.number().min(0)).optional(),
     livelock: z.object({ steps: z.number().int().min(1).optional(), ns: z.number().min(1).optional() }).strict().optional(),
+    /**
+     * How far (ns) one CPU may run ahead of another's earliest runnable operation
+     * (default 50 us): the longest a task can be held off by interrupts and the like.
+     */
+    maxSkewNs: z.number().min(1).optional(),
   })
   .strict();
 export type MachineSpec = z.infer<typeof MachineSpec>;
