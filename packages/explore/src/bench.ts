@@ -136,6 +136,8 @@ async function programRows(program: Program): Promise<void> {
   print(`  foliosim pct d=3  first bug: ${describeSeeds(pct, SAMPLER_CAP)}`);
   const pctAtDepth = samplerSeeds(buggy, (seed) => ({ kind: "pct", seed, depth: program.bugDepth }), SAMPLER_CAP);
   print(`  foliosim pct d=${program.bugDepth}  first bug: ${describeSeeds(pctAtDepth, SAMPLER_CAP)} (d = the bug's depth)`);
+  const classic = samplerSeeds(buggy, (seed) => ({ kind: "pct", seed, depth: 3, points: "all" }), SAMPLER_CAP);
+  print(`  classic pct d=3   first bug: ${describeSeeds(classic, SAMPLER_CAP)} (every choice point a scheduling point)`);
   let started = performance.now();
   const dporBug = explore(buggy, { strategy: { kind: "dpor" }, shrink: false });
   print(`  foliosim dpor     first bug: execution ${dporBug.firstFailure?.execution ?? "none"}, ${fmt(performance.now() - started, 1)} ms`);

@@ -121,6 +121,16 @@ describe("transient-ref (S4)", () => {
       expect(r.metrics.migrate_retry).toBe(2);
     }
   });
+
+  it("jhubbard-refcount-wait: a reference held past every wait (12 s) is effectively longterm and the pin fails", () => {
+    // Ten -EAGAIN passes, each waiting HZ for folio_put: about 10 s of waiting, then -ENOMEM.
+    const r = expectFails("transient-ref", "jhubbard-refcount-wait", { hold_ns: 12_000_000_000 }, 3);
+    expect(r.metrics.migrate_retry).toBe(10);
+    const pinner = r.run.taskTable.find((t) => t.name === "pinner")!;
+    const gaveUp = r.run.trace.find((e) => e.type === "exit" && e.task === pinner.id)!;
+    expect(gaveUp.t).toBeGreaterThan(9_000_000_000);
+    expect(gaveUp.t).toBeLessThan(12_000_000_000);
+  });
 });
 
 describe("lock-waiter-ref (S5)", () => {
