@@ -148,6 +148,31 @@ describe("lock-waiter-ref (S5)", () => {
     expectFails("lock-waiter-ref", "devjain-early-bail", { mode: "MIGRATE_ASYNC" });
   });
 
+  it("async-only: where the reader's arrival lands decides each kernel's outcome (the window map)", () => {
+    // Outcome (verdict/move passes retried) against when the reader starts, ns after the
+    // migrator, timed chooser. With a fast (100 ns) wake-up of the handed-off reader:
+    // mainline fails from the moment migration holds the lock until it is done;
+    // Dev Jain's check saves the migration only while the reader's reference precedes
+    // the unmap-stage check (300-500 ns), not once the move passes run (600 ns on);
+    // David Hildenbrand's PG_waiters backoff saves it throughout.
+    const s = getScenario("lock-waiter-ref");
+    const fastWakeup = { ...s, machine: { ...s.machine, costs: { wakeup: 100 } } };
+    const map = (scenario: typeof s, kernel: string, delays: number[]) =>
+      delays.map((delay) => {
+        const r = runScenario(scenario, kernel, new TimedChooser(1), { mode: "MIGRATE_ASYNC", reader_delay_ns: delay });
+        return `${r.verdict}/${r.metrics.migrate_retry}`;
+      });
+    const delays = [100, 200, 400, 1_000, 2_500, 2_600];
+    expect(map(fastWakeup, "linux-7.0", delays)).toEqual(["holds/0", "holds/1", "fails/10", "fails/10", "fails/10", "holds/0"]);
+    expect(map(fastWakeup, "devjain-early-bail", delays)).toEqual(["holds/0", "holds/1", "holds/2", "fails/10", "fails/10", "holds/0"]);
+    expect(map(fastWakeup, "david-waiters-backoff", delays)).toEqual(["holds/0", "holds/1", "holds/2", "holds/2", "holds/2", "holds/0"]);
+    // With the default 3 us wake-up, the async passes (a failed trylock each) are all
+    // spent before the handed-off reader runs: both proposals fail wherever mainline does.
+    for (const kernel of ["linux-7.0", "devjain-early-bail", "david-waiters-backoff"]) {
+      expect(map(s, kernel, [200, 400, 1_000])).toEqual(["holds/1", "fails/10", "fails/10"]);
+    }
+  });
+
   it("async-only: david-waiters-backoff holds only when the handed-off reader wakes before the remaining async passes are spent", () => {
     const s = getScenario("lock-waiter-ref");
     const fast = { ...s, machine: { ...s.machine, costs: { wakeup: 100 } } };

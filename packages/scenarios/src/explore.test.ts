@@ -20,9 +20,9 @@ function pct(scenario: string, kernel: string): ExploreResult {
  * configuration that still has the race is the one where the racing task can still
  * arrive in the window, but cannot be parked in it for longer than the window lasts.
  */
-function dporAtSkew(scenario: string, kernel: string, params: ParamValues, maxSkewNs: number): ExploreResult {
+function dporAtSkew(scenario: string, kernel: string, params: ParamValues, maxSkewNs: number, costs?: Record<string, number>): ExploreResult {
   const s = getScenario(scenario);
-  const target = scenarioTarget({ ...s, machine: { ...s.machine, maxSkewNs } }, kernel, params);
+  const target = scenarioTarget({ ...s, machine: { ...s.machine, maxSkewNs, ...(costs ? { costs } : {}) } }, kernel, params);
   return explore(target, { strategy: { kind: "dpor" }, maxExecutions: 5_000, stopAtFirstFailure: true, shrink: false });
 }
 
@@ -96,10 +96,26 @@ describe("catalog verdicts that hold only while the racing task is not held off"
   // taken after it defeats every move pass; David Hildenbrand's backoff hands the lock
   // to the reader, but the remaining async passes (one failed trylock each) are spent
   // before it wakes.
-  it.each(["devjain-early-bail", "david-waiters-backoff"])("lock-waiter-ref with MIGRATE_ASYNC fails on %s even at a 1 us skew", (k) => {
+  it.each(["devjain-early-bail", "david-waiters-backoff"])("lock-waiter-ref with MIGRATE_ASYNC fails on %s with the default 3 us wake-up, even at a 1 us skew", (k) => {
     const r = dporAtSkew("lock-waiter-ref", k, { mode: "MIGRATE_ASYNC" }, 1_000);
     expect(r.verdict).toBe("fails");
     expect(r.failures[0].message).toBe("migrator: migrate_pages returned 1; expected 0");
+  });
+
+  // Where the proposals do hold with MIGRATE_ASYNC: the handed-off reader wakes in
+  // 100 ns (not the default 3 us), and, for Dev Jain's check, its reference comes
+  // before the unmap-stage check. Mainline fails at the same configurations, so the
+  // race is there; DPOR proves each proposal closes it.
+  it.each([
+    ["david-waiters-backoff", 1_000, 1_000],
+    ["devjain-early-bail", 400, 100],
+  ] as const)("lock-waiter-ref with MIGRATE_ASYNC holds on %s for a reader at %i ns (skew %i ns, 100 ns wake-up): DPOR exhausts the space", (k, delay, skew) => {
+    const params = { mode: "MIGRATE_ASYNC", reader_delay_ns: delay };
+    const r = dporAtSkew("lock-waiter-ref", k, params, skew, { wakeup: 100 });
+    expect(r.failures).toEqual([]);
+    expect(r.dpor!.complete).toBe(true);
+    expect(r.metrics.migrate_retry.max).toBeGreaterThan(0);
+    expect(dporAtSkew("lock-waiter-ref", "linux-7.0", params, skew, { wakeup: 100 }).verdict).toBe("fails");
   });
 
   // unisolatable-folio: the isolator lets go 8 us in; the pinner finds the folio
