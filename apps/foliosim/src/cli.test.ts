@@ -102,8 +102,19 @@ describe("foliosim CLI (in process)", () => {
     expect(result.stdout).toMatch(/bad\.yaml:\d+:\d+: tasks\.1\.script\.0\.call: expected a known call .*found "pin_user_page" \(did you mean "pin_user_pages"\?\)/);
   });
 
+  it("explore --pct-points and --preemption-bound reach the strategy and its label", async () => {
+    const classic = await cli("explore", S4, "--kernel", "linux-7.0", "--budget", "5", "--pct-points", "all", "--json");
+    expect(JSON.parse(classic.stdout).results[0].strategy).toBe("pct-d3-all");
+    const bounded = await cli("explore", S4, "--kernel", "linux-7.0", "--strategy", "dpor", "--preemption-bound", "1", "--budget", "5", "--json");
+    const doc = JSON.parse(bounded.stdout);
+    expect(doc.results[0].strategy).toBe("dpor-pb1");
+    expect(doc.results[0].complete).toBe(false);
+  });
+
   it("bad input: one clear line, exit 2, no stack trace", async () => {
     for (const argv of [
+      ["explore", S4, "--pct-points", "some"],
+      ["explore", S4, "--strategy", "dpor", "--preemption-bound", "-1"],
       ["run", "pkvm-mlock-cmaa"],
       ["run", S4, "--kernel", "linux-6.1"],
       ["run", S4, "--kernel", "linux-6.11+collect=wil-v1"],

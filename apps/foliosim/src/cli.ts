@@ -20,7 +20,7 @@ import { describeError, isInputError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError } from "./explore-session.js";
 import { writeFileAtomic } from "./fs-atomic.js";
-import { MAIN_JOB_EXECUTIONS, MAIN_JOB_SHRINK, parseBudget, parseIntOption, parseStrategy, type StrategyChoice } from "./options.js";
+import { MAIN_JOB_EXECUTIONS, MAIN_JOB_SHRINK, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type StrategyChoice } from "./options.js";
 import { renderExplore, renderList, renderMatrix, renderRun, renderValidate, progressBar } from "./render/text.js";
 import { writeFtrace } from "./render/ftrace.js";
 import { writeMermaid } from "./render/mermaid.js";
@@ -78,6 +78,10 @@ function strategyChoice(o: Record<string, string | boolean | undefined>, allowWa
   const seed = parseIntOption("--seed", o.seed as string | undefined, 0);
   if (depth !== undefined) choice.depth = depth;
   if (seed !== undefined) choice.seed = seed;
+  const points = parsePctPoints(o.pctPoints as string | undefined);
+  if (points !== undefined) choice.pctPoints = points;
+  const bound = parseIntOption("--preemption-bound", o.preemptionBound as string | undefined, 0);
+  if (bound !== undefined) choice.preemptionBound = bound;
   if (budget.executions !== undefined) choice.executions = budget.executions;
   if (budget.wallMs !== undefined) choice.wallMs = budget.wallMs;
   if (o.stopAtFirst) choice.stopAtFirst = true;
@@ -153,6 +157,8 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--strategy <name>", "pct | random | dpor", "pct")
     .option("--budget <n|time>", "executions (500) or wall time (30s)")
     .option("--depth <d>", "PCT depth (default 3)")
+    .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
+    .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--stop-at-first", "stop at the first failure")
     .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
@@ -214,6 +220,8 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--budget <n>", `executions per cell (default ${MAIN_JOB_EXECUTIONS}; 2000 for dpor)`)
     .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
     .option("--depth <d>", "PCT depth (default 3)")
+    .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
+    .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--metric <name>", `cost metric shown per cell (${METRIC_NAMES.join(", ")})`, "virtual_ns")
     .option("--shard <i/N>", "run only shard i of N (write it with --out, join with merge)")

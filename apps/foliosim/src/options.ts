@@ -3,7 +3,7 @@
  * uses (stated in its output).
  */
 
-import type { CellOptions, MatrixStrategy, StrategySpec } from "@foliosim/explore";
+import type { CellOptions, MatrixStrategy, PctPoints, StrategySpec } from "@foliosim/explore";
 import { UsageError } from "./errors.js";
 
 export type StrategyName = "pct" | "random" | "dpor";
@@ -13,6 +13,10 @@ export interface StrategyChoice {
   strategy: StrategyName;
   /** PCT depth (default 3). */
   depth?: number;
+  /** PCT scheduling points: shared accesses (default) or every choice point. */
+  pctPoints?: PctPoints;
+  /** DPOR preemption bound (default none: the whole space). */
+  preemptionBound?: number;
   /** Sampler seed (default 1). */
   seed?: number;
   /** Executions per cell (default 200 for samplers, 2,000 for DPOR). */
@@ -45,6 +49,12 @@ export function parseStrategy(text: string | undefined): StrategyName {
   return s as StrategyName;
 }
 
+export function parsePctPoints(text: string | undefined): PctPoints | undefined {
+  if (text === undefined) return undefined;
+  if (text !== "shared" && text !== "all") throw new UsageError(`--pct-points expects "shared" or "all", found "${text}"`);
+  return text;
+}
+
 /** `--budget 500` (executions) or `--budget 30s` / `2m` (wall time). */
 export function parseBudget(text: string | undefined, allowWall = true): { executions?: number; wallMs?: number } {
   if (text === undefined) return {};
@@ -68,17 +78,19 @@ export function parseIntOption(name: string, text: string | undefined, min = 0):
 export function strategySpec(choice: StrategyChoice): StrategySpec {
   switch (choice.strategy) {
     case "pct":
-      return { kind: "pct", seed: choice.seed ?? 1, depth: choice.depth ?? 3 };
+      return { kind: "pct", seed: choice.seed ?? 1, depth: choice.depth ?? 3, ...(choice.pctPoints === "all" ? { points: "all" as const } : {}) };
     case "random":
       return { kind: "random", seed: choice.seed ?? 1 };
     case "dpor":
-      return { kind: "dpor" };
+      return choice.preemptionBound === undefined ? { kind: "dpor" } : { kind: "dpor", preemptionBound: choice.preemptionBound };
   }
 }
 
 /** Column label: "pct-d3", "random", "dpor". */
 export function strategyLabel(choice: StrategyChoice): string {
-  return choice.strategy === "pct" ? `pct-d${choice.depth ?? 3}` : choice.strategy;
+  if (choice.strategy === "pct") return `pct-d${choice.depth ?? 3}${choice.pctPoints === "all" ? "-all" : ""}`;
+  if (choice.strategy === "dpor" && choice.preemptionBound !== undefined) return `dpor-pb${choice.preemptionBound}`;
+  return choice.strategy;
 }
 
 export function cellOptions(choice: StrategyChoice): CellOptions {
@@ -105,7 +117,7 @@ export function describeBudget(choice: StrategyChoice): string {
 /** The same line from the options a matrix document records (so merge can say it too). */
 export function describeOptions(o: CellOptions): string {
   const st = o.strategy;
-  const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? "DPOR" : "replay";
+  const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}${st.points === "all" ? " at every choice point" : ""}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? (st.preemptionBound === undefined ? "DPOR" : `DPOR, at most ${st.preemptionBound} preemptions`) : "replay";
   const wall = o.maxWallMs !== undefined ? ` or ${o.maxWallMs / 1000} s` : "";
   return `${what}; budget ${o.maxExecutions} executions${wall} per cell, ${o.maxSteps} steps per execution${o.stopAtFirstFailure ? ", stop at the first failure" : ""}; first failure shrunk with up to ${String(o.shrink)} runs`;
 }
