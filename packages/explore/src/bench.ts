@@ -9,6 +9,7 @@
  */
 
 import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
 import { explore, type ExploreResult, type StrategySpec } from "./explore.js";
 import { runMatrix, type MatrixSpec } from "./matrix.js";
 import { quantile } from "./stats.js";
@@ -148,7 +149,11 @@ async function programRows(program: Program): Promise<void> {
   print(`  foliosim          ${fmt(speed.executionsPerSecond)} executions/s, ${fmt(speed.stepsPerSecond)} steps/s (random, trace and footprints on), heap ${fmt(heapMb())} MB`);
   if (program.name.startsWith("B0")) {
     target(`B0(3,3): ≥ 50k executions/s (measured ${fmt(speed.executionsPerSecond)})`, speed.executionsPerSecond >= 50_000);
-    target(`B0(3,3): ≥ 2M steps/s with footprints and trace on (measured ${fmt(speed.stepsPerSecond)})`, speed.stepsPerSecond >= 2_000_000);
+    target(`B0(3,3): ≥ 2M steps/s with footprints and trace on (measured ${fmt(speed.stepsPerSecond)}; 9-step executions, so machine set-up counts)`, speed.stepsPerSecond >= 2_000_000);
+    // The same program with long executions: the per-step cost without the set-up.
+    const long = throughput(counter(3, 1_000, "fixed"), 300);
+    print(`  foliosim          counter(3,1000), 3,000-step executions: ${fmt(long.stepsPerSecond)} steps/s (random, trace and footprints on)`);
+    target(`counter(3,1000): ≥ 2M steps/s with footprints and trace on, per step (measured ${fmt(long.stepsPerSecond)})`, long.stepsPerSecond >= 2_000_000);
     bareRow(speed.stepsPerSecond);
   }
   if (program.name.startsWith("B1")) {
@@ -207,7 +212,44 @@ async function workersRow(): Promise<void> {
   const two = await time(2);
   const speedup = one.ms / two.ms;
   print(`  1 worker ${fmt(one.ms)} ms, 2 workers ${fmt(two.ms)} ms: ${fmt(speedup, 2)}x on ${availableParallelism()} CPUs; identical results: ${one.json === two.json}`);
-  target(`2 workers ≥ 1.8x one worker (measured ${fmt(speedup, 2)}x)`, speedup >= 1.8 && one.json === two.json);
+  const ceiling = await threadCeiling();
+  print(`  the machine's own ceiling: the same allocating loop on 1 and 2 bare worker threads runs ${fmt(ceiling, 2)}x faster on 2`);
+  target(`2 workers ≥ 1.8x one worker (measured ${fmt(speedup, 2)}x; bare threads reach ${fmt(ceiling, 2)}x here)`, speedup >= 1.8 && one.json === two.json);
+}
+
+/**
+ * What two threads can gain on this machine at all: a fixed allocating loop (objects
+ * and closures, like an execution's) on 1 thread, then on 2 threads at once. On a
+ * virtual machine whose two CPUs are not two free cores, this is below 2.
+ */
+async function threadCeiling(): Promise<number> {
+  const code = `
+    const { parentPort } = require("node:worker_threads");
+    let sink = 0;
+    for (let round = 0; round < 400; round++) {
+      const objects = [];
+      for (let i = 0; i < 20000; i++) objects.push({ i, f: () => i + round });
+      for (const o of objects) sink += o.f();
+    }
+    parentPort.postMessage(sink);
+  `;
+  const run = (threads: number) =>
+    new Promise<number>((resolve, reject) => {
+      const started = performance.now();
+      let left = threads;
+      for (let t = 0; t < threads; t++) {
+        const worker = new Worker(code, { eval: true });
+        worker.once("error", reject);
+        worker.once("message", () => {
+          void worker.terminate();
+          if (--left === 0) resolve(performance.now() - started);
+        });
+      }
+    });
+  await run(1); // warm-up
+  const one = await run(1);
+  const two = await run(2);
+  return (2 * one) / two;
 }
 
 async function main(): Promise<void> {
