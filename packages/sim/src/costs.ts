@@ -61,6 +61,8 @@ export type SimCostName = keyof typeof DEFAULT_COSTS;
 export type CostModel = Record<string, number>;
 
 const REGISTERED: CostModel = {};
+/** The default table as machines see it, built once per set of registered names. */
+let sharedDefaults: Readonly<CostModel> | undefined;
 
 /**
  * Register the default costs of an upper layer (page copy, TLB flush, ...). Each layer
@@ -75,12 +77,22 @@ export function defineCosts(table: CostModel): void {
     }
     if (!Number.isFinite(value) || value < 0) throw new SimConfigError(`costs.${name}`, "a non-negative number of nanoseconds", value);
     REGISTERED[name] = value;
+    sharedDefaults = undefined;
   }
 }
 
 /** The default cost table: sim defaults plus every registered layer's. */
 export function defaultCosts(): CostModel {
   return { ...DEFAULT_COSTS, ...REGISTERED };
+}
+
+/**
+ * A machine's cost table. Without overrides every machine shares one frozen copy of the
+ * defaults: copying the whole registry per machine cost more than a short execution.
+ */
+export function machineCosts(overrides: Partial<CostModel> | undefined): CostModel {
+  if (overrides !== undefined) return extendCosts(defaultCosts(), overrides);
+  return (sharedDefaults ??= Object.freeze(defaultCosts()));
 }
 
 /** Merge cost tables, rejecting negative or non-finite entries with a typed error. */

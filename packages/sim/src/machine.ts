@@ -24,7 +24,7 @@
  *   detection watches.
  */
 
-import { DEFAULT_JUMP_LABEL, defaultCosts, extendCosts, type CostModel, type JumpLabelModel } from "./costs.js";
+import { DEFAULT_JUMP_LABEL, machineCosts, type CostModel, type JumpLabelModel } from "./costs.js";
 import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
 import { Trace, type TraceEvent } from "./trace.js";
@@ -229,8 +229,14 @@ export class Machine {
   /** The latest virtual time any CPU has reached. */
   now = 0;
   private readonly cpus: Cpu[];
+  /** The current candidates; only the first `candCount` entries are meaningful while collecting. */
   private readonly cands: Candidate[] = [];
+  private candCount = 0;
   private candsValid = false;
+  /** One reusable candidate per task id: a task is listed at most once per step. */
+  private readonly candOf: Candidate[] = [];
+  /** Tasks whose pending op carries a timeout deadline (the timer scan is skipped without any). */
+  private timedPending = 0;
   private progressed = false;
   private lastProgressStep = 0;
   private lastProgressNs = 0;
@@ -252,21 +258,17 @@ export class Machine {
     }
     this.cpuCount = config.cpus;
     this.preemption = preemption;
-    this.costs = extendCosts(defaultCosts(), config.costs);
+    this.costs = machineCosts(config.costs);
     this.kernel = { ...config.kernel };
-    this.jumpLabel = { ...DEFAULT_JUMP_LABEL, ...config.jumpLabel };
-    for (const [k, v] of Object.entries(this.jumpLabel)) {
-      if (!Number.isInteger(v) || v < (k === "sites" ? 0 : 1)) {
-        throw new SimConfigError(`jumpLabel.${k}`, "a positive integer", v);
-      }
-    }
+    this.jumpLabel = jumpLabelModel(config.jumpLabel);
     this.livelockSteps = positive(config.livelock?.steps ?? 10_000, "livelock.steps");
     this.livelockNs = positive(config.livelock?.ns ?? 2_000_000, "livelock.ns");
     this.maxSteps = positive(config.maxSteps ?? 2_000_000, "maxSteps");
     this.maxVirtualNs = positive(config.maxVirtualNs ?? 60e9, "maxVirtualNs");
     this.maxSkewNs = positive(config.maxSkewNs ?? 50_000, "maxSkewNs");
     this.trace = new Trace(config.trace ?? true);
-    this.cpus = Array.from({ length: this.cpuCount }, (_, i) => new Cpu(i));
+    this.cpus = [];
+    for (let i = 0; i < this.cpuCount; i++) this.cpus.push(new Cpu(i));
   }
 
   // ---------------------------------------------------------------- set-up
@@ -393,6 +395,7 @@ export class Machine {
     if (this.candsValid) return this.cands;
     for (;;) {
       if (this.status !== "running") {
+        this.candCount = 0;
         this.cands.length = 0;
         break;
       }
@@ -409,30 +412,37 @@ export class Machine {
   }
 
   private collect(): number {
-    const cands = this.cands;
-    cands.length = 0;
-    // Earliest pending timer among blocked tasks.
+    this.candCount = 0;
+    const timer = this.timedPending > 0 ? this.earliestTimer() : Infinity;
+    for (const cpu of this.cpus) this.collectCpu(cpu, timer);
+    this.boundSkew();
+    // Truncating to zero would drop the array's storage, and every step would grow it again.
+    if (this.cands.length !== this.candCount) this.cands.length = this.candCount;
+    return timer;
+  }
+
+  /** Earliest pending timer among blocked tasks. */
+  private earliestTimer(): number {
     let timer = Infinity;
     for (const t of this.tasks) {
       const op = t.pending;
       if (t.state === "done" || !op || op.deadline === Infinity || op.timedOut) continue;
       if (op.deadline < timer && !this.enabled(t)) timer = op.deadline;
     }
-    for (const cpu of this.cpus) this.collectCpu(cpu, timer);
-    this.boundSkew();
     return timer;
   }
 
   /** Drop candidates that would run too far ahead of the earliest runnable CPU. */
   private boundSkew(): void {
     const cands = this.cands;
-    if (cands.length < 2) return;
+    const n = this.candCount;
+    if (n < 2) return;
     let earliest = Infinity;
-    for (const c of cands) if (c.time < earliest) earliest = c.time;
+    for (let i = 0; i < n; i++) if (cands[i].time < earliest) earliest = cands[i].time;
     const limit = earliest + this.maxSkewNs;
     let j = 0;
-    for (const c of cands) if (c.time <= limit) cands[j++] = c;
-    cands.length = j;
+    for (let i = 0; i < n; i++) if (cands[i].time <= limit) cands[j++] = cands[i];
+    this.candCount = j;
   }
 
   private collectCpu(cpu: Cpu, timer: number): void {
@@ -495,7 +505,16 @@ export class Machine {
   private push(cpu: Cpu, task: Task, preempts: boolean, timer: number): void {
     const time = cpu.current === task ? cpu.clock : Math.max(cpu.clock, task.readyAt);
     if (time > timer) return; // must wait for the earlier timer to fire first
-    this.cands.push({ task, op: task.pending!, cpu: cpu.id, time, preempts });
+    let c = this.candOf[task.id];
+    if (c === undefined) {
+      c = { task, op: task.pending!, cpu: cpu.id, time, preempts };
+      this.candOf[task.id] = c;
+    } else {
+      c.op = task.pending!;
+      c.time = time;
+      c.preempts = preempts;
+    }
+    this.cands[this.candCount++] = c;
   }
 
   private enabled(t: Task): boolean {
@@ -627,6 +646,7 @@ export class Machine {
     }
     CURRENT = prevTask;
     CURRENT_MACHINE = prevMachine;
+    if (task.pending !== null && task.pending.deadline !== Infinity) this.timedPending--;
     if (r.done) {
       task.state = "done";
       task.pending = null;
@@ -642,6 +662,7 @@ export class Machine {
     task.pending = op;
     task.state = "ready";
     if (op.timeoutNs !== undefined) op.deadline = this.cpus[task.cpu].clock + op.timeoutNs;
+    if (op.deadline !== Infinity) this.timedPending++;
   }
 
   private fail(e: unknown, task: Task, op: Op<unknown> | undefined): void {
@@ -804,6 +825,18 @@ export function fmtNs(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(3)} us`;
   return `${ns} ns`;
+}
+
+/** The defaults are valid: only a machine's own overrides need checking. */
+function jumpLabelModel(overrides: Partial<JumpLabelModel> | undefined): JumpLabelModel {
+  const model = { ...DEFAULT_JUMP_LABEL, ...overrides };
+  if (overrides === undefined) return model;
+  for (const [k, v] of Object.entries(model)) {
+    if (!Number.isInteger(v) || v < (k === "sites" ? 0 : 1)) {
+      throw new SimConfigError(`jumpLabel.${k}`, "a positive integer", v);
+    }
+  }
+  return model;
 }
 
 function positive(v: number, field: string): number {

@@ -26,17 +26,51 @@ export interface TraceEvent {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
+/**
+ * String interning, shared by the traces of a process. A trace numbers strings in its
+ * own order of first sighting (the hash depends on that order), but building a table
+ * per run cost more than the run itself on short executions. So one process-wide table
+ * maps each string to an entry that remembers the id the current owner trace gave it;
+ * `stamp` says which trace that was. A trace owns the table from its first intern
+ * until a newer trace claims it; from then on it uses a table of its own, rebuilt from
+ * its strings (machines stepped in alternation stay correct, only slower).
+ */
+class Interned {
+  stamp = 0;
+  id = 0;
+}
+
+const SHARED_TABLE = new Map<string, Interned>();
+/** Beyond this many strings a claim starts the shared table afresh (bounds memory in long-lived processes). */
+const SHARED_TABLE_LIMIT = 1 << 16;
+/** Stamp of the trace that owns the shared table (a number, so a finished trace is not kept alive). */
+let sharedOwner = 0;
+let nextStamp = 1;
+
 export class Trace {
   readonly events: TraceEvent[] = [];
   private h = FNV_OFFSET;
-  private readonly interned = new Map<string, number>();
+  /** Interned strings in id order (id = index + 1). */
+  private readonly texts: string[] = [];
+  /** This trace's own table, once another trace has claimed the shared one. */
+  private own: Map<string, number> | undefined = undefined;
+  private readonly stamp = nextStamp++;
+  /** The last op name and its id: a task's consecutive steps often repeat a label. */
+  private lastOpName: string | undefined = undefined;
+  private lastOpId = 0;
 
   constructor(readonly record: boolean) {}
 
   /** Fast path for the one event every step emits. */
   op(step: number, t: number, cpu: number, task: number, name: string): void {
     this.mixInt(task);
-    this.mixInt(this.intern(name));
+    let id = this.lastOpId;
+    if (name !== this.lastOpName) {
+      id = this.intern(name);
+      this.lastOpName = name;
+      this.lastOpId = id;
+    }
+    this.mixInt(id);
     this.mixInt(t);
     if (this.record) this.events.push({ step, t, cpu, task, type: "op", name });
   }
@@ -57,7 +91,7 @@ export class Trace {
 
   /** Hex digest of everything emitted so far. */
   hash(): string {
-    return (this.h >>> 0).toString(16).padStart(8, "0") + ":" + this.interned.size.toString(16);
+    return (this.h >>> 0).toString(16).padStart(8, "0") + ":" + this.texts.length.toString(16);
   }
 
   /** Hash an args record without building JSON: emitters use a fixed key order per event type. */
@@ -73,13 +107,48 @@ export class Trace {
   }
 
   private intern(s: string): number {
-    let id = this.interned.get(s);
+    if (sharedOwner !== this.stamp && !this.claimShared()) return this.internOwn(s);
+    let entry = SHARED_TABLE.get(s);
+    if (entry === undefined) {
+      entry = new Interned();
+      SHARED_TABLE.set(s, entry);
+    }
+    if (entry.stamp !== this.stamp) {
+      entry.stamp = this.stamp;
+      entry.id = this.add(s);
+    }
+    return entry.id;
+  }
+
+  /** Take the shared table if this trace has interned nothing yet; else switch to an own table for good. */
+  private claimShared(): boolean {
+    if (this.own === undefined && this.texts.length === 0) {
+      if (SHARED_TABLE.size > SHARED_TABLE_LIMIT) SHARED_TABLE.clear();
+      sharedOwner = this.stamp;
+      return true;
+    }
+    if (this.own === undefined) {
+      this.own = new Map();
+      for (let i = 0; i < this.texts.length; i++) this.own.set(this.texts[i], i + 1);
+    }
+    return false;
+  }
+
+  private internOwn(s: string): number {
+    const own = this.own!;
+    let id = own.get(s);
     if (id === undefined) {
-      id = this.interned.size + 1;
-      this.interned.set(s, id);
-      this.mixString(s); // the first sighting binds the id to the text
+      id = this.add(s);
+      own.set(s, id);
     }
     return id;
+  }
+
+  /** A first sighting: the next id, and the text goes into the hash (binding the id to it). */
+  private add(s: string): number {
+    this.texts.push(s);
+    this.mixString(s);
+    return this.texts.length;
   }
 
   private mixInt(v: number): void {

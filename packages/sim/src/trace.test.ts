@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { atomicAdd, atomicRead, Cell, Machine, SeededChooser, Trace, writeOnce, type Program } from "./index.js";
+
+const program: Program = (m) => {
+  const a = new Cell("a", 0);
+  for (let i = 0; i < 3; i++) {
+    m.spawn({
+      name: `t${i}`,
+      cpu: i % 2,
+      *body() {
+        for (let k = 0; k < 4; k++) {
+          const v = yield* atomicRead(a);
+          yield* writeOnce(a, v + k);
+          yield* atomicAdd(a, 1);
+        }
+      },
+    });
+  }
+};
+
+function machine(): Machine {
+  const m = new Machine({ cpus: 2, preemption: "full" });
+  program(m);
+  return m;
+}
+
+describe("trace interning", () => {
+  it("numbers strings per trace, whatever other traces do in between", () => {
+    const alone = machine().run(new SeededChooser(5)).traceHash;
+    // Two machines stepped in alternation share the process-wide string table.
+    const x = machine();
+    const y = machine();
+    const cx = new SeededChooser(5);
+    const cy = new SeededChooser(5);
+    for (;;) {
+      const kx = x.candidates();
+      const ky = y.candidates();
+      if (kx.length === 0 && ky.length === 0) break;
+      if (kx.length > 0) x.step(kx.length === 1 ? 0 : cx.choose(kx));
+      if (ky.length > 0) y.step(ky.length === 1 ? 0 : cy.choose(ky));
+    }
+    expect(x.result().traceHash).toBe(alone);
+    expect(y.result().traceHash).toBe(alone);
+    expect(machine().run(new SeededChooser(5)).traceHash).toBe(alone);
+  });
+
+  it("gives a string its id at first sighting in each trace", () => {
+    const first = new Trace(false);
+    first.emit(0, 0, 0, 0, "b");
+    first.emit(0, 0, 0, 0, "a");
+    const second = new Trace(false);
+    second.emit(0, 0, 0, 0, "a");
+    second.emit(0, 0, 0, 0, "b");
+    const again = new Trace(false);
+    again.emit(0, 0, 0, 0, "a");
+    again.emit(0, 0, 0, 0, "b");
+    first.emit(0, 0, 0, 0, "c");
+    again.emit(0, 0, 0, 0, "c");
+    second.emit(0, 0, 0, 0, "c");
+    expect(second.hash()).toBe(again.hash());
+    expect(first.hash()).not.toBe(second.hash());
+    expect(first.hash().endsWith(":3")).toBe(true);
+  });
+});
