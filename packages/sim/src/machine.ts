@@ -121,6 +121,19 @@ class Cpu {
   qs = 0;
   qsAt = 0;
   kworker: Task | null = null;
+  /**
+   * This CPU's candidates as last worked out, before the timer cut. They are reused
+   * while nothing they depend on can have changed: the CPU is not `dirty` (no step,
+   * spawn, charge or timer touched it since) and no task here waits on an `enabled`
+   * predicate, which may read any shared state. This relies on a task's scheduling
+   * fields (pending op, state, preempt count) changing only in the machine or in that
+   * task's own steps, never in another CPU's.
+   */
+  readonly listed: Candidate[] = [];
+  listedCount = 0;
+  dirty = true;
+  /** Tasks here whose pending op asks an `enabled` predicate (see `asksPredicate`). */
+  predicateTasks = 0;
   constructor(readonly id: number) {}
 }
 
@@ -292,6 +305,7 @@ export class Machine {
     // An idle CPU's clock has kept up with the rest of the machine: a task spawned now starts now.
     if (cpu.current === null && cpu.clock < this.now) cpu.clock = this.now;
     cpu.tasks.push(task);
+    cpu.dirty = true;
     task.gen = spec.body(task) as TaskGen<unknown>;
     this.trace.emit(this.stepCount, cpu.clock, task.cpu, task.id, "spawn", task.name);
     this.advance(task, undefined);
@@ -319,6 +333,7 @@ export class Machine {
   chargeCpu(cpu: number, ns: number): void {
     const c = this.cpus[cpu];
     c.clock += ns;
+    c.dirty = true;
     if (c.clock > this.now) this.now = c.clock;
   }
 
@@ -414,7 +429,15 @@ export class Machine {
   private collect(): number {
     this.candCount = 0;
     const timer = this.timedPending > 0 ? this.earliestTimer() : Infinity;
-    for (const cpu of this.cpus) this.collectCpu(cpu, timer);
+    const cands = this.cands;
+    for (const cpu of this.cpus) {
+      // In CPU order, as predicates may see what an earlier CPU's work-out changed.
+      if (cpu.dirty || cpu.predicateTasks > 0) this.collectCpu(cpu);
+      for (let i = 0; i < cpu.listedCount; i++) {
+        const c = cpu.listed[i];
+        if (c.time <= timer) cands[this.candCount++] = c; // later ones wait for the earlier timer to fire first
+      }
+    }
     this.boundSkew();
     // Truncating to zero would drop the array's storage, and every step would grow it again.
     if (this.cands.length !== this.candCount) this.cands.length = this.candCount;
@@ -445,7 +468,10 @@ export class Machine {
     this.candCount = j;
   }
 
-  private collectCpu(cpu: Cpu, timer: number): void {
+  /** Work out the candidates of one CPU into `cpu.listed`, waking and putting to sleep its tasks on the way. */
+  private collectCpu(cpu: Cpu): void {
+    cpu.dirty = false;
+    cpu.listedCount = 0;
     let cur = cpu.current;
     if (cur !== null) {
       if (cur.state === "done") {
@@ -469,7 +495,7 @@ export class Machine {
       if (t.rank > best) best = t.rank;
     }
     if (cur === null) {
-      for (const t of cpu.tasks) if (t.state === "ready" && t !== cur && t.rank === best) this.push(cpu, t, false, timer);
+      for (const t of cpu.tasks) if (t.state === "ready" && t !== cur && t.rank === best) this.push(cpu, t, false);
       return;
     }
     const op = cur.pending!;
@@ -477,16 +503,16 @@ export class Machine {
       cur.preemptCount === 0 &&
       (this.preemption === "full" || op.preemptPoint || (this.preemption === "voluntary" && op.mightSleep));
     if (!atPoint || best < 0) {
-      this.push(cpu, cur, false, timer);
+      this.push(cpu, cur, false);
       return;
     }
     if (best > cur.rank) {
       // A higher-priority task is runnable: the preemption point must switch to it.
-      for (const t of cpu.tasks) if (t !== cur && t.state === "ready" && t.rank === best) this.push(cpu, t, true, timer);
+      for (const t of cpu.tasks) if (t !== cur && t.state === "ready" && t.rank === best) this.push(cpu, t, true);
       return;
     }
     if (cur.policy === "fifo" || best < cur.rank) {
-      this.push(cpu, cur, false, timer);
+      this.push(cpu, cur, false);
       return;
     }
     // Equal-rank normal tasks: preempting is the chooser's call until one has waited a full slice.
@@ -495,16 +521,15 @@ export class Machine {
     for (const t of cpu.tasks) {
       if (t !== cur && t.state === "ready" && t.rank === best && cpu.clock - t.runnableSince >= slice) starving = true;
     }
-    if (!starving) this.push(cpu, cur, false, timer);
+    if (!starving) this.push(cpu, cur, false);
     for (const t of cpu.tasks) {
       if (t === cur || t.state !== "ready" || t.rank !== best) continue;
-      if (!starving || cpu.clock - t.runnableSince >= slice) this.push(cpu, t, true, timer);
+      if (!starving || cpu.clock - t.runnableSince >= slice) this.push(cpu, t, true);
     }
   }
 
-  private push(cpu: Cpu, task: Task, preempts: boolean, timer: number): void {
+  private push(cpu: Cpu, task: Task, preempts: boolean): void {
     const time = cpu.current === task ? cpu.clock : Math.max(cpu.clock, task.readyAt);
-    if (time > timer) return; // must wait for the earlier timer to fire first
     let c = this.candOf[task.id];
     if (c === undefined) {
       c = { task, op: task.pending!, cpu: cpu.id, time, preempts };
@@ -514,7 +539,7 @@ export class Machine {
       c.time = time;
       c.preempts = preempts;
     }
-    this.cands[this.candCount++] = c;
+    cpu.listed[cpu.listedCount++] = c;
   }
 
   private enabled(t: Task): boolean {
@@ -554,7 +579,10 @@ export class Machine {
       const op = t.pending;
       if (t.state === "done" || !op || op.timedOut || op.deadline !== at) continue;
       if (this.enabled(t)) continue;
+      const cpu = this.cpus[t.cpu];
+      if (asksPredicate(op)) cpu.predicateTasks--;
       op.timedOut = true;
+      cpu.dirty = true;
       this.trace.emit(this.stepCount, at, t.cpu, t.id, "timer", op.waitFor ?? op.label ?? op.kind);
     }
     if (at > this.now) this.now = at;
@@ -580,6 +608,7 @@ export class Machine {
     if (cands.length > 1) this.decisions.push(index); // only real choices are recorded
     const task = c.task;
     const cpu = this.cpus[c.cpu];
+    cpu.dirty = true;
     if (cpu.current !== task) this.switchTo(cpu, task, c.time);
     else if (c.time > cpu.clock) cpu.clock = c.time;
     task.runnableSince = -1;
@@ -646,6 +675,9 @@ export class Machine {
     }
     CURRENT = prevTask;
     CURRENT_MACHINE = prevMachine;
+    const cpu = this.cpus[task.cpu];
+    cpu.dirty = true;
+    if (asksPredicate(task.pending)) cpu.predicateTasks--;
     if (task.pending !== null && task.pending.deadline !== Infinity) this.timedPending--;
     if (r.done) {
       task.state = "done";
@@ -653,16 +685,16 @@ export class Machine {
       task.result = r.value;
       // An exiting task leaves its CPU at once (do_exit → schedule): the CPU is idle now
       // for everyone who looks, e.g. an RCU grace period waiting for it.
-      const cpu = this.cpus[task.cpu];
       if (cpu.current === task) cpu.current = null;
-      this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "exit", task.name);
+      this.trace.emit(this.stepCount, cpu.clock, task.cpu, task.id, "exit", task.name);
       return;
     }
     const op = r.value;
     task.pending = op;
     task.state = "ready";
-    if (op.timeoutNs !== undefined) op.deadline = this.cpus[task.cpu].clock + op.timeoutNs;
+    if (op.timeoutNs !== undefined) op.deadline = cpu.clock + op.timeoutNs;
     if (op.deadline !== Infinity) this.timedPending++;
+    if (asksPredicate(op)) cpu.predicateTasks++;
   }
 
   private fail(e: unknown, task: Task, op: Op<unknown> | undefined): void {
@@ -677,6 +709,7 @@ export class Machine {
     };
     if (op) this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "model_error", e.operation, { object: e.object, detail: e.detail });
     this.candsValid = false;
+    for (const cpu of this.cpus) cpu.dirty = true;
   }
 
   private checkAfterStep(task: Task, op: Op<unknown>): void {
@@ -751,16 +784,27 @@ export class Machine {
       this.finishedHooksRan = true;
       for (const h of this.finishHooks) h(this);
     }
+    const tasks: RunResult["tasks"] = [];
+    const taskTable: RunResult["taskTable"] = [];
+    for (const t of this.tasks) {
+      if (!t.daemon) tasks.push({ name: t.name, cpu: t.cpu, state: t.state, result: t.result });
+      taskTable.push({ id: t.id, name: t.name, cpu: t.cpu, policy: t.policy, priority: t.priority, daemon: t.daemon });
+    }
+    // A copy loop, not a spread: spreading the prototype-less counters object is several times slower.
+    const counters: Record<string, number> = {};
+    for (const name in this.counters) counters[name] = this.counters[name];
+    counters.virtual_ns = this.now;
+    counters.steps = this.stepCount;
     return {
       status: this.status,
       steps: this.stepCount,
       virtualNs: this.now,
       hang: this.hang,
       failure: this.failure,
-      tasks: this.tasks.filter((t) => !t.daemon).map((t) => ({ name: t.name, cpu: t.cpu, state: t.state, result: t.result })),
-      taskTable: this.tasks.map((t) => ({ id: t.id, name: t.name, cpu: t.cpu, policy: t.policy, priority: t.priority, daemon: t.daemon })),
+      tasks,
+      taskTable,
       cpus: this.cpuCount,
-      counters: { ...this.counters, virtual_ns: this.now, steps: this.stepCount },
+      counters,
       trace: this.trace.events,
       traceHash: this.trace.hash(),
       decisions: this.decisions,
@@ -805,6 +849,11 @@ export class Machine {
     const msg = kind === "deadlock" ? `deadlock: nothing can run: ${parts.join("; ")}` : `livelock: no state change for ${this.stepCount - this.lastProgressStep} steps and ${fmtNs(this.now - this.lastProgressNs)}: ${parts.join("; ")}`;
     return { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now };
   }
+}
+
+/** Whether `enabled()` would run the op's predicate: a blocking op that has not timed out. */
+function asksPredicate(op: Op<unknown> | null): boolean {
+  return op !== null && op.block !== Block.None && !op.timedOut && op.enabled !== undefined;
 }
 
 function describeState(s: HangTask["state"]): string {

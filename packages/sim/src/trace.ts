@@ -91,7 +91,8 @@ export class Trace {
 
   /** Hex digest of everything emitted so far. */
   hash(): string {
-    return (this.h >>> 0).toString(16).padStart(8, "0") + ":" + this.texts.length.toString(16);
+    const h = this.h >>> 0;
+    return HEX_BYTE[h >>> 24] + HEX_BYTE[(h >>> 16) & 0xff] + HEX_BYTE[(h >>> 8) & 0xff] + HEX_BYTE[h & 0xff] + ":" + hex(this.texts.length);
   }
 
   /** Hash an args record without building JSON: emitters use a fixed key order per event type. */
@@ -155,7 +156,7 @@ export class Trace {
     let h = this.h;
     // Mix the low 32 bits and the high part of a (possibly large) integer.
     const lo = v | 0;
-    const hi = Math.floor(v / 4294967296) | 0;
+    const hi = v >>> 0 === v ? 0 : Math.floor(v / 4294967296) | 0; // the common case skips the division
     h = Math.imul(h ^ (lo & 0xff), FNV_PRIME);
     h = Math.imul(h ^ ((lo >>> 8) & 0xff), FNV_PRIME);
     h = Math.imul(h ^ ((lo >>> 16) & 0xff), FNV_PRIME);
@@ -169,6 +170,17 @@ export class Trace {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
     this.h = h;
   }
+}
+
+/** Two hex digits per byte value: `Number#toString(16)` is slow enough to show in short runs. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const HEX_DIGITS = "0123456789abcdef";
+
+/** `n.toString(16)` for a non-negative integer. */
+function hex(n: number): string {
+  let s = HEX_DIGITS[n % 16];
+  for (n = Math.floor(n / 16); n > 0; n = Math.floor(n / 16)) s = HEX_DIGITS[n % 16] + s;
+  return s;
 }
 
 /** JSON with sorted keys, so equal objects hash equally. */
