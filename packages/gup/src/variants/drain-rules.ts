@@ -1,28 +1,30 @@
 /**
- * The drain decision of `collect_longterm_unpinnable_folios` (mm/gup.c), one rule per
- * kernel or proposal, selected by `m.kernel.collect`. Each rule sees one unpinnable
- * folio and the per-call drain state, and may drain before isolation is attempted.
+ * The drain decision of `collect_longterm_unpinnable_folios` (mm/gup.c): which rule
+ * the machine runs (`m.kernel.collect`), the per-call drain state the rules share, and
+ * the dispatch. Each rule sees one unpinnable folio and may drain before isolation is
+ * attempted; each lives in its own file beside this one, citing its proposal:
  *
- * - `pre-6.11` (≤ 6.16 mainline): `if (!folio_test_lru(folio) && drain_allow)
- *   { lru_add_drain_all(); drain_allow = false; }`.
- * - `will-v1` — Will Deacon, "mm/gup: Drain batched mlock folio processing before
- *   attempting migration" (Aug 2025): also drain when `folio_test_mlocked`.
- * - `hugh-v1` — Hugh Dickins' first reply in that thread: drain when
- *   `folio_test_mlocked && !folio_test_unevictable`.
- * - `john-memalloc-pin` — John Hubbard's suggestion in that thread: gup.c unchanged
- *   (the `pre-6.11` rule); `mlock_new_folio` flushes at once under PF_MEMALLOC_PIN
- *   (@foliosim/lru's john-memalloc-pin variant).
- * - `6.17` — Hugh Dickins, "mm/gup: check ref_count instead of lru before migration"
- *   and "mm/gup: local lru_add_drain() to avoid lru_add_drain_all()" (6.17-rc, Sep
- *   2025): `ref != expected + 1` → local drain, then once more → global drain.
- * - `2026` — "mm/gup: fix always draining LRU caches in
- *   collect_longterm_unpinnable_folios()": `lru_cache_drain_for_folio(folio,
- *   pin_refs, &drained)`, the same ladder with the pin-reference target.
+ * | rule                | file                   | source                                        |
+ * |---------------------|------------------------|-----------------------------------------------|
+ * | `pre-6.11`          | ./pre-6.11.ts          | mainline ≤ 6.16: `!lru` → drain all, once     |
+ * | `will-v1`           | ./will-v1.ts           | Will Deacon, Aug 2025: also when mlocked      |
+ * | `hugh-v1`           | ./hugh-v1.ts           | Hugh Dickins' first reply: mlocked, !unevictable |
+ * | `john-memalloc-pin` | ./john-memalloc-pin.ts | John Hubbard: gup.c unchanged, mlock flush    |
+ * | `6.17`              | ./6.17.ts              | Hugh Dickins, merged 6.17-rc: ref ladder, +1  |
+ * | `2026`              | ./2026.ts              | 2026 mainline: ladder with the pin references |
+ *
+ * An unset or unknown `collect` runs `2026`.
  */
 
-import { folioExpectedRefCount, folioMayBeLruCached, PG, type Folio } from "@foliosim/folio";
-import { lruAddDrain, lruAddDrainAll, lruCacheDrainForFolio, type LruCacheDrained } from "@foliosim/lru";
-import { op, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import type { Folio } from "@foliosim/folio";
+import type { LruCacheDrained } from "@foliosim/lru";
+import type { Machine, TaskGen } from "@foliosim/sim";
+import { drain2026 } from "./2026.js";
+import { drain617 } from "./6.17.js";
+import { drainHughV1 } from "./hugh-v1.js";
+import { drainJohnMemallocPin } from "./john-memalloc-pin.js";
+import { drainPre611 } from "./pre-6.11.js";
+import { drainWillV1 } from "./will-v1.js";
 
 export const COLLECT_RULES = ["pre-6.11", "will-v1", "hugh-v1", "john-memalloc-pin", "6.17", "2026"] as const;
 export type CollectRule = (typeof COLLECT_RULES)[number];
@@ -43,72 +45,18 @@ export function collectRule(m: Machine): CollectRule {
   return (COLLECT_RULES as readonly unknown[]).includes(v) ? (v as CollectRule) : "2026";
 }
 
-/** One read of the folio flags the rule looks at (one atomic test each in the kernel). */
-function readFlags(f: Folio, label: string): Op<number> {
-  return op({ kind: "folio_test_flag", label, reads: [f.flagsWord], cost: "plain", run: () => f.flags });
-}
+/** One rule: may drain for `f` (pinned with `pinRefs` references) and updates the per-call state. */
+type DrainRule = (f: Folio, pinRefs: number, s: DrainState) => TaskGen<void>;
 
-function readRef(f: Folio): Op<{ ref: number; expected: number }> {
-  return op({
-    kind: "folio_ref_count",
-    label: "folio_ref_count",
-    reads: [f.ref, f.map],
-    cost: "plain",
-    run: () => ({ ref: f.refcount, expected: folioExpectedRefCount(f) }),
-  });
-}
+const DRAIN_RULES: Record<CollectRule, DrainRule> = {
+  "pre-6.11": drainPre611,
+  "will-v1": drainWillV1,
+  "hugh-v1": drainHughV1,
+  "john-memalloc-pin": drainJohnMemallocPin,
+  "6.17": drain617,
+  "2026": drain2026,
+};
 
 export function* drainBeforeIsolate(m: Machine, f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
-  const rule = collectRule(m);
-  switch (rule) {
-    case "pre-6.11":
-    case "john-memalloc-pin": {
-      if (!s.allow) return;
-      const flags = yield* readFlags(f, "folio_test_lru");
-      if (!(flags & PG.lru)) {
-        yield* lruAddDrainAll();
-        s.allow = false;
-      }
-      return;
-    }
-    case "will-v1": {
-      if (!s.allow) return;
-      const flags = yield* readFlags(f, "folio_test_lru || folio_test_mlocked");
-      if (!(flags & PG.lru) || flags & PG.mlocked) {
-        yield* lruAddDrainAll();
-        s.allow = false;
-      }
-      return;
-    }
-    case "hugh-v1": {
-      if (!s.allow) return;
-      const flags = yield* readFlags(f, "folio_test_lru || (mlocked && !unevictable)");
-      if (!(flags & PG.lru) || (flags & PG.mlocked && !(flags & PG.unevictable))) {
-        yield* lruAddDrainAll();
-        s.allow = false;
-      }
-      return;
-    }
-    case "6.17": {
-      if (!folioMayBeLruCached(f)) return;
-      if (s.ladder === 0) {
-        const { ref, expected } = yield* readRef(f);
-        if (ref !== expected + 1) {
-          yield* lruAddDrain();
-          s.ladder = 1;
-        }
-      }
-      if (s.ladder === 1) {
-        const { ref, expected } = yield* readRef(f);
-        if (ref !== expected + 1) {
-          yield* lruAddDrainAll();
-          s.ladder = 2;
-        }
-      }
-      return;
-    }
-    case "2026":
-      yield* lruCacheDrainForFolio(f, pinRefs, s.drained);
-      return;
-  }
+  yield* DRAIN_RULES[collectRule(m)](f, pinRefs, s);
 }

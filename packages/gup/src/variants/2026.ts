@@ -1,0 +1,21 @@
+/**
+ * Drain rule `2026` of `collect_longterm_unpinnable_folios` (mm/gup.c), mainline by
+ * v7.x — "mm/gup: factor out LRU cache draining for folio into
+ * lru_cache_drain_for_folio()" and "mm/gup: fix always draining LRU caches in
+ * collect_longterm_unpinnable_folios()" (2026).
+ *
+ * The 6.17 ladder (./6.17.ts), moved into `lru_cache_drain_for_folio(folio, pin_refs,
+ * &drained)` (@foliosim/lru) with the pin references as the target: `pin_refs` is 1 for
+ * a folio with `_pincount`, GUP_PIN_COUNTING_BIAS (1024) otherwise. A pinned folio
+ * whose other references are all explained drains nothing (reference §2.7, §4.4, §10.1).
+ */
+
+import type { Folio } from "@foliosim/folio";
+import { lruCacheDrainForFolio } from "@foliosim/lru";
+import type { TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./drain-rules.js";
+
+/** `lru_cache_drain_for_folio(folio, pin_refs, &drained)`. */
+export function* drain2026(f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
+  yield* lruCacheDrainForFolio(f, pinRefs, s.drained);
+}
