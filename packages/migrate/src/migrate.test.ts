@@ -1,9 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { folioExpectedRefCount, folioTryGet, folioPut, formatFlags, PhysicalMemory, type Folio } from "@foliosim/folio";
-import { folioIsolateLru, lruAddDrainAll, whereIs } from "@foliosim/lru";
-import { createMm, getPte, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, memfdCreate, mmap, PROT_READ, PROT_WRITE, touch } from "@foliosim/mm";
+import {
+  folioClearFlag,
+  folioExpectedRefCount,
+  folioIsLongtermPinnable,
+  folioLock,
+  folioPut,
+  folioSetFlag,
+  folioTryGet,
+  folioUnlock,
+  formatFlags,
+  PG,
+  PhysicalMemory,
+  type Folio,
+} from "@foliosim/folio";
+import { folioIsolateLru, lruAddDrain, lruAddDrainAll, whereIs } from "@foliosim/lru";
+import { createMm, getPte, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, memfdCreate, mmap, munmap, PAGE_SIZE, PROT_READ, PROT_WRITE, touch } from "@foliosim/mm";
 import { Machine, sleepNs, TimedChooser, type TaskGen } from "@foliosim/sim";
-import { allocMigrationTarget, migratePages, putbackMovablePages, type MigrateMode } from "./index.js";
+import {
+  allocMigrationTarget,
+  ENOMEM,
+  migratePages,
+  NR_MAX_BATCHED_MIGRATION,
+  NR_MAX_MIGRATE_ASYNC_RETRY,
+  NR_MAX_MIGRATE_PAGES_RETRY,
+  NR_MAX_MIGRATE_SYNC_RETRY,
+  putbackMovablePages,
+  type MigrateMode,
+} from "./index.js";
+import { events, holdReference, isolate, isolateMigratePutback, mapped, ops, pteKinds, run, without, world, type Migrated } from "./testing.js";
+
+/** The folio's counts, flags and reference holders, for before/after comparisons. */
+function snapFolio(f: Folio) {
+  return {
+    ref: f.refcount,
+    exp: folioExpectedRefCount(f),
+    mapcount: f.mapcount,
+    flags: formatFlags(f.flags),
+    holders: Object.fromEntries([...f.holders].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
 
 interface Setup {
   m: Machine;
@@ -102,5 +137,271 @@ describe("migrate_pages", () => {
     expect((getPte(s.mm, s.addr) as { folio: Folio }).folio).toBe(s.folio);
     expect(s.folio.holders).toEqual(new Map([["pagecache", 1], ["map", 1], ["lru_add", 1]]));
     expect(s.folio.lock.locked).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------------
+// Reference §5, through the package's public API on worlds from ./testing.ts: the
+// folio lock in MIGRATE_ASYNC, the 3 + 7 passes, the undo path, the destination of
+// MR_LONGTERM_PIN and the return values of migrate_pages.
+
+describe("migrate_folio_unmap: the source lock", () => {
+  /** A task that holds the folio lock for 50 ms from t = 0; the migrator starts at 20 us. */
+  function lockedWorld(mode: MigrateMode) {
+    const w = world({ shmem: true });
+    const start = snapFolio(w.folio);
+    let out!: Migrated;
+    w.m.spawn({
+      name: "locker",
+      cpu: 0,
+      *body() {
+        yield* folioLock(w.folio);
+        yield* sleepNs(50_000_000);
+        yield* folioUnlock(w.folio);
+      },
+    });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); out = yield* isolateMigratePutback(w, mode); } });
+    const r = run(w);
+    return { w, r, out, start };
+  }
+
+  it("MIGRATE_ASYNC never sleeps on a locked folio: each trylock failure is -EAGAIN, retried 10 times, then counted as 1 failure", () => {
+    const { w, r, out, start } = lockedWorld("MIGRATE_ASYNC");
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(r.counters.migrate_retry).toBe(NR_MAX_MIGRATE_PAGES_RETRY);
+    // Every pass allocates a destination, fails folio_trylock(src), and frees the destination again.
+    expect([r.counters.folio_alloc, r.counters.folio_freed]).toEqual([10, 10]);
+    const src = `folio_trylock(${w.folio.name})`;
+    expect(ops(r, (l) => l.includes(w.folio.name) && /folio_(try)?lock|folio_unlock/.test(l))).toEqual([
+      `folio_lock(${w.folio.name})`, // the locker
+      ...Array<string>(10).fill(src),
+      `folio_unlock(${w.folio.name})`, // the locker, 50 ms later
+    ]);
+    // Never unmapped, never checked, never slept on.
+    expect(events(r, "set_migration_pte")).toHaveLength(0);
+    expect(events(r, "migrate_refcount_mismatch")).toHaveLength(0);
+    expect(events(r, "block").filter((e) => e.name?.startsWith("folio_lock"))).toHaveLength(0);
+    expect(events(r, "mm_migrate_pages")[0].args).toEqual({ failed: 1, rc: 1, mode: "MIGRATE_ASYNC", reason: "MR_SYSCALL" });
+    // Put back: mapped as before, plus the lru_add slot of the putback.
+    expect(mapped(w)).toBe(w.folio);
+    expect(snapFolio(w.folio)).toEqual({ ...start, ref: start.ref + 1, flags: without(start.flags, "lru"), holders: { ...start.holders, lru_add: 1 } });
+  });
+
+  it("MIGRATE_SYNC: the 3 async passes fail the trylock, then the per-folio sync stage sleeps in folio_lock and migrates", () => {
+    const { w, r, out } = lockedWorld("MIGRATE_SYNC");
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: 0, left: 0 });
+    expect(r.counters.migrate_retry).toBe(NR_MAX_MIGRATE_ASYNC_RETRY);
+    expect(events(r, "block").filter((e) => e.name === `folio_lock(${w.folio.name})`)).toHaveLength(1);
+    expect(w.folio.state).toBe("free");
+    expect(mapped(w)).not.toBe(w.folio);
+  });
+});
+
+describe("migrate_pages: NR_MAX_MIGRATE_ASYNC_RETRY + NR_MAX_MIGRATE_SYNC_RETRY passes", () => {
+  it("the constants are the kernel's: 10 passes for async callers, split 3 + 7 for sync ones", () => {
+    expect([NR_MAX_MIGRATE_PAGES_RETRY, NR_MAX_MIGRATE_ASYNC_RETRY, NR_MAX_MIGRATE_SYNC_RETRY, NR_MAX_BATCHED_MIGRATION]).toEqual([10, 3, 7, 512]);
+  });
+
+  /** A shmem folio with a reference held for 50 ms from t = 0 (reference §12.4); migration starts at 20 us. */
+  function heldWorld(mode: MigrateMode) {
+    const w = world({ shmem: true });
+    let out!: Migrated;
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* holdReference(w.folio, 50_000_000); } });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); out = yield* isolateMigratePutback(w, mode); } });
+    const r = run(w);
+    return { w, r, out };
+  }
+
+  it("MIGRATE_SYNC: 3 move passes under one lock, undo, then 7 under a second lock and a second destination", () => {
+    const { w, r, out } = heldWorld("MIGRATE_SYNC");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(r.counters.migrate_retry).toBe(10);
+    const name = w.folio.name;
+    const check = "__folio_migrate_mapping";
+    expect(ops(r, (l) => l === check || l === `folio_trylock(${name})` || l === `folio_unlock(${name})` || l.startsWith("folio_alloc"))).toEqual([
+      "folio_alloc(GFP_HIGHUSER_MOVABLE)",
+      `folio_trylock(${name})`,
+      ...Array<string>(3).fill(check),
+      `folio_unlock(${name})`, // migrate_pages_sync: the async stage undid the folio
+      "folio_alloc(GFP_HIGHUSER_MOVABLE)",
+      `folio_trylock(${name})`,
+      ...Array<string>(7).fill(check),
+      `folio_unlock(${name})`,
+    ]);
+    // Each check saw the page cache + isolation references expected, and the holder's on top.
+    const mismatches = events(r, "migrate_refcount_mismatch");
+    expect(mismatches).toHaveLength(10);
+    for (const e of mismatches) expect(e.args).toEqual({ count: 3, expected: 2 });
+    expect(events(r, "mm_migrate_pages_start").map((e) => e.args)).toEqual([{ mode: "MIGRATE_SYNC", reason: "MR_SYSCALL" }]);
+  });
+
+  it("MIGRATE_ASYNC: 10 move passes under a single lock and a single destination", () => {
+    const { w, r, out } = heldWorld("MIGRATE_ASYNC");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(r.counters.migrate_retry).toBe(10);
+    const name = w.folio.name;
+    expect(ops(r, (l) => l === "__folio_migrate_mapping" || l === `folio_trylock(${name})` || l === `folio_unlock(${name})`)).toEqual([
+      `folio_trylock(${name})`,
+      ...Array<string>(10).fill("__folio_migrate_mapping"),
+      `folio_unlock(${name})`,
+    ]);
+    expect([r.counters.folio_alloc, r.counters.folio_freed]).toEqual([1, 1]);
+  });
+});
+
+describe("migrate_folio_undo_src / _dst", () => {
+  it.each([
+    ["anonymous", false, { map: 1 }],
+    ["shmem", true, { map: 1, pagecache: 1 }],
+  ] as const)("a failed %s migration restores the PTE, unlocks, frees the destination; after putback and a drain the folio is as it started", (_kind, shmem, holders) => {
+    const w = world({ shmem });
+    const start = snapFolio(w.folio);
+    // try_to_migrate_one moves the PTE's dirty bit into PG_dirty (a shmem folio has it already from its write fault).
+    const dirtied = formatFlags(w.folio.flags | PG.dirty);
+    expect(start.holders).toEqual(holders);
+    const freeBefore = w.memory.freePages();
+    let inside!: { rc: number; folio: ReturnType<typeof snapFolio>; locked: boolean; ptes: string[]; pte: Folio | null };
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* holdReference(w.folio, 50_000_000); } });
+    w.m.spawn({
+      name: "migrator",
+      cpu: 1,
+      *body() {
+        yield* sleepNs(20_000);
+        const list: Folio[] = [];
+        yield* isolate(w.folio, list);
+        const rc = yield* migratePages(list, allocMigrationTarget(w.memory, "MR_SYSCALL"), null, "MIGRATE_SYNC", "MR_SYSCALL");
+        // Between migrate_pages and putback_movable_pages: still isolated, nothing else left behind.
+        inside = { rc, folio: snapFolio(w.folio), locked: w.folio.lock.locked, ptes: pteKinds(w), pte: mapped(w) };
+        yield* putbackMovablePages(list);
+        yield* lruAddDrain();
+      },
+    });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    expect(inside.rc).toBe(1);
+    expect(inside.locked).toBe(false);
+    expect(inside.ptes).toEqual(["present"]);
+    expect(inside.pte).toBe(w.folio);
+    expect(inside.folio).toEqual({ ...start, ref: start.ref + 2, flags: without(dirtied, "lru"), holders: { ...holders, isolated: 1, transient: 1 } });
+    // The holder's reference is gone too by the end: the folio is as it started (but dirty).
+    expect(snapFolio(w.folio)).toEqual({ ...start, flags: dirtied });
+    expect(w.folio.lruList).toBe("inactive_anon");
+    expect(w.memory.freePages()).toEqual(freeBefore);
+    // Two destinations were allocated (async stage, sync stage) and both freed unused.
+    expect(events(r, "mm_page_alloc").map((e) => e.name)).toEqual(events(r, "mm_page_free").map((e) => e.name));
+    expect(events(r, "mm_page_alloc")).toHaveLength(2);
+  });
+});
+
+describe("alloc_migration_target: MR_LONGTERM_PIN", () => {
+  it.each([
+    ["ZONE_MOVABLE", { Movable: 8, Normal: 32 }, "Movable"],
+    ["CMA", { CMA: 8, Normal: 32 }, "CMA"],
+  ] as const)("a folio in %s moves to ZONE_NORMAL memory that may be pinned; MR_SYSCALL stays movable", (_where, memory, region) => {
+    for (const [reason, expectRegion, pinnable] of [
+      ["MR_LONGTERM_PIN", "Normal", true],
+      ["MR_SYSCALL", region, false],
+    ] as const) {
+      const w = world({ memory });
+      expect(folioIsLongtermPinnable(w.folio)).toBe(false);
+      let out!: Migrated;
+      w.m.spawn({ name: "migrator", cpu: 1, *body() { out = yield* isolateMigratePutback(w, "MIGRATE_SYNC", reason); } });
+      const r = run(w);
+      expect(out).toEqual({ rc: 0, left: 0 });
+      const dst = mapped(w)!;
+      expect(events(r, "mm_page_alloc").map((e) => (e.args as { zone: string }).zone)).toEqual([expectRegion]);
+      expect(folioIsLongtermPinnable(dst)).toBe(pinnable);
+      expect(dst.migratetype).toBe(region === "CMA" && !pinnable ? "CMA" : "MOVABLE");
+    }
+  });
+
+  it("with no pinnable memory left the destination allocation fails: -ENOMEM, and the folio is left on the list, mapped", () => {
+    const w = world({ memory: { Movable: 8 } });
+    let out!: Migrated;
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { out = yield* isolateMigratePutback(w, "MIGRATE_SYNC", "MR_LONGTERM_PIN"); } });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: ENOMEM, left: 1 });
+    expect(events(r, "mm_page_alloc_fail").map((e) => e.args)).toEqual([{ movable: false, order: 0 }]);
+    expect(events(r, "mm_page_alloc")).toHaveLength(0);
+    expect(r.counters.migrate_retry ?? 0).toBe(0);
+    expect(mapped(w)).toBe(w.folio);
+    expect(events(r, "mm_migrate_pages")[0].args).toEqual({ failed: 1, rc: ENOMEM, mode: "MIGRATE_SYNC", reason: "MR_LONGTERM_PIN" });
+  });
+});
+
+describe("migrate_pages: return values (reference §5.2)", () => {
+  it("an empty list returns 0 without allocating", () => {
+    const w = world();
+    let rc = -1;
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { rc = yield* migratePages([], allocMigrationTarget(w.memory, "MR_SYSCALL"), null, "MIGRATE_SYNC", "MR_SYSCALL"); } });
+    const r = run(w);
+    expect(rc).toBe(0);
+    expect(r.counters.folio_alloc ?? 0).toBe(0);
+    expect(events(r, "mm_migrate_pages")[0].args).toEqual({ failed: 0, rc: 0, mode: "MIGRATE_SYNC", reason: "MR_SYSCALL" });
+  });
+
+  it.each([
+    [[false, false], 0],
+    [[true, false], 1],
+    [[false, true], 1],
+    [[true, true], 2],
+    [[true, true, true], 3],
+  ])("of folios held %j, the number that did not migrate: %i", (held, failed) => {
+    const w = world({ shmem: true, pages: held.length, cpus: 3 });
+    let out!: Migrated;
+    held.forEach((h, i) => {
+      if (h) w.m.spawn({ name: `holder${i}`, cpu: 2, *body() { yield* holdReference(w.folios[i], 50_000_000); } });
+    });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); out = yield* isolateMigratePutback(w, "MIGRATE_SYNC", "MR_SYSCALL", w.folios); } });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: failed, left: failed });
+    expect(r.counters.migrate_retry ?? 0).toBe(10 * failed);
+    held.forEach((h, i) => expect(mapped(w, w.addrs[i]) === w.folios[i]).toBe(h));
+  });
+
+  it("a folio whose other references all went while it was isolated is freed, counted as migrated, with no destination", () => {
+    const w = world();
+    let out!: { rc: number; left: number; ref: number };
+    w.m.spawn({
+      name: "migrator",
+      cpu: 1,
+      *body() {
+        const list: Folio[] = [];
+        yield* isolate(w.folio, list);
+        yield* munmap(w.mm, w.addr, PAGE_SIZE); // the last mapping goes: only the isolation reference is left
+        const ref = w.folio.refcount;
+        const rc = yield* migratePages(list, allocMigrationTarget(w.memory, "MR_SYSCALL"), null, "MIGRATE_SYNC", "MR_SYSCALL");
+        out = { rc, left: list.length, ref };
+      },
+    });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: 0, left: 0, ref: 1 });
+    expect(w.folio.state).toBe("free");
+    expect(r.counters.folio_alloc ?? 0).toBe(0);
+  });
+
+  it("PG_writeback under MIGRATE_ASYNC is -EBUSY: a permanent failure, not retried", () => {
+    const w = world({ shmem: true });
+    let out!: Migrated;
+    w.m.spawn({
+      name: "migrator",
+      cpu: 1,
+      *body() {
+        yield* folioSetFlag(w.folio, "writeback");
+        out = yield* isolateMigratePutback(w, "MIGRATE_ASYNC");
+        yield* folioClearFlag(w.folio, "writeback");
+      },
+    });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(r.counters.migrate_retry ?? 0).toBe(0);
+    expect([r.counters.folio_alloc, r.counters.folio_freed]).toEqual([1, 1]);
+    expect(mapped(w)).toBe(w.folio);
   });
 });
