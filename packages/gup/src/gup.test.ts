@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { folioExpectedRefCount, folioIsLongtermPinnable, folioMaybeDmaPinned, folioPut, formatFlags, GUP_PIN_COUNTING_BIAS, type Folio } from "@foliosim/folio";
 import { whereIs } from "@foliosim/lru";
-import { getPte, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, mmap, PAGE_SIZE, PROT_READ, withMmapReadLock } from "@foliosim/mm";
+import { createFile, getPte, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, memfdCreate, mmap, PAGE_SIZE, PROT_READ, PROT_WRITE, withMmapReadLock } from "@foliosim/mm";
 import { TimedChooser, usleep, type RunResult } from "@foliosim/sim";
 import { FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, pinUserPages, tryGrabFolio, unpinUserPages, type Pages } from "./index.js";
 import { events, holders, largeWorld, pinnableWorld, run, s1World, type World } from "./testing.js";
@@ -160,6 +160,33 @@ describe("pin_user_pages: return conventions (reference §4.1)", () => {
     const { ret, pages } = pin({ ...w, setupEvents: w.m.trace.events.length }, 1, FOLL_LONGTERM | FOLL_WRITE, addr);
     expect(ret).toBe(-14);
     expect(pages).toEqual([null]);
+  });
+
+  // check_vma_flags → writable_file_mapping_allowed: a longterm write pin of a mapping that needs
+  // dirty tracking (shared, on a filesystem that writes back) is refused; shmem, private
+  // (COW) mappings, read pins and pins that are not longterm are not.
+  it.each([
+    ["a shared file mapping", "FOLL_LONGTERM | FOLL_WRITE", -14, "file", MAP_SHARED, FOLL_LONGTERM | FOLL_WRITE],
+    ["a shared file mapping", "FOLL_LONGTERM", 1, "file", MAP_SHARED, FOLL_LONGTERM],
+    ["a shared file mapping", "FOLL_WRITE", 1, "file", MAP_SHARED, FOLL_WRITE],
+    ["a private file mapping (the pin lands on the COW copy)", "FOLL_LONGTERM | FOLL_WRITE", 1, "file", MAP_PRIVATE, FOLL_LONGTERM | FOLL_WRITE],
+    ["a shared shmem mapping", "FOLL_LONGTERM | FOLL_WRITE", 1, "shmem", MAP_SHARED, FOLL_LONGTERM | FOLL_WRITE],
+  ] as const)("%s, %s: pin_user_pages returns %i", (_what, _flagsText, expected, kind, share, flags) => {
+    const w = pinnableWorld({}, 1);
+    let addr = 0;
+    w.m.spawn({
+      name: "mapper",
+      cpu: 0,
+      *body() {
+        const file = kind === "file" ? createFile(w.m, { memory: w.memory, name: "data.bin", sizePages: 4 }) : memfdCreate(w.m, { memory: w.memory, name: "memfd", sizePages: 4 });
+        addr = yield* mmap(w.mm, { length: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: share, file });
+      },
+    });
+    w.m.settle(new TimedChooser(0, 0));
+    const { r, ret, pages } = pin({ ...w, setupEvents: w.m.trace.events.length }, 1, flags, addr);
+    expect(ret).toBe(expected);
+    expect(r.counters.nr_foll_pin_acquired ?? 0).toBe(expected > 0 ? 1 : 0);
+    if (expected < 0) expect(pages).toEqual([null]);
   });
 
   it.each([

@@ -29,6 +29,7 @@ import {
   tracePageRef,
   VM_IO,
   VM_PFNMAP,
+  VM_SHARED,
   VM_WRITE,
   type Folio,
   type PhysicalMemory,
@@ -48,6 +49,7 @@ import {
   VM_FAULT_SIGBUS,
   VM_FAULT_SIGSEGV,
   type MmStruct,
+  type Vma,
 } from "@foliosim/mm";
 import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
 import { condResched, currentMachine, ModelError, op, traced, type Op, type TaskGen } from "@foliosim/sim";
@@ -160,10 +162,30 @@ export function* unpinUserPages(pages: Pages): TaskGen<void> {
   for (const f of pages) if (f) yield* unpinFolio(f);
 }
 
-/** `check_vma_flags` for the cases foliosim models. */
-function checkVmaFlags(vmaFlags: number, gupFlags: number): number {
-  if (vmaFlags & (VM_IO | VM_PFNMAP)) return EFAULT;
-  if (gupFlags & FOLL_WRITE && !(vmaFlags & VM_WRITE) && !(gupFlags & FOLL_FORCE)) return EFAULT;
+/**
+ * `vma_needs_dirty_tracking`: a shared mapping of a file whose filesystem writes folios
+ * back (and so write-protects them to notice the next write). shmem has no writeback.
+ */
+function vmaNeedsDirtyTracking(vma: Vma): boolean {
+  return (vma.flags & VM_SHARED) !== 0 && vma.file?.kind === "file";
+}
+
+/**
+ * `writable_file_mapping_allowed`: a longterm pin may not write to a mapping that needs
+ * dirty tracking — the pin's writes would bypass write-notify and writeback.
+ */
+function writableFileMappingAllowed(vma: Vma, gupFlags: number): boolean {
+  if ((gupFlags & (FOLL_PIN | FOLL_LONGTERM)) !== (FOLL_PIN | FOLL_LONGTERM)) return true;
+  return !vmaNeedsDirtyTracking(vma);
+}
+
+/** `check_vma_flags` for the cases foliosim models (no fsdax, secretmem or shadow stacks). */
+function checkVmaFlags(vma: Vma, gupFlags: number): number {
+  if (vma.flags & (VM_IO | VM_PFNMAP)) return EFAULT;
+  if (gupFlags & FOLL_WRITE) {
+    if (!vma.isAnonymous && !writableFileMappingAllowed(vma, gupFlags)) return EFAULT;
+    if (!(vma.flags & VM_WRITE) && !(gupFlags & FOLL_FORCE)) return EFAULT;
+  }
   return 0;
 }
 
@@ -197,7 +219,7 @@ export function* getUserPages(mm: MmStruct, start: number, nrPages: number, flag
     const addr = start + i * PAGE_SIZE;
     const vma = findVma(mm, addr);
     if (!vma) return i || EFAULT;
-    const bad = checkVmaFlags(vma.flags, flags);
+    const bad = checkVmaFlags(vma, flags);
     if (bad) return i || bad;
     yield* condResched();
     for (;;) {
