@@ -27,7 +27,8 @@
 import { DEFAULT_JUMP_LABEL, machineCosts, type CostModel, type JumpLabelModel } from "./costs.js";
 import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
-import { Trace, type TraceEvent } from "./trace.js";
+import { MachineTrace } from "./machine-trace.js";
+import type { Trace, TraceEvent } from "./trace.js";
 
 export type Policy = "normal" | "fifo";
 export type PreemptionModel = "none" | "voluntary" | "full";
@@ -232,6 +233,8 @@ export class Machine {
   readonly maxVirtualNs: number;
   readonly maxSkewNs: number;
   readonly trace: Trace;
+  /** The same trace, with the fast paths for the machine's own events. */
+  private readonly tracer: MachineTrace;
   readonly counters: Record<string, number> = Object.create(null);
   readonly tasks: Task[] = [];
   readonly decisions: number[] = [];
@@ -279,7 +282,7 @@ export class Machine {
     this.maxSteps = positive(config.maxSteps ?? 2_000_000, "maxSteps");
     this.maxVirtualNs = positive(config.maxVirtualNs ?? 60e9, "maxVirtualNs");
     this.maxSkewNs = positive(config.maxSkewNs ?? 50_000, "maxSkewNs");
-    this.trace = new Trace(config.trace ?? true);
+    this.trace = this.tracer = new MachineTrace(config.trace ?? true);
     this.cpus = [];
     for (let i = 0; i < this.cpuCount; i++) this.cpus.push(new Cpu(i));
   }
@@ -307,7 +310,7 @@ export class Machine {
     cpu.tasks.push(task);
     cpu.dirty = true;
     task.gen = spec.body(task) as TaskGen<unknown>;
-    this.trace.emit(this.stepCount, cpu.clock, task.cpu, task.id, "spawn", task.name);
+    this.tracer.taskEvent(this.stepCount, cpu.clock, "spawn", task);
     this.advance(task, undefined);
     this.candsValid = false;
     return task;
@@ -553,7 +556,7 @@ export class Machine {
     t.state = "blocked";
     t.runnableSince = -1;
     cpu.current = null;
-    this.trace.emit(this.stepCount, cpu.clock, cpu.id, t.id, "block", t.pending!.waitFor ?? t.pending!.label ?? t.pending!.kind);
+    this.tracer.waitEvent(this.stepCount, cpu.clock, cpu.id, t.id, "block", t.pending!.waitFor ?? t.pending!.label ?? t.pending!.kind);
   }
 
   private wake(t: Task): void {
@@ -571,7 +574,7 @@ export class Machine {
     }
     t.state = "ready";
     t.runnableSince = -1;
-    this.trace.emit(this.stepCount, at, t.cpu, t.id, "wake", op.waitFor ?? op.label ?? op.kind);
+    this.tracer.waitEvent(this.stepCount, at, t.cpu, t.id, "wake", op.waitFor ?? op.label ?? op.kind);
   }
 
   private fireTimers(at: number): void {
@@ -583,7 +586,7 @@ export class Machine {
       if (asksPredicate(op)) cpu.predicateTasks--;
       op.timedOut = true;
       cpu.dirty = true;
-      this.trace.emit(this.stepCount, at, t.cpu, t.id, "timer", op.waitFor ?? op.label ?? op.kind);
+      this.tracer.waitEvent(this.stepCount, at, t.cpu, t.id, "timer", op.waitFor ?? op.label ?? op.kind);
     }
     if (at > this.now) this.now = at;
   }
@@ -648,11 +651,8 @@ export class Machine {
       cpu.clock += this.costs.contextSwitch;
       this.count("context_switch");
       this.reportQs(cpu.id);
-      this.trace.emit(this.stepCount, cpu.clock, cpu.id, next.id, "switch", next.name, {
-        prev: prev ? prev.name : "swapper",
-        prevState: prev === null ? "R" : prev.state === "done" ? "X" : prev.state === "blocked" ? "S" : "R",
-        next: next.name,
-      });
+      const prevState = prev === null ? "R" : prev.state === "done" ? "X" : prev.state === "blocked" ? "S" : "R";
+      this.tracer.switchEvent(this.stepCount, cpu.clock, cpu.id, next, prev, prevState);
     }
     cpu.current = next;
     cpu.lastRan = next;
@@ -686,7 +686,7 @@ export class Machine {
       // An exiting task leaves its CPU at once (do_exit → schedule): the CPU is idle now
       // for everyone who looks, e.g. an RCU grace period waiting for it.
       if (cpu.current === task) cpu.current = null;
-      this.trace.emit(this.stepCount, cpu.clock, task.cpu, task.id, "exit", task.name);
+      this.tracer.taskEvent(this.stepCount, cpu.clock, "exit", task);
       return;
     }
     const op = r.value;

@@ -19,16 +19,15 @@ export class Shared {
   lastWriteAt = 0;
   /** How many state-changing writes hit this object (livelock reports name counters that did not move). */
   writes = 0;
-  private labels: Map<string, string> | undefined;
+  /** Kinds and their labels, alternating: an object sees a handful of kinds, and a scan beats a Map. */
+  private labels: string[] | undefined;
   constructor(readonly name: string) {}
   /** `kind(name)`, built once per object and kind: op labels are hot (trace interning). */
   label(kind: string): string {
-    const labels = (this.labels ??= new Map());
-    let l = labels.get(kind);
-    if (l === undefined) {
-      l = `${kind}(${this.name})`;
-      labels.set(kind, l);
-    }
+    const labels = (this.labels ??= []);
+    for (let i = 0; i < labels.length; i += 2) if (labels[i] === kind) return labels[i + 1];
+    const l = `${kind}(${this.name})`;
+    labels.push(kind, l);
     return l;
   }
 }

@@ -107,7 +107,8 @@ export class Trace {
     }
   }
 
-  private intern(s: string): number {
+  /** The id of `s` in this trace, giving it the next one at its first sighting. */
+  protected intern(s: string): number {
     if (sharedOwner !== this.stamp && !this.claimShared()) return this.internOwn(s);
     let entry = SHARED_TABLE.get(s);
     if (entry === undefined) {
@@ -152,17 +153,8 @@ export class Trace {
     return this.texts.length;
   }
 
-  private mixInt(v: number): void {
-    let h = this.h;
-    // Mix the low 32 bits and the high part of a (possibly large) integer.
-    const lo = v | 0;
-    const hi = v >>> 0 === v ? 0 : Math.floor(v / 4294967296) | 0; // the common case skips the division
-    h = Math.imul(h ^ (lo & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ ((lo >>> 8) & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ ((lo >>> 16) & 0xff), FNV_PRIME);
-    h = Math.imul(h ^ (lo >>> 24), FNV_PRIME);
-    if (hi !== 0) h = Math.imul(h ^ (hi & 0xffff), FNV_PRIME);
-    this.h = h;
+  protected mixInt(v: number): void {
+    this.h = fnvInt(this.h, v);
   }
 
   private mixString(s: string): void {
@@ -170,6 +162,22 @@ export class Trace {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
     this.h = h;
   }
+}
+
+/** FNV-1a over the low 32 bits of an integer, then its high part if it has one. Small enough to inline. */
+function fnvInt(h: number, v: number): number {
+  const lo = v | 0;
+  h = Math.imul(h ^ (lo & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ ((lo >>> 8) & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ ((lo >>> 16) & 0xff), FNV_PRIME);
+  h = Math.imul(h ^ (lo >>> 24), FNV_PRIME);
+  return v >>> 0 === v ? h : fnvHigh(h, v);
+}
+
+/** The high part of an integer outside 0..2^32-1 (negative, large, or not an integer). */
+function fnvHigh(h: number, v: number): number {
+  const hi = Math.floor(v / 4294967296) | 0;
+  return hi !== 0 ? Math.imul(h ^ (hi & 0xffff), FNV_PRIME) : h;
 }
 
 /** Two hex digits per byte value: `Number#toString(16)` is slow enough to show in short runs. */
