@@ -203,6 +203,8 @@ export interface RunResult {
   annotations: Record<string, unknown>;
 }
 
+// Module variables live in a long-lived object: storing a young task or machine there
+// costs a write barrier, so the machine stores only when the value changes.
 let CURRENT: Task | null = null;
 let CURRENT_MACHINE: Machine | null = null;
 
@@ -619,7 +621,7 @@ export class Machine {
     this.stepCount++;
     this.progressed = false;
     CURRENT = task;
-    CURRENT_MACHINE = this;
+    if (CURRENT_MACHINE !== this) CURRENT_MACHINE = this;
     let result: unknown;
     try {
       result = op.run(this, task);
@@ -662,19 +664,17 @@ export class Machine {
   private advance(task: Task, value: unknown): void {
     const prevTask = CURRENT;
     const prevMachine = CURRENT_MACHINE;
-    CURRENT = task;
-    CURRENT_MACHINE = this;
+    if (prevTask !== task) CURRENT = task;
+    if (prevMachine !== this) CURRENT_MACHINE = this;
     let r: IteratorResult<Op<unknown>, unknown>;
     try {
       r = task.gen.next(value);
     } catch (e) {
-      CURRENT = prevTask;
-      CURRENT_MACHINE = prevMachine;
+      restoreCurrent(prevTask, prevMachine);
       this.fail(e, task, task.pending ?? undefined);
       return;
     }
-    CURRENT = prevTask;
-    CURRENT_MACHINE = prevMachine;
+    restoreCurrent(prevTask, prevMachine);
     const cpu = this.cpus[task.cpu];
     cpu.dirty = true;
     if (asksPredicate(task.pending)) cpu.predicateTasks--;
@@ -849,6 +849,11 @@ export class Machine {
     const msg = kind === "deadlock" ? `deadlock: nothing can run: ${parts.join("; ")}` : `livelock: no state change for ${this.stepCount - this.lastProgressStep} steps and ${fmtNs(this.now - this.lastProgressNs)}: ${parts.join("; ")}`;
     return { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now };
   }
+}
+
+function restoreCurrent(task: Task | null, machine: Machine | null): void {
+  if (CURRENT !== task) CURRENT = task;
+  if (CURRENT_MACHINE !== machine) CURRENT_MACHINE = machine;
 }
 
 /** Whether `enabled()` would run the op's predicate: a blocking op that has not timed out. */
