@@ -61,4 +61,24 @@ describe("trace interning", () => {
     expect(first.hash()).not.toBe(second.hash());
     expect(first.hash().endsWith(":3")).toBe(true);
   });
+
+  it("keeps its ids when a newer trace starts the shared table afresh", () => {
+    // More strings than the shared table keeps: the next trace to claim it clears it.
+    const many = Array.from({ length: 70_000 }, (_, i) => `s${i}`);
+    const sequence = (trace: Trace, from: number, to: number) => {
+      for (let i = from; i < to; i++) trace.emit(0, i, 0, 0, "e", many[i % many.length]);
+    };
+    const a = new Trace(false);
+    sequence(a, 0, 70_000);
+    const b = new Trace(false);
+    sequence(b, 0, 10);
+    sequence(a, 69_990, 70_010);
+    const alone = new Trace(false);
+    sequence(alone, 0, 70_000);
+    sequence(alone, 69_990, 70_010);
+    expect(a.hash()).toBe(alone.hash());
+    const fresh = new Trace(false);
+    sequence(fresh, 0, 10);
+    expect(b.hash()).toBe(fresh.hash());
+  });
 });
