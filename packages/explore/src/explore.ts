@@ -180,7 +180,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
       if (campaign) campaign.learn(plan as PctPlan);
       pctTasks = Math.max(pctTasks, result.tasks.length);
       const outcome = classify(target, result);
-      metrics.add(executionMetrics(target, result, execution));
+      addExecutionMetrics(metrics, target, result, execution);
       const recorded = { execution: executions, decisions: execution.decisions.slice(), traceHash: result.traceHash };
       if (isFailure(outcome)) {
         failing++;
@@ -245,9 +245,12 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   return report;
 }
 
-function executionMetrics(target: ExploreTarget, result: RunResult, execution: Execution): Record<string, number> {
-  const own = target.metrics ? target.metrics(result) : {};
-  return { ...result.counters, preemptions: execution.preemptions, ...own };
+/** An execution's metrics: the machine's counters, its preemptions, the target's own (which win on a clash). */
+function addExecutionMetrics(metrics: MetricCollector, target: ExploreTarget, result: RunResult, execution: Execution): void {
+  const own = target.metrics ? target.metrics(result) : undefined;
+  for (const name in result.counters) if (own === undefined || !(name in own)) metrics.addValue(name, result.counters[name]);
+  if (own === undefined || !("preemptions" in own)) metrics.addValue("preemptions", execution.preemptions);
+  if (own !== undefined) metrics.add(own);
 }
 
 function firstFailureReport(
@@ -291,7 +294,7 @@ function replayReport(target: ExploreTarget, options: ExploreOptions, started: n
   verifyToken(target, replayed.execution.decisions, replayed.result.traceHash, budget);
   const outcome = replayed.outcome;
   const metrics = new MetricCollector();
-  metrics.add(executionMetrics(target, replayed.result, replayed.execution));
+  addExecutionMetrics(metrics, target, replayed.result, replayed.execution);
   const failureCounts: Record<FailureKind, number> = { promise: 0, deadlock: 0, livelock: 0, invariant: 0 };
   const report: ExploreResult = {
     scenarioId: target.scenarioId,

@@ -37,13 +37,15 @@ export class MetricCollector {
   private readonly values = new Map<string, number[]>();
 
   add(metrics: Record<string, number>): void {
-    for (const name in metrics) {
-      const value = metrics[name];
-      if (typeof value !== "number" || !Number.isFinite(value)) continue;
-      let list = this.values.get(name);
-      if (list === undefined) this.values.set(name, (list = []));
-      list.push(value);
-    }
+    for (const name in metrics) this.addValue(name, metrics[name]);
+  }
+
+  /** One metric of one execution (non-finite values are left out). */
+  addValue(name: string, value: number): void {
+    if (typeof value !== "number" || !Number.isFinite(value)) return;
+    let list = this.values.get(name);
+    if (list === undefined) this.values.set(name, (list = []));
+    list.push(value);
   }
 
   /** Summaries, keys sorted so the report is stable. */
