@@ -156,6 +156,22 @@ export function ops(r: RunResult, keep: (label: string) => boolean): string[] {
 }
 
 /** `task: text` for each event `describe` names (null skips it), in trace order. */
+/**
+ * The source folio's lock as the migrator and the other tasks see it (trylock, unlock,
+ * sleeping on and waking from folio_lock), with `variantEvent` and the move stage's
+ * refcount mismatches.
+ */
+export function lockTimeline(w: World, r: RunResult, variantEvent: string): string[] {
+  const n = w.folio.name;
+  return timeline(r, (e: TraceEvent) => {
+    if (e.type === variantEvent || e.type === "migrate_refcount_mismatch") return e.type;
+    if (e.type === "op" && e.name === `folio_trylock(${n})`) return "folio_trylock";
+    if (e.type === "op" && e.name === `folio_unlock(${n})`) return "folio_unlock";
+    if ((e.type === "block" || e.type === "wake") && e.name === `folio_lock(${n})`) return `${e.type} folio_lock`;
+    return null;
+  });
+}
+
 export function timeline(r: RunResult, describe: (e: TraceEvent) => string | null): string[] {
   const names = new Map(r.taskTable.map((t) => [t.id, t.name]));
   const out: string[] = [];

@@ -1,20 +1,11 @@
 // David Hildenbrand's back-off (reference §10.3, §12.5), in isolation: only a move-stage
 // -EAGAIN on a folio with PG_waiters undoes it; without waiters nothing changes.
 import { describe, expect, it } from "vitest";
-import { sleepNs, type RunResult, type TraceEvent } from "@foliosim/sim";
+import { sleepNs, type RunResult } from "@foliosim/sim";
 import type { MigrateMode } from "../index.js";
-import { events, holdReference, isolateMigratePutback, lockWaiter, run, timeline, world, type Migrated, type World } from "../testing.js";
+import { events, lockTimeline as lockTimelineOf, holdReference, isolateMigratePutback, lockWaiter, run, world, type Migrated, type World } from "../testing.js";
 
-function lockTimeline(w: World, r: RunResult): string[] {
-  const n = w.folio.name;
-  return timeline(r, (e: TraceEvent) => {
-    if (e.type === "migrate_waiters_backoff" || e.type === "migrate_refcount_mismatch") return e.type;
-    if (e.type === "op" && e.name === `folio_trylock(${n})`) return "folio_trylock";
-    if (e.type === "op" && e.name === `folio_unlock(${n})`) return "folio_unlock";
-    if ((e.type === "block" || e.type === "wake") && e.name === `folio_lock(${n})`) return `${e.type} folio_lock`;
-    return null;
-  });
-}
+const lockTimeline = (w: World, r: RunResult) => lockTimelineOf(w, r, "migrate_waiters_backoff");
 
 describe("david-waiters-backoff", () => {
   it("with a waiter on the folio lock: backs off after the first failed move pass, and the waiter runs", () => {

@@ -2,20 +2,10 @@
 // against the expected count, the undo it takes, and what that buys a task that holds
 // a reference while it sleeps on the folio lock.
 import { describe, expect, it } from "vitest";
-import { sleepNs, type RunResult, type TraceEvent } from "@foliosim/sim";
-import { events, holdReference, isolateMigratePutback, lockWaiter, mapped, ops, run, timeline, world, type Migrated, type World } from "../testing.js";
+import { sleepNs, type RunResult } from "@foliosim/sim";
+import { events, lockTimeline as lockTimelineOf, holdReference, isolateMigratePutback, lockWaiter, mapped, ops, run, world, type Migrated, type World } from "../testing.js";
 
-/** The source lock as the migrator and the reader see it, and the variants' trace events. */
-function lockTimeline(w: World, r: RunResult): string[] {
-  const n = w.folio.name;
-  return timeline(r, (e: TraceEvent) => {
-    if (e.type === "migrate_early_bail" || e.type === "migrate_refcount_mismatch") return e.type;
-    if (e.type === "op" && e.name === `folio_trylock(${n})`) return "folio_trylock";
-    if (e.type === "op" && e.name === `folio_unlock(${n})`) return "folio_unlock";
-    if ((e.type === "block" || e.type === "wake") && e.name === `folio_lock(${n})`) return `${e.type} folio_lock`;
-    return null;
-  });
-}
+const lockTimeline = (w: World, r: RunResult) => lockTimelineOf(w, r, "migrate_early_bail");
 
 /** Reference §12.5: the reader takes its reference at once and sleeps on the lock 3 us later; migration starts at 1 us. */
 function s5(migrate: string) {
