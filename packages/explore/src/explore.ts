@@ -163,8 +163,9 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
       break;
     }
     let plan: ExecutionPlan | null;
+    let pctPlan: PctPlan | undefined;
     if (dpor) plan = dpor.next();
-    else if (campaign) plan = campaign.plan(executionSeed(seed, executions));
+    else if (campaign) plan = pctPlan = campaign.plan(executionSeed(seed, executions));
     else plan = new RandomPlan(executionSeed(seed, executions));
     if (plan === null) {
       stopReason = "exhausted";
@@ -177,22 +178,21 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
     const result = execution.result;
     if (result !== undefined) {
       judged++;
-      if (campaign) campaign.learn(plan as PctPlan);
+      if (campaign && pctPlan) campaign.learn(pctPlan);
       pctTasks = Math.max(pctTasks, result.tasks.length);
       const outcome = classify(target, result);
       addExecutionMetrics(metrics, target, result, execution);
-      const recorded = { execution: executions, decisions: execution.decisions.slice(), traceHash: result.traceHash };
       if (isFailure(outcome)) {
         failing++;
         failureCounts[outcome.kind]++;
         const seen = distinct.get(outcome.signature);
         if (seen) seen.count++;
-        else distinct.set(outcome.signature, { kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: executions, token: "", recorded });
+        else distinct.set(outcome.signature, { kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: executions, token: "", recorded: record(executions, execution, result) });
         if (!first) first = { execution, outcome, index: executions };
       } else if (outcome.kind !== "holds") {
         const seen = limits.get(outcome.kind);
         if (seen) seen.count++;
-        else limits.set(outcome.kind, { kind: outcome.kind, count: 1, firstExecution: executions, recorded });
+        else limits.set(outcome.kind, { kind: outcome.kind, count: 1, firstExecution: executions, recorded: record(executions, execution, result) });
       }
     }
     if (options.onProgress && executions % progressEvery === 0) {
@@ -243,6 +243,11 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   }
   report.timing.wallMs = performance.now() - started;
   return report;
+}
+
+/** What a report keeps of the first execution of a kind: its schedule, to replay and to token. */
+function record(index: number, execution: Execution, result: RunResult): Recorded {
+  return { execution: index, decisions: execution.decisions.slice(), traceHash: result.traceHash };
 }
 
 /** An execution's metrics: the machine's counters, its preemptions, the target's own (which win on a clash). */
