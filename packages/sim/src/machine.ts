@@ -410,7 +410,11 @@ export class Machine {
 
   // ---------------------------------------------------------------- scheduling
 
-  /** The operations that may run now. Empty only when the run has ended. */
+  /**
+   * The operations that may run now. Empty only when the run has ended. The array and
+   * its candidate objects are the machine's own and are updated in place by the next
+   * `step()`: a chooser that keeps one past that copies what it needs.
+   */
   candidates(): readonly Candidate[] {
     if (this.candsValid) return this.cands;
     for (;;) {
