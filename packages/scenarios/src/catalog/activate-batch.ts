@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S3 (reference §12.3): the case behind 33dfe9204f29, a folio in another CPU's activate batch. */
 export default defineScenario({
@@ -10,9 +10,7 @@ export default defineScenario({
   source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§12.3" },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
   setup: [
-    call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
-    call("touch", { addr: "$buf", write: true }, { cpu: 0 }),
-    call("lru_add_drain", {}, { cpu: 0, note: "the folio reaches the inactive LRU" }),
+    ...anonPageOnLru("the folio reaches the inactive LRU"),
     call("folio_activate", { addr: "$buf" }, { cpu: 0, note: "queued in CPU0's lru_activate batch" }),
   ],
   tasks: [

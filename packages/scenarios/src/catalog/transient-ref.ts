@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S4 (reference §12.4, seed 000): a transient reference during longterm-pin migration. */
 export default defineScenario({
@@ -12,11 +12,7 @@ export default defineScenario({
     hold_ns: { default: 500_000_000, description: "how long the transient reference is held (ns)", values: [1_000, 500_000_000, 2_000_000_000] },
   },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
-  setup: [
-    call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
-    call("touch", { addr: "$buf", write: true }, { cpu: 0 }),
-    call("lru_add_drain", {}, { cpu: 0 }),
-  ],
+  setup: anonPageOnLru(),
   tasks: [
     { name: "holder", cpu: 1, script: [call("hold_reference", { addr: "$buf", ns: "${hold_ns}" })] },
     {

@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
 
 /** S7 (reference §12.7): an unpinnable folio that cannot be isolated for a while. */
 export default defineScenario({
@@ -10,11 +10,7 @@ export default defineScenario({
   source: { seeds: [], reference: "§4.5, §12.7" },
   params: { hold_ns: { default: 20_000, description: "how long the folio stays isolated (ns)" } },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
-  setup: [
-    call("mmap", { pages: 1 }, { as: "buf", cpu: 0 }),
-    call("touch", { addr: "$buf", write: true }, { cpu: 0 }),
-    call("lru_add_drain", {}, { cpu: 0 }),
-  ],
+  setup: anonPageOnLru(),
   tasks: [
     { name: "isolator", cpu: 1, script: [call("isolate_and_hold", { addr: "$buf", ns: "${hold_ns}" })] },
     {
