@@ -94,7 +94,7 @@ describe("buildTraceDocument on unusual traces", () => {
     expect(doc.events.find((e) => e.type === "weird:event type")!.label).toBe("after_wake");
     const alloc = doc.events[0];
     expect([alloc.cpu, alloc.task]).toEqual([0, -1]);
-    expect(doc.folios).toEqual([{ index: 0, name: "folio 0x10", pfn: "0x10", firstSeq: 0 }]);
+    expect(doc.folios).toEqual([{ index: 0, name: "folio 0x10", pfn: "0x10", firstSeq: 0, order: 0 }]);
     const s = doc.events.find((e) => e.type === "page_ref_mod")!.sample!;
     expect([s.before, s.refcount, s.mapcount, s.pincount]).toEqual([1, 2, 0, 0]);
     expect(doc.tasks[0]).toMatchObject({ comm: "a_very_long_tas", pid: 1, prio: 89 });

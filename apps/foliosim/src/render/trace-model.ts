@@ -20,9 +20,11 @@
  *   page_ref tracepoint, allocation and free.
  * - `flows`: work queued → work runs, IPI sent → handler.
  *
- * Timestamps stay in virtual nanoseconds; each writer converts. Events keep their own
- * CPU's clock: CPUs run on separate virtual clocks, so step order and time order
- * differ across CPUs (never within one CPU's span and run structures).
+ * Timestamps are virtual nanoseconds; each writer converts. CPUs run on separate
+ * virtual clocks, so the document gives every event a trace time (`ts`): its CPU's
+ * clock, pushed forward where an earlier step on another CPU ran later, so that time
+ * order is step order (a viewer that sorts by time shows the interleaving the schedule
+ * ran). The CPU's own clock stays in `cpuTs`.
  */
 
 import type { RunResult, RunStatus, TraceEvent } from "@foliosim/sim";
@@ -99,8 +101,13 @@ export interface DocEvent {
   /** Index in `TraceDocument.events`. */
   seq: number;
   step: number;
-  /** Virtual ns on the event's CPU. */
+  /**
+   * Trace time (ns): the event's CPU clock, pushed forward where needed so that it never
+   * decreases in document (step) order and strictly increases where the CPU changes.
+   */
   ts: number;
+  /** Virtual ns on the event's own CPU clock. */
+  cpuTs: number;
   /** Always a real CPU (events emitted outside any task are put on CPU 0). */
   cpu: number;
   /** Task id, -1 for none (set-up code outside the schedule). */
@@ -165,6 +172,8 @@ export interface DocFolio {
   /** "0x9f83a8". */
   pfn: string;
   firstSeq: number;
+  /** Allocation order, when the trace has the folio's mm_page_alloc. */
+  order?: number;
 }
 
 export interface DocFlow {
@@ -224,8 +233,14 @@ export function toComm(name: string): string {
 
 /** Build the typed trace of one run. Pure: the result depends only on the arguments. */
 export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocument {
-  const cpus = run.cpus;
-  const tasks: DocTask[] = run.taskTable.map((t) => ({
+  const b = new DocBuilder(run);
+  for (const e of run.trace) b.add(e);
+  return b.finish(run, meta);
+}
+
+/** The tasks of a run as the exporters name them. */
+function docTasks(run: TraceSource): DocTask[] {
+  return run.taskTable.map((t) => ({
     id: t.id,
     name: t.name,
     comm: toComm(t.name),
@@ -237,89 +252,175 @@ export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocu
     daemon: t.daemon,
     kworker: t.daemon && /^kworker\//.test(t.name),
   }));
+}
 
-  const events: DocEvent[] = [];
-  const spans: DocSpan[] = [];
-  const runs: DocRun[] = [];
-  const folios: DocFolio[] = [];
-  const flows: DocFlow[] = [];
-  const folioByName = new Map<string, DocFolio>();
-  const lastSample = new Map<number, FolioSample>();
+type NewEvent = Omit<DocEvent, "seq" | "onCpu" | "cpuTs"> & { cpuTs?: number };
 
-  const current: number[] = new Array(cpus).fill(-1);
-  const openRun: (DocRun | null)[] = new Array(cpus).fill(null);
-  const started = new Set<number>();
-  const stacks = new Map<number, DocSpan[]>();
-  const queuedWork = new Map<string, DocFlow[]>();
+/**
+ * The builder's state while it reads a run's events in step order; one method per event
+ * family (scheduling, spans, work, IPIs, folios).
+ */
+class DocBuilder {
+  readonly cpus: number;
+  readonly tasks: DocTask[];
+  readonly events: DocEvent[] = [];
+  readonly spans: DocSpan[] = [];
+  readonly runs: DocRun[] = [];
+  readonly folios: DocFolio[] = [];
+  readonly flows: DocFlow[] = [];
+  private readonly folioByName = new Map<string, DocFolio>();
+  private readonly lastSample = new Map<number, FolioSample>();
+  /** Task running on each CPU (-1: idle). */
+  private readonly current: number[];
+  private readonly openRun: (DocRun | null)[];
+  private readonly started = new Set<number>();
+  private readonly stacks = new Map<number, DocSpan[]>();
+  private readonly queuedWork = new Map<string, DocFlow[]>();
   /** Per task: events of the op being executed, waiting for the op event that names it. */
-  const unlabeled = new Map<number, DocEvent[]>();
+  private readonly unlabeled = new Map<number, DocEvent[]>();
   /** Spawns inside an op, waiting for the op's task to show itself in the same step. */
-  let pendingSpawns: DocEvent[] = [];
-  let endNs = run.virtualNs;
+  private pendingSpawns: DocEvent[] = [];
+  private endNs: number;
+  private lastTs = 0;
+  private lastCpu = -1;
 
-  const stackOf = (task: number): DocSpan[] => {
-    let s = stacks.get(task);
-    if (!s) stacks.set(task, (s = []));
-    return s;
-  };
+  constructor(run: TraceSource) {
+    this.cpus = run.cpus;
+    this.tasks = docTasks(run);
+    this.current = new Array<number>(run.cpus).fill(-1);
+    this.openRun = new Array<DocRun | null>(run.cpus).fill(null);
+    this.endNs = run.virtualNs;
+  }
 
-  const push = (e: Omit<DocEvent, "seq" | "onCpu">): DocEvent => {
-    const d: DocEvent = { seq: events.length, onCpu: current[e.cpu] ?? -1, ...e };
-    events.push(d);
-    if (d.ts > endNs) endNs = d.ts;
+  add(e: TraceEvent): void {
+    const cpu = e.cpu >= 0 && e.cpu < this.cpus ? e.cpu : 0;
+    const ts = this.traceTime(cpu, e.t);
+    this.attachSpawnParent(e, cpu, ts);
+    // A task that executes on a CPU the reconstruction thinks idle (it blocked and
+    // resumed with no other task in between) switched back in.
+    const task = e.task;
+    if (task >= 0 && !NOT_EXECUTING.has(e.type) && (this.started.has(task) || e.type === "op") && this.current[cpu] !== task) {
+      this.doSwitch(cpu, ts, e.t, e.step, task, "R", true);
+    }
+    if (e.type === "switch") {
+      const prevState = typeof e.args?.prevState === "string" ? e.args.prevState : "R";
+      if (this.current[cpu] !== task) this.doSwitch(cpu, ts, e.t, e.step, task, prevState, false, e);
+      return;
+    }
+    const base: NewEvent = { step: e.step, ts, cpuTs: e.t, cpu, task, type: e.type };
+    if (e.name !== undefined) base.name = e.name;
+    if (e.args !== undefined) base.args = e.args;
+    const d = this.push(base);
+    if (this.onSched(d)) return;
+    this.onSpan(d);
+    this.onWork(d);
+    if (d.type === "ipi") this.onIpi(d);
+    this.onFolio(d);
+    this.labelLater(d);
+  }
+
+  /**
+   * The trace clock: the event's own CPU clock, pushed forward so that it never goes
+   * back in step order, and moves strictly forward whenever the CPU changes (so a
+   * consumer that sorts by timestamp keeps the interleaving the schedule ran).
+   */
+  private traceTime(cpu: number, t: number): number {
+    const floor = cpu === this.lastCpu ? this.lastTs : this.lastTs + 1;
+    const ts = this.events.length === 0 ? Math.max(0, t) : Math.max(t, floor);
+    this.lastTs = ts;
+    this.lastCpu = cpu;
+    return ts;
+  }
+
+  private push(e: NewEvent): DocEvent {
+    const d: DocEvent = { seq: this.events.length, onCpu: this.current[e.cpu] ?? -1, cpuTs: e.cpuTs ?? e.ts, ...e };
+    this.events.push(d);
+    if (d.ts > this.endNs) this.endNs = d.ts;
     return d;
-  };
+  }
 
-  const doSwitch = (cpu: number, ts: number, step: number, next: number, prevState: string, synthetic: boolean, raw?: TraceEvent): DocEvent => {
-    const prev = current[cpu];
-    const d = push({
+  private doSwitch(cpu: number, ts: number, cpuTs: number, step: number, next: number, prevState: string, synthetic: boolean, raw?: TraceEvent): DocEvent {
+    const prev = this.current[cpu];
+    const named = raw?.name !== undefined ? { name: raw.name } : next >= 0 ? { name: this.tasks[next]?.name ?? String(next) } : {};
+    const d = this.push({
       step,
       ts,
+      cpuTs,
       cpu,
       task: next >= 0 ? next : prev,
       type: "switch",
-      ...(raw?.name !== undefined ? { name: raw.name } : next >= 0 ? { name: tasks[next]?.name ?? String(next) } : {}),
+      ...named,
       ...(raw?.args !== undefined ? { args: raw.args } : {}),
       ...(synthetic ? { synthetic: true } : {}),
       switch: { prev, prevState: prev < 0 ? "R" : prevState, next },
     });
-    const open = openRun[cpu];
+    const open = this.openRun[cpu];
     if (open) {
       open.end = Math.max(open.start, ts);
       open.endSeq = d.seq;
-      openRun[cpu] = null;
+      this.openRun[cpu] = null;
     }
     if (next >= 0) {
       const r: DocRun = { cpu, task: next, start: ts, end: ts, beginSeq: d.seq, endSeq: -1 };
-      runs.push(r);
-      openRun[cpu] = r;
-      started.add(next);
+      this.runs.push(r);
+      this.openRun[cpu] = r;
+      this.started.add(next);
     }
-    current[cpu] = next;
+    this.current[cpu] = next;
     return d;
-  };
+  }
 
-  const folioOf = (name: string, pfnArg: unknown, seq: number): DocFolio => {
-    let f = folioByName.get(name);
-    if (!f) {
-      const pfn = formatPfn(pfnArg) ?? (name.match(/0x[0-9a-f]+/i)?.[0] ?? "0x0");
-      f = { index: folios.length, name, pfn, firstSeq: seq };
-      folios.push(f);
-      folioByName.set(name, f);
+  /** task_newtask runs in the parent: the task whose op comes next in the spawn's step. */
+  private attachSpawnParent(e: TraceEvent, cpu: number, ts: number): void {
+    if (this.pendingSpawns.length === 0) return;
+    const inOp = e.task >= 0 && !NOT_EXECUTING.has(e.type) && e.type !== "func_entry" && e.type !== "func_exit";
+    if (inOp && e.step === this.pendingSpawns[0].step) {
+      for (const sp of this.pendingSpawns) if (sp.task !== e.task) sp.parent = { task: e.task, cpu, ts };
+      this.pendingSpawns = [];
+    } else if (e.step !== this.pendingSpawns[0].step) this.pendingSpawns = [];
+  }
+
+  /** op, spawn, block, exit; true when the event needs nothing else. */
+  private onSched(d: DocEvent): boolean {
+    switch (d.type) {
+      case "op": {
+        const pending = this.unlabeled.get(d.task);
+        if (pending && d.name !== undefined) for (const u of pending) if (u.step === d.step) u.label = d.name;
+        this.unlabeled.delete(d.task);
+        return true;
+      }
+      case "spawn":
+        if (d.step > 0) this.pendingSpawns.push(d);
+        return true;
+      case "block":
+      case "exit":
+        if (this.current[d.cpu] === d.task && d.task >= 0) this.doSwitch(d.cpu, d.ts, d.cpuTs, d.step, -1, d.type === "block" ? "S" : "X", true);
+        return true;
+      default:
+        return false;
     }
-    return f;
-  };
+  }
 
-  const closeSpan = (s: DocSpan, ts: number, seq: number): void => {
-    s.end = Math.max(s.start, ts);
-    s.endSeq = seq;
-  };
+  /** Modelled kernel functions and work items as a strictly nested stack per task. */
+  private onSpan(d: DocEvent): void {
+    if (d.task < 0) return;
+    if (d.type === "func_entry") this.openSpan(d, d.name ?? "?", "func");
+    else if (d.type === "func_exit") this.endSpan(d, d.name ?? "?", "func");
+    else if (d.type === "work_start") this.openSpan(d, d.name ?? "work", "work");
+    else if (d.type === "work_end") this.endSpan(d, d.name ?? "work", "work");
+  }
 
-  const openSpan = (d: DocEvent, name: string, kind: DocSpan["kind"]): void => {
-    const stack = stackOf(d.task);
+  private stackOf(task: number): DocSpan[] {
+    let s = this.stacks.get(task);
+    if (!s) this.stacks.set(task, (s = []));
+    return s;
+  }
+
+  private openSpan(d: DocEvent, name: string, kind: DocSpan["kind"]): void {
+    const stack = this.stackOf(d.task);
     const parent = stack.length > 0 ? stack[stack.length - 1] : undefined;
     const s: DocSpan = {
-      id: spans.length,
+      id: this.spans.length,
       task: d.task,
       cpu: d.cpu,
       name,
@@ -332,164 +433,133 @@ export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocu
       endSeq: -1,
       unfinished: false,
     };
-    spans.push(s);
+    this.spans.push(s);
     stack.push(s);
     d.span = s.id;
-  };
+  }
 
-  const endSpan = (d: DocEvent, name: string, kind: DocSpan["kind"]): void => {
-    const stack = stackOf(d.task);
+  /** An exit that does not match the innermost span closes the spans above its match. */
+  private endSpan(d: DocEvent, name: string, kind: DocSpan["kind"]): void {
+    const stack = this.stackOf(d.task);
     let i = stack.length - 1;
     while (i >= 0 && !(stack[i].name === name && stack[i].kind === kind)) i--;
     if (i < 0) return; // an exit without an entry (the trace started mid-call): nothing to close
     const closes: number[] = [];
     while (stack.length > i) {
       const s = stack.pop()!;
-      closeSpan(s, d.ts, d.seq);
+      s.end = Math.max(s.start, d.ts);
+      s.endSeq = d.seq;
       closes.push(s.id);
     }
     d.span = closes[closes.length - 1];
     d.closes = closes;
-  };
+  }
 
-  for (const e of run.trace) {
-    const cpu = e.cpu >= 0 && e.cpu < cpus ? e.cpu : 0;
-    const task = e.task;
-    if (pendingSpawns.length > 0) {
-      const inOp = task >= 0 && !NOT_EXECUTING.has(e.type) && e.type !== "func_entry" && e.type !== "func_exit";
-      if (inOp && e.step === pendingSpawns[0].step) {
-        for (const sp of pendingSpawns) if (sp.task !== task) sp.parent = { task, cpu, ts: e.t };
-        pendingSpawns = [];
-      } else if (e.step !== pendingSpawns[0].step) pendingSpawns = [];
-    }
-
-    // A task that executes on a CPU the reconstruction thinks idle (it blocked and
-    // resumed with no other task in between) switched back in.
-    if (task >= 0 && !NOT_EXECUTING.has(e.type) && (started.has(task) || e.type === "op") && current[cpu] !== task) {
-      doSwitch(cpu, e.t, e.step, task, "R", true);
-    }
-
-    if (e.type === "switch") {
-      const next = task;
-      const prevState = typeof e.args?.prevState === "string" ? e.args.prevState : "R";
-      if (current[cpu] !== next) doSwitch(cpu, e.t, e.step, next, prevState, false, e);
-      continue;
-    }
-
-    const base: Omit<DocEvent, "seq" | "onCpu"> = { step: e.step, ts: e.t, cpu, task, type: e.type };
-    if (e.name !== undefined) base.name = e.name;
-    if (e.args !== undefined) base.args = e.args;
-    const d = push(base);
-
-    switch (e.type) {
-      case "op": {
-        const pending = unlabeled.get(task);
-        if (pending && e.name !== undefined) for (const u of pending) if (u.step === e.step) u.label = e.name;
-        unlabeled.delete(task);
-        continue;
-      }
-      case "spawn":
-        if (e.step > 0) pendingSpawns.push(d);
-        continue;
-      case "block":
-        if (current[cpu] === task && task >= 0) doSwitch(cpu, e.t, e.step, -1, "S", true);
-        continue;
-      case "exit":
-        if (current[cpu] === task && task >= 0) doSwitch(cpu, e.t, e.step, -1, "X", true);
-        continue;
-      case "func_entry":
-        if (task >= 0) openSpan(d, e.name ?? "?", "func");
-        break;
-      case "func_exit":
-        if (task >= 0) endSpan(d, e.name ?? "?", "func");
-        break;
-      case "work_queue": {
-        const name = e.name ?? "work";
-        const toCpu = numArg(e.args?.cpu, cpu);
-        const f: DocFlow = { id: flows.length, kind: "work", name, fromSeq: d.seq, fromTask: task, fromCpu: cpu, fromTs: e.t, toSeq: -1, toTask: -1, toCpu, toTs: e.t };
-        flows.push(f);
-        d.flow = f.id;
-        let q = queuedWork.get(name);
-        if (!q) queuedWork.set(name, (q = []));
-        q.push(f);
-        break;
-      }
-      case "work_start": {
-        const name = e.name ?? "work";
-        if (task >= 0) openSpan(d, name, "work");
-        const f = queuedWork.get(name)?.shift();
-        if (f) {
-          f.toSeq = d.seq;
-          f.toTask = task;
-          f.toCpu = cpu;
-          f.toTs = e.t;
-          d.flow = f.id;
-        }
-        break;
-      }
-      case "work_end":
-        if (task >= 0) endSpan(d, e.name ?? "work", "work");
-        break;
-      case "ipi": {
-        const from = numArg(e.args?.from, cpu);
-        const to = e.args?.to;
-        const targets: number[] = [];
-        if (to === "all") {
-          for (let c = 0; c < cpus; c++) if (c !== from) targets.push(c);
-        } else targets.push(numArg(to, cpu));
-        d.ipiTargets = targets
-          .filter((c) => c >= 0 && c < cpus)
-          .map((c) => {
-            const f: DocFlow = {
-              id: flows.length,
-              kind: "ipi",
-              name: e.name ?? "ipi",
-              fromSeq: d.seq,
-              fromTask: task,
-              fromCpu: cpu,
-              fromTs: e.t,
-              toSeq: d.seq,
-              toTask: current[c],
-              toCpu: c,
-              toTs: e.t,
-            };
-            flows.push(f);
-            return { cpu: c, task: current[c], flow: f.id };
-          });
-        break;
-      }
-      default:
-        if (isPageRefType(e.type)) {
-          const f = folioOf(e.name ?? `folio ${String(e.args?.pfn)}`, e.args?.pfn, d.seq);
-          d.sample = pageRefSample(e.type, e.args ?? {}, f.index, lastSample.get(f.index));
-          lastSample.set(f.index, d.sample);
-        } else if (e.type === "mm_page_alloc" && e.name !== undefined) {
-          const f = folioOf(e.name, e.args?.pfn, d.seq);
-          d.sample = { folio: f.index, before: lastSample.get(f.index)?.refcount ?? 0, refcount: 1, pincount: 0, mapcount: 0 };
-          lastSample.set(f.index, d.sample);
-        } else if (e.type === "mm_page_free" && e.name !== undefined) {
-          const f = folioOf(e.name, e.args?.pfn, d.seq);
-          d.sample = { folio: f.index, before: lastSample.get(f.index)?.refcount ?? 0, refcount: 0, pincount: 0, mapcount: 0 };
-          lastSample.set(f.index, d.sample);
-        }
-    }
-    if (task >= 0 && !NOT_EXECUTING.has(e.type) && e.type !== "func_entry" && e.type !== "func_exit") {
-      const pending = unlabeled.get(task);
-      if (pending && pending[0].step === e.step) pending.push(d);
-      else unlabeled.set(task, [d]);
+  /** Work queued → work runs. */
+  private onWork(d: DocEvent): void {
+    const name = d.name ?? "work";
+    if (d.type === "work_queue") {
+      const toCpu = numArg(d.args?.cpu, d.cpu);
+      const f: DocFlow = { id: this.flows.length, kind: "work", name, fromSeq: d.seq, fromTask: d.task, fromCpu: d.cpu, fromTs: d.ts, toSeq: -1, toTask: -1, toCpu, toTs: d.ts };
+      this.flows.push(f);
+      d.flow = f.id;
+      let q = this.queuedWork.get(name);
+      if (!q) this.queuedWork.set(name, (q = []));
+      q.push(f);
+    } else if (d.type === "work_start") {
+      const f = this.queuedWork.get(name)?.shift();
+      if (!f) return;
+      f.toSeq = d.seq;
+      f.toTask = d.task;
+      f.toCpu = d.cpu;
+      f.toTs = d.ts;
+      d.flow = f.id;
     }
   }
 
-  // Close what the run left open: spans of hung tasks, and the CPUs' last runs.
-  for (const stack of stacks.values()) {
-    for (const s of stack) {
-      s.end = Math.max(s.start, endNs);
-      s.unfinished = true;
-    }
-    stack.length = 0;
+  /** IPI sent → handler on each target CPU (on whatever task it interrupted). */
+  private onIpi(d: DocEvent): void {
+    const from = numArg(d.args?.from, d.cpu);
+    const to = d.args?.to;
+    const targets: number[] = [];
+    if (to === "all") {
+      for (let c = 0; c < this.cpus; c++) if (c !== from) targets.push(c);
+    } else targets.push(numArg(to, d.cpu));
+    d.ipiTargets = targets
+      .filter((c) => c >= 0 && c < this.cpus)
+      .map((c) => {
+        const f: DocFlow = {
+          id: this.flows.length,
+          kind: "ipi",
+          name: d.name ?? "ipi",
+          fromSeq: d.seq,
+          fromTask: d.task,
+          fromCpu: d.cpu,
+          fromTs: d.ts,
+          toSeq: d.seq,
+          toTask: this.current[c],
+          toCpu: c,
+          toTs: d.ts,
+        };
+        this.flows.push(f);
+        return { cpu: c, task: this.current[c], flow: f.id };
+      });
   }
-  for (const r of openRun) if (r) r.end = Math.max(r.start, endNs);
 
+  /** Folio counters after page_ref tracepoints, allocation and free. */
+  private onFolio(d: DocEvent): void {
+    const a = d.args ?? {};
+    let sample: FolioSample | undefined;
+    if (isPageRefType(d.type)) {
+      const f = this.folioOf(d.name ?? `folio ${String(a.pfn)}`, a.pfn, d.seq);
+      sample = pageRefSample(d.type, a, f.index, this.lastSample.get(f.index));
+    } else if ((d.type === "mm_page_alloc" || d.type === "mm_page_free") && d.name !== undefined) {
+      const f = this.folioOf(d.name, a.pfn, d.seq);
+      if (d.type === "mm_page_alloc" && typeof a.order === "number") f.order = a.order;
+      const refcount = d.type === "mm_page_alloc" ? 1 : 0;
+      sample = { folio: f.index, before: this.lastSample.get(f.index)?.refcount ?? 0, refcount, pincount: 0, mapcount: 0 };
+    }
+    if (!sample) return;
+    d.sample = sample;
+    this.lastSample.set(sample.folio, sample);
+  }
+
+  private folioOf(name: string, pfnArg: unknown, seq: number): DocFolio {
+    let f = this.folioByName.get(name);
+    if (!f) {
+      const pfn = formatPfn(pfnArg) ?? (name.match(/0x[0-9a-f]+/i)?.[0] ?? "0x0");
+      f = { index: this.folios.length, name, pfn, firstSeq: seq };
+      this.folios.push(f);
+      this.folioByName.set(name, f);
+    }
+    return f;
+  }
+
+  /** Events inside an op get the op's kernel label when the op event names it (same step). */
+  private labelLater(d: DocEvent): void {
+    if (d.task < 0 || NOT_EXECUTING.has(d.type) || d.type === "func_entry" || d.type === "func_exit") return;
+    const pending = this.unlabeled.get(d.task);
+    if (pending && pending[0].step === d.step) pending.push(d);
+    else this.unlabeled.set(d.task, [d]);
+  }
+
+  /** Close what the run left open (spans of hung tasks, the CPUs' last runs) and assemble. */
+  finish(run: TraceSource, meta: TraceMeta): TraceDocument {
+    const endNs = this.endNs;
+    for (const stack of this.stacks.values()) {
+      for (const s of stack) {
+        s.end = Math.max(s.start, endNs);
+        s.unfinished = true;
+      }
+      stack.length = 0;
+    }
+    for (const r of this.openRun) if (r) r.end = Math.max(r.start, endNs);
+    const { cpus, tasks, events, spans, runs, folios, flows } = this;
+    return { meta: docMeta(meta), outcome: docOutcome(run, meta), cpus, tasks, events, spans, runs, folios, flows, endNs };
+  }
+}
+
+function docOutcome(run: TraceSource, meta: TraceMeta): DocOutcome {
   const outcome: DocOutcome = { status: run.status, steps: run.steps, virtualNs: run.virtualNs };
   if (run.failure) {
     const f = run.failure;
@@ -505,10 +575,14 @@ export function buildTraceDocument(run: TraceSource, meta: TraceMeta): TraceDocu
       tasks: run.hang.tasks.map((t) => ({ task: t.task, cpu: t.cpu, state: t.state, waitsFor: t.waitsFor, stack: [...t.stack] })),
     };
   }
+  return outcome;
+}
+
+function docMeta(meta: TraceMeta): TraceMeta {
   const m: TraceMeta = { scenario: meta.scenario, kernel: meta.kernel };
   if (meta.token !== undefined) m.token = meta.token;
   if (meta.failure !== undefined) m.failure = { kind: meta.failure.kind, message: meta.failure.message };
-  return { meta: m, outcome, cpus, tasks, events, spans, runs, folios, flows, endNs };
+  return m;
 }
 
 function numArg(v: unknown, fallback: number): number {
