@@ -1,37 +1,39 @@
 /**
  * ftrace text, as `cat /sys/kernel/tracing/trace` prints it (conventions §3.2): for
- * mailing lists and grep, and Perfetto opens it.
+ * mailing lists and grep; Perfetto and trace-cmd open it.
  *
  * - Header `# tracer: nop`, then `#` comments with the scenario, kernel preset,
  *   schedule token and outcome (Perfetto skips `#` lines).
- * - One line per event: `comm-pid [cpu] flags secs.usecs: event: payload`, with four
+ * - One line per event: `comm-pid [cpu] flags secs.nsecs: event: payload`, with four
  *   flag characters (`....`: the stored Perfetto tokenizer accepts 0 or 4), comm at
  *   most 15 characters, pid = task id + 1 (the idle task is `<idle>-0`).
- * - Lines Perfetto draws: `sched_switch` at every context switch (including the
- *   switches to and from idle the machine leaves implicit), `sched_waking`,
- *   `workqueue_execute_start/end`, `tracing_mark_write` `B|pid|name` / `E|pid` around
- *   modelled kernel functions and `C|0|refcount pfn 0x…|n` per folio (tgid 0, so each
- *   folio gets one counter track whichever task changed it).
- * - Lines for humans: the authentic page_ref payloads
- *   (`pfn=0x%lx flags=%s count=%d mapcount=%d mapping=%p mt=%d val=%d[ ret=%d]`),
- *   `workqueue_queue_work`, `ipi_send_cpu`/`ipi_send_cpumask` and `ipi_entry/exit`,
- *   `rcu_grace_period`, `mm_page_alloc/free`, `sched_process_exit`, `task_newtask`,
- *   `foliosim_op` (one per simulated step, with its number, so a line can be matched
- *   with the schedule token), and every other event as `type: name k=v …`.
+ * - Events the kernel has (KERNEL_EVENTS) print exactly their TP_printk format
+ *   (ftrace-events.ts, one function per tracepoint, each naming its header):
+ *   sched_switch at every context switch (including the switches to and from idle the
+ *   machine leaves implicit), sched_waking, task_newtask, sched_process_exit,
+ *   workqueue_*, ipi_*, rcu_*grace_period, page_ref_*, mm_page_alloc/free,
+ *   mm_migrate_pages(_start), set_migration_pte, mm_lru_insertion/activate,
+ *   mm_filemap_*_page_cache, and `tracing_mark_write` atrace marks: `B|pid|name` /
+ *   `E|pid` around modelled kernel functions and `C|0|refcount pfn 0x…|n` per folio
+ *   (tgid 0, so each folio gets one counter track whichever task changed it).
+ * - Events the kernel does not have are namespaced `foliosim_<type>: name k=v …`,
+ *   among them `foliosim_op` (one per simulated step, with its number, so a line can be
+ *   matched with the schedule token).
  *
- * Lines are in schedule (step) order. Timestamps are each CPU's virtual clock, which
- * only moves forward on its own CPU; across CPUs, step order is the truth.
+ * Lines are in schedule (step) order and so are their timestamps: nanoseconds, each
+ * CPU's virtual clock pushed forward where an earlier step on another CPU ran later
+ * (the document's trace time), so a viewer that sorts by time keeps the interleaving.
  */
 
 import { formatPfn, isPageRefType, type DocEvent, type TraceDocument } from "./trace-model.js";
+import * as K from "./ftrace-events.js";
+
+export { pageRefPayload } from "./ftrace-events.js";
 
 export interface FtraceOptions {
   /** Emit a `foliosim_op` line per simulated step. Default true. */
   ops?: boolean;
 }
-
-/** Migratetype numbers (include/linux/mmzone.h with CONFIG_CMA and memory isolation). */
-const MIGRATETYPE: Record<string, number> = { UNMOVABLE: 0, MOVABLE: 1, RECLAIMABLE: 2, HIGHATOMIC: 3, CMA: 4, ISOLATE: 5 };
 
 interface Ctx {
   comm: string;
@@ -41,120 +43,255 @@ interface Ctx {
 const IDLE: Ctx = { comm: "<idle>", pid: 0 };
 const SETUP: Ctx = { comm: "<setup>", pid: 0 };
 
+/** Tracepoints the kernel has, printed in its format; every other event is `foliosim_<type>`. */
+export const KERNEL_EVENTS: ReadonlySet<string> = new Set([
+  "sched_switch", "sched_waking", "sched_process_exit", "task_newtask",
+  "workqueue_queue_work", "workqueue_activate_work", "workqueue_execute_start", "workqueue_execute_end",
+  "ipi_send_cpu", "ipi_send_cpumask", "ipi_entry", "ipi_exit", "rcu_grace_period", "rcu_exp_grace_period",
+  "page_ref_mod", "page_ref_mod_and_test", "page_ref_mod_unless", "page_ref_freeze", "page_ref_unfreeze",
+  "mm_page_alloc", "mm_page_free", "mm_migrate_pages", "mm_migrate_pages_start", "set_migration_pte",
+  "mm_lru_insertion", "mm_lru_activate", "mm_filemap_add_to_page_cache", "mm_filemap_delete_from_page_cache",
+  "tracing_mark_write",
+]);
+
 export function writeFtrace(doc: TraceDocument, options: FtraceOptions = {}): string {
-  const ops = options.ops ?? true;
-  const tasks = doc.tasks;
-  const body: string[] = [];
-  const gpSeq = { normal: 0, expedited: 0 };
+  const w = new FtraceWriter(doc, options.ops ?? true);
+  for (const e of doc.events) w.event(e);
+  const header = headerLines(doc, w.body.length);
+  return header.join("\n") + "\n" + w.body.join("\n") + (w.body.length > 0 ? "\n" : "");
+}
 
-  const ctxOf = (task: number): Ctx => (task >= 0 && tasks[task] ? { comm: tasks[task].comm, pid: tasks[task].pid } : IDLE);
-  const line = (ctx: Ctx, cpu: number, ts: number, event: string, payload: string): void => {
-    body.push(`${ctx.comm.padStart(16)}-${String(ctx.pid).padEnd(7)} [${String(cpu).padStart(3, "0")}] .... ${formatTs(ts)}: ${event}: ${payload}`);
-  };
-  const taskCtx = (e: DocEvent): Ctx => (e.task >= 0 ? ctxOf(e.task) : SETUP);
-  const commOf = (task: number, cpu: number): string => (task >= 0 ? tasks[task]?.comm ?? "?" : `swapper/${cpu}`);
-  const pidOf = (task: number): number => (task >= 0 ? tasks[task]?.pid ?? 0 : 0);
-  const prioOf = (task: number): number => (task >= 0 ? tasks[task]?.prio ?? 120 : 120);
+/** The lines of one document; one method per event family. */
+class FtraceWriter {
+  readonly body: string[] = [];
+  private lastTs = 0;
+  private lastCpu = -1;
+  private readonly gpSeq = { normal: 0, expedited: 0 };
+  private readonly inodes = new Map<string, number>();
+  /** folio_mapcount per folio index, from the samples so far (for mm_lru_insertion's M). */
+  private readonly mapcount = new Map<number, number>();
+  private readonly folioIndex = new Map<string, number>();
 
-  for (const e of doc.events) {
-    const a = e.args ?? {};
+  constructor(
+    private readonly doc: TraceDocument,
+    private readonly ops: boolean,
+  ) {
+    for (const f of doc.folios) this.folioIndex.set(f.name, f.index);
+  }
+
+  event(e: DocEvent): void {
+    if (e.sample) this.mapcount.set(e.sample.folio, e.sample.mapcount);
+    if (this.sched(e) || this.span(e) || this.work(e) || this.ipi(e) || this.rcu(e) || this.memory(e) || this.migration(e)) return;
+    this.generic(e);
+  }
+
+  /**
+   * One line, `comm-pid [cpu] flags secs.nsecs: event: payload`. The time never goes
+   * back in file order and moves forward when the CPU changes (lines a document event
+   * puts on another CPU, such as ipi_entry, come 1 ns after it).
+   */
+  private line(ctx: Ctx, cpu: number, ts: number, event: string, payload: string): void {
+    const floor = cpu === this.lastCpu ? this.lastTs : this.lastTs + 1;
+    const t = this.body.length === 0 ? Math.max(0, ts) : Math.max(ts, floor);
+    this.lastTs = t;
+    this.lastCpu = cpu;
+    this.body.push(`${ctx.comm.padStart(16)}-${String(ctx.pid).padEnd(7)} [${String(cpu).padStart(3, "0")}] .... ${formatTs(t)}: ${event}: ${payload}`);
+  }
+
+  private ctxOf(task: number): Ctx {
+    const t = task >= 0 ? this.doc.tasks[task] : undefined;
+    return t ? { comm: t.comm, pid: t.pid } : IDLE;
+  }
+
+  private taskCtx(e: DocEvent): Ctx {
+    return e.task >= 0 ? this.ctxOf(e.task) : SETUP;
+  }
+
+  private who(task: number, cpu: number): { comm: string; pid: number; prio: number } {
+    const t = task >= 0 ? this.doc.tasks[task] : undefined;
+    if (!t) return { comm: task >= 0 ? "?" : `swapper/${cpu}`, pid: 0, prio: 120 };
+    return { comm: t.comm, pid: t.pid, prio: t.prio };
+  }
+
+  private emit(e: DocEvent, event: string, payload: string): void {
+    this.line(this.taskCtx(e), e.cpu, e.ts, event, payload);
+  }
+
+  private counter(e: DocEvent): void {
+    if (e.sample) this.emit(e, "tracing_mark_write", `C|0|refcount pfn ${this.doc.folios[e.sample.folio].pfn}|${e.sample.refcount}`);
+  }
+
+  /** Context switches, wake-ups, task creation and exit, and the simulated steps. */
+  private sched(e: DocEvent): boolean {
     switch (e.type) {
       case "switch": {
         const s = e.switch!;
-        line(ctxOf(s.prev), e.cpu, e.ts, "sched_switch",
-          `prev_comm=${commOf(s.prev, e.cpu)} prev_pid=${pidOf(s.prev)} prev_prio=${prioOf(s.prev)} prev_state=${s.prevState} ==> ` +
-            `next_comm=${commOf(s.next, e.cpu)} next_pid=${pidOf(s.next)} next_prio=${prioOf(s.next)}`);
-        break;
+        // A kworker waits for work in worker_thread() as TASK_IDLE ("I"); the model's other sleeps are "D".
+        const sleep = this.doc.tasks[s.prev]?.kworker ? "I" : "D";
+        const state = s.prev < 0 ? "R" : s.prevState === "S" ? sleep : s.prevState === "R" ? "R+" : s.prevState;
+        this.line(this.ctxOf(s.prev), e.cpu, e.ts, "sched_switch", K.schedSwitch({ ...this.who(s.prev, e.cpu), state }, this.who(s.next, e.cpu)));
+        return true;
       }
       case "block":
-        break; // the sched_switch with prev_state=S that follows says it
-      case "wake":
-        line(ctxOf(e.onCpu), e.cpu, e.ts, "sched_waking", `comm=${commOf(e.task, e.cpu)} pid=${pidOf(e.task)} prio=${prioOf(e.task)} target_cpu=${String(e.cpu).padStart(3, "0")}`);
-        break;
-      case "timer":
-        line(ctxOf(e.onCpu), e.cpu, e.ts, "foliosim_timer", `comm=${commOf(e.task, e.cpu)} pid=${pidOf(e.task)} waiting_for=${quote(e.name ?? "")}`);
-        break;
-      case "spawn":
-        line(e.parent ? ctxOf(e.parent.task) : SETUP, e.parent?.cpu ?? e.cpu, e.parent?.ts ?? e.ts, "task_newtask", `pid=${pidOf(e.task)} comm=${commOf(e.task, e.cpu)} clone_flags=0 oom_score_adj=0`);
-        break;
-      case "exit":
-        line(taskCtx(e), e.cpu, e.ts, "sched_process_exit", `comm=${commOf(e.task, e.cpu)} pid=${pidOf(e.task)} prio=${prioOf(e.task)}`);
-        break;
+        return true; // the sched_switch with prev_state=D that follows says it
+      case "wake": {
+        const t = this.who(e.task, e.cpu);
+        this.line(this.ctxOf(e.onCpu), e.cpu, e.ts, "sched_waking", K.schedWaking(t.comm, t.pid, t.prio, e.cpu));
+        return true;
+      }
+      case "timer": {
+        const t = this.who(e.task, e.cpu);
+        this.line(this.ctxOf(e.onCpu), e.cpu, e.ts, "foliosim_timer", `comm=${t.comm} pid=${t.pid} waiting_for=${quote(e.name ?? "")}`);
+        return true;
+      }
+      case "spawn": {
+        const t = this.who(e.task, e.cpu);
+        this.line(e.parent ? this.ctxOf(e.parent.task) : SETUP, e.parent?.cpu ?? e.cpu, e.ts, "task_newtask", K.taskNewtask(t.pid, t.comm));
+        return true;
+      }
+      case "exit": {
+        const t = this.who(e.task, e.cpu);
+        this.emit(e, "sched_process_exit", K.schedProcessExit(t.comm, t.pid, t.prio));
+        return true;
+      }
       case "op":
-        if (ops) line(taskCtx(e), e.cpu, e.ts, "foliosim_op", `step=${e.step} ${oneLine(e.name ?? "")}`);
-        break;
-      case "func_entry":
-        if (e.span !== undefined) line(taskCtx(e), e.cpu, e.ts, "tracing_mark_write", `B|${taskCtx(e).pid}|${oneLine(e.name ?? "")}`);
-        else generic(e);
-        break;
-      case "func_exit":
-        if (e.closes) for (let i = 0; i < e.closes.length; i++) line(taskCtx(e), e.cpu, e.ts, "tracing_mark_write", `E|${taskCtx(e).pid}`);
-        else generic(e);
-        break;
-      case "work_queue": {
-        const cpu = typeof a.cpu === "number" ? a.cpu : e.cpu;
-        line(taskCtx(e), e.cpu, e.ts, "workqueue_queue_work",
-          `work struct=${workPointer(e.name ?? "")} function=${workFunction(e.name ?? "")} workqueue=events req_cpu=${cpu} cpu=${cpu}`);
-        break;
-      }
-      case "work_start":
-        line(taskCtx(e), e.cpu, e.ts, "workqueue_execute_start", `work struct ${workPointer(e.name ?? "")}: function ${workFunction(e.name ?? "")}`);
-        break;
-      case "work_end":
-        line(taskCtx(e), e.cpu, e.ts, "workqueue_execute_end", `work struct ${workPointer(e.name ?? "")}: function ${workFunction(e.name ?? "")}`);
-        break;
-      case "ipi": {
-        const targets = e.ipiTargets ?? [];
-        const callback = symbol(e.name ?? "ipi");
-        if (a.to === "all") {
-          line(taskCtx(e), e.cpu, e.ts, "ipi_send_cpumask", `cpumask=${cpuList(targets.map((t) => t.cpu))} callsite=smp_call_function_many_cond callback=${callback}`);
-        } else {
-          line(taskCtx(e), e.cpu, e.ts, "ipi_send_cpu", `cpu=${targets[0]?.cpu ?? a.to} callsite=smp_call_function_single callback=${callback}`);
-        }
-        for (const t of targets) {
-          line(ctxOf(t.task), t.cpu, e.ts, "ipi_entry", "(Function call interrupts)");
-          line(ctxOf(t.task), t.cpu, e.ts, "ipi_exit", "(Function call interrupts)");
-        }
-        break;
-      }
-      case "rcu_gp_start":
-      case "rcu_gp_end": {
-        const expedited = e.name === "expedited";
-        const key = expedited ? "expedited" : "normal";
-        if (e.type === "rcu_gp_start") gpSeq[key]++;
-        line(taskCtx(e), e.cpu, e.ts, expedited ? "rcu_exp_grace_period" : "rcu_grace_period",
-          `rcu_preempt ${gpSeq[key] * 4} ${e.type === "rcu_gp_start" ? "start" : "end"}`);
-        break;
-      }
-      case "mm_page_alloc": {
-        const pfn = formatPfn(a.pfn) ?? "0x0";
-        line(taskCtx(e), e.cpu, e.ts, "mm_page_alloc",
-          `page=${pagePointer(pfn)} pfn=${pfn} order=${int(a.order)} migratetype=${migratetype(a.migratetype)} gfp_flags=${a.gfp === undefined ? "none" : oneLine(String(a.gfp))}`);
-        break;
-      }
-      case "mm_page_free": {
-        const pfn = formatPfn(a.pfn) ?? "0x0";
-        line(taskCtx(e), e.cpu, e.ts, "mm_page_free", `page=${pagePointer(pfn)} pfn=${pfn} order=${int(a.order)}`);
-        if (e.sample) line(taskCtx(e), e.cpu, e.ts, "tracing_mark_write", `C|0|refcount pfn ${doc.folios[e.sample.folio].pfn}|${e.sample.refcount}`);
-        break;
-      }
+        if (this.ops) this.emit(e, "foliosim_op", `step=${e.step} ${K.oneLine(e.name ?? "")}`);
+        return true;
       default:
-        if (isPageRefType(e.type)) {
-          line(taskCtx(e), e.cpu, e.ts, e.type, pageRefPayload(a));
-          if (e.sample) line(taskCtx(e), e.cpu, e.ts, "tracing_mark_write", `C|0|refcount pfn ${doc.folios[e.sample.folio].pfn}|${e.sample.refcount}`);
-        } else generic(e);
+        return false;
     }
   }
 
-  function generic(e: DocEvent): void {
-    const parts: string[] = [];
-    if (e.name !== undefined) parts.push(oneLine(e.name));
-    for (const [k, v] of Object.entries(e.args ?? {})) parts.push(`${k.replace(/[\s=]+/g, "_")}=${value(v)}`);
-    line(taskCtx(e), e.cpu, e.ts, eventName(e.type), parts.join(" "));
+  /** Modelled kernel functions as atrace `B|pid|name` / `E|pid` marks. */
+  private span(e: DocEvent): boolean {
+    if (e.type === "func_entry" && e.span !== undefined) {
+      this.emit(e, "tracing_mark_write", `B|${this.taskCtx(e).pid}|${K.oneLine(e.name ?? "")}`);
+      return true;
+    }
+    if (e.type === "func_exit" && e.closes) {
+      for (let i = 0; i < e.closes.length; i++) this.emit(e, "tracing_mark_write", `E|${this.taskCtx(e).pid}`);
+      return true;
+    }
+    return false;
   }
 
-  const header = headerLines(doc, body.length);
-  return header.join("\n") + "\n" + body.join("\n") + (body.length > 0 ? "\n" : "");
+  /** queue_work_on → workqueue_queue_work + workqueue_activate_work; the worker's execute_start/end. */
+  private work(e: DocEvent): boolean {
+    const name = e.name ?? "";
+    const work = workPointer(name);
+    switch (e.type) {
+      case "work_queue": {
+        const cpu = typeof e.args?.cpu === "number" ? e.args.cpu : e.cpu;
+        this.emit(e, "workqueue_queue_work", K.workqueueQueueWork(work, workFunction(name), workqueueOf(name), cpu, cpu));
+        this.emit(e, "workqueue_activate_work", K.workqueueActivateWork(work));
+        return true;
+      }
+      case "work_start":
+        this.emit(e, "workqueue_execute_start", K.workqueueExecute(work, workFunction(name)));
+        return true;
+      case "work_end":
+        this.emit(e, "workqueue_execute_end", K.workqueueExecute(work, workFunction(name)));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** smp_call_function_single / _many: the send, then the handler on each target CPU. */
+  private ipi(e: DocEvent): boolean {
+    if (e.type !== "ipi") return false;
+    const targets = e.ipiTargets ?? [];
+    const callback = symbol(e.name ?? "ipi");
+    if (e.args?.to === "all") this.emit(e, "ipi_send_cpumask", K.ipiSendCpumask(targets.map((t) => t.cpu), "smp_call_function_many_cond", callback));
+    else this.emit(e, "ipi_send_cpu", K.ipiSendCpu(targets[0]?.cpu ?? K.int(e.args?.to), "smp_call_function_single", callback));
+    for (const t of targets) {
+      this.line(this.ctxOf(t.task), t.cpu, e.ts, "ipi_entry", K.ipiHandler("Function call interrupts"));
+      this.line(this.ctxOf(t.task), t.cpu, e.ts, "ipi_exit", K.ipiHandler("Function call interrupts"));
+    }
+    return true;
+  }
+
+  private rcu(e: DocEvent): boolean {
+    if (e.type !== "rcu_gp_start" && e.type !== "rcu_gp_end") return false;
+    const expedited = e.name === "expedited";
+    const key = expedited ? "expedited" : "normal";
+    if (e.type === "rcu_gp_start") this.gpSeq[key]++;
+    this.emit(e, expedited ? "rcu_exp_grace_period" : "rcu_grace_period", K.rcuGracePeriod("rcu_preempt", this.gpSeq[key] * 4, e.type === "rcu_gp_start" ? "start" : "end"));
+    return true;
+  }
+
+  /** page_ref tracepoints, page allocation and free (with a refcount counter track per folio). */
+  private memory(e: DocEvent): boolean {
+    const a = e.args ?? {};
+    if (isPageRefType(e.type)) {
+      this.emit(e, e.type, K.pageRefPayload(a));
+      this.counter(e);
+      return true;
+    }
+    if (e.type === "mm_page_alloc") {
+      this.emit(e, "mm_page_alloc", K.mmPageAlloc(K.pfnOf(a.pfn), K.int(a.order), K.migratetype(a.migratetype), gfpOf(e)));
+      return true;
+    }
+    if (e.type === "mm_page_free") {
+      this.emit(e, "mm_page_free", K.mmPageFree(K.pfnOf(a.pfn), K.int(a.order)));
+      this.counter(e);
+      return true;
+    }
+    return false;
+  }
+
+  /** Migration, LRU insertion and page-cache tracepoints. */
+  private migration(e: DocEvent): boolean {
+    const a = e.args ?? {};
+    const folio = e.name !== undefined ? this.folioIndex.get(e.name) : undefined;
+    const pfn = formatPfn(a.pfn) ?? (folio !== undefined ? this.doc.folios[folio].pfn : (e.name?.match(/0x[0-9a-f]+/i)?.[0] ?? "0x0"));
+    const order = folio !== undefined ? this.doc.folios[folio].order ?? 0 : 0;
+    switch (e.type) {
+      case "mm_migrate_pages_start":
+        this.emit(e, e.type, K.mmMigratePagesStart(a));
+        return true;
+      case "mm_migrate_pages":
+        this.emit(e, e.type, K.mmMigratePages(a));
+        return true;
+      case "set_migration_pte":
+        this.emit(e, e.type, K.migrationPte(a.addr, a.pte ?? 0, order));
+        return true;
+      case "mm_lru_insertion":
+        this.emit(e, e.type, K.mmLruInsertion(pfn, a.lru, typeof a.flags === "string" ? a.flags : "", (folio !== undefined ? this.mapcount.get(folio) ?? 0 : 0) > 0));
+        return true;
+      case "mm_lru_activate":
+        this.emit(e, e.type, K.mmLruActivate(pfn));
+        return true;
+      case "mm_filemap_add_to_page_cache":
+      case "mm_filemap_delete_from_page_cache":
+        this.emit(e, e.type, K.mmFilemapOpPageCache(this.inode(String(a.mapping ?? "")), pfn, K.int(a.index), order));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private inode(mapping: string): number {
+    let ino = this.inodes.get(mapping);
+    if (ino === undefined) this.inodes.set(mapping, (ino = this.inodes.size + 1));
+    return ino;
+  }
+
+  /** An event the kernel has no tracepoint for: `foliosim_<type>: name k=v …`. */
+  private generic(e: DocEvent): void {
+    const parts: string[] = [];
+    if (e.name !== undefined) parts.push(K.oneLine(e.name));
+    for (const [k, v] of Object.entries(e.args ?? {})) parts.push(`${k.replace(/[\s=]+/g, "_")}=${value(v)}`);
+    this.emit(e, `foliosim_${eventName(e.type)}`, parts.join(" "));
+  }
+}
+
+/** gfp_flags: the GFP named in the allocating op's label (`folio_alloc(GFP_HIGHUSER_MOVABLE)`), else from the migratetype. */
+function gfpOf(e: DocEvent): string {
+  const fromLabel = e.label?.match(/\b(GFP_[A-Z_]+(?:\|__GFP_[A-Z_]+)*)/)?.[1];
+  if (fromLabel) return fromLabel;
+  if (typeof e.args?.gfp === "string") return K.oneLine(e.args.gfp);
+  return K.migratetype(e.args?.migratetype) === 1 ? "GFP_HIGHUSER_MOVABLE" : "GFP_KERNEL";
 }
 
 function headerLines(doc: TraceDocument, entries: number): string[] {
@@ -177,7 +314,8 @@ function headerLines(doc: TraceDocument, entries: number): string[] {
   }
   h.push(
     `# tasks: ${doc.tasks.map((t) => `${t.comm}-${t.pid} (CPU${t.cpu}${t.policy === "fifo" ? `, SCHED_FIFO ${t.priority}` : ""})`).join(", ") || "none"}`,
-    "# lines are in schedule (step) order; timestamps are each CPU's virtual clock",
+    "# lines are in schedule (step) order; timestamps are virtual ns, each CPU's clock pushed forward so time order is schedule order",
+    "# foliosim_* events are the model's own (the kernel has no such tracepoint); the others print the kernel's TP_printk format",
     "#",
     `# entries-in-buffer/entries-written: ${entries}/${entries}   #P:${doc.cpus}`,
     "#",
@@ -192,55 +330,19 @@ function headerLines(doc: TraceDocument, entries: number): string[] {
   return h;
 }
 
-/** `secs.usecs` with 6 decimals, as the kernel prints `ts` (ns) in the default clock. */
+/**
+ * `secs.nsecs`: nanosecond resolution, as `trace-cmd report -t` prints it (the kernel's
+ * own `trace` file rounds to microseconds; Perfetto and trace-cmd read both).
+ */
 export function formatTs(ns: number): string {
   const n = Math.max(0, Math.floor(ns));
   const secs = Math.floor(n / 1e9);
-  const usecs = Math.floor((n % 1e9) / 1000);
-  return `${String(secs).padStart(5)}.${String(usecs).padStart(6, "0")}`;
-}
-
-/** The authentic include/trace/events/page_ref.h payload. */
-export function pageRefPayload(a: Record<string, unknown>): string {
-  const pfn = formatPfn(a.pfn) ?? "0x0";
-  const flags = Array.isArray(a.flags) ? a.flags.join("|") : a.flags === undefined ? "" : String(a.flags);
-  let s = `pfn=${pfn} flags=${oneLine(flags)} count=${int(a.count)} mapcount=${int(a.mapcount)} mapping=${pointer(a.mapping)} mt=${migratetype(a.mt)} val=${int(a.val)}`;
-  if (a.ret !== undefined) s += ` ret=${int(a.ret)}`;
-  return s;
-}
-
-function int(v: unknown): number {
-  const n = typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
-  return Number.isFinite(n) ? Math.trunc(n) : 0;
-}
-
-function migratetype(v: unknown): number {
-  if (typeof v === "string" && v.toUpperCase() in MIGRATETYPE) return MIGRATETYPE[v.toUpperCase()];
-  return int(v);
-}
-
-/** `%p`: 16 hex digits. */
-function pointer(v: unknown): string {
-  if (typeof v === "string" && /^(0x)?[0-9a-f]{1,16}$/i.test(v)) return v.replace(/^0x/i, "").toLowerCase().padStart(16, "0");
-  if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v.toString(16).padStart(16, "0");
-  if (v === null || v === undefined) return "0000000000000000";
-  return hashPointer(String(v));
-}
-
-/** A stable stand-in for a hashed kernel pointer. */
-function hashPointer(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return "00000000" + (h >>> 0).toString(16).padStart(8, "0");
+  const nsecs = n % 1e9;
+  return `${String(secs).padStart(5)}.${String(nsecs).padStart(9, "0")}`;
 }
 
 function workPointer(name: string): string {
-  return hashPointer("work_struct " + name);
-}
-
-/** `struct page *` of a pfn in the vmemmap (x86-64: 0xffffea0000000000 + 64 * pfn). */
-function pagePointer(pfn: string): string {
-  return (0xffffea0000000000n + BigInt(pfn) * 64n).toString(16);
+  return K.hashPointer("work_struct " + name);
 }
 
 /** The function a work item runs, named after the work (`lru_add_drain_work/1` → `lru_add_drain_work`). */
@@ -248,21 +350,13 @@ function workFunction(name: string): string {
   return symbol(name.replace(/\/\d+$/, ""));
 }
 
-function symbol(s: string): string {
-  return s.replace(/[^\w.]+/g, "_").replace(/^_+|_+$/g, "") || "unknown";
+/** mm/swap.c queues the LRU drains on `mm_percpu_wq`; everything else goes to `events` (system_wq). */
+function workqueueOf(name: string): string {
+  return /^lru_add_drain|^mlock_drain/.test(name) ? "mm_percpu_wq" : "events";
 }
 
-/** A CPU list as the kernel prints masks with `%*pbl`: `0,2-3`. */
-function cpuList(cpus: number[]): string {
-  const sorted = [...cpus].sort((x, y) => x - y);
-  const out: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
-    out.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return out.join(",");
+function symbol(s: string): string {
+  return s.replace(/[^\w.]+/g, "_").replace(/^_+|_+$/g, "") || "unknown";
 }
 
 /** An event name the line tokenizer accepts (no colon, no whitespace). */
@@ -283,4 +377,3 @@ function value(v: unknown): string {
   if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) return String(v);
   return JSON.stringify(v) ?? String(v);
 }
-

@@ -106,10 +106,10 @@ describe("buildTraceDocument on unusual traces", () => {
   it("writes unknown events generically in all three formats", () => {
     const doc = buildTraceDocument(source(trace), META);
     const ftrace = writeFtrace(doc);
-    expect(ftrace).toMatch(/a_very_long_tas-1 +\[000\] \.\.\.\. +0\.000000: weird_event_type: thing odd_key="two words" n=3 o=\{"x":1\}\n/);
+    expect(ftrace).toMatch(/a_very_long_tas-1 +\[000\] \.\.\.\. +0\.000000520: foliosim_weird_event_type: thing odd_key="two words" n=3 o=\{"x":1\}\n/);
     expect(ftrace).toMatch(/page_ref_mod: pfn=0x10 flags=uptodate\|lru count=2 mapcount=-1 mapping=0000000000000000 mt=1 val=1\n/);
     expect(ftrace).toMatch(/ipi_send_cpumask: cpumask=0 callsite=smp_call_function_many_cond callback=flush_tlb\n/);
-    expect(ftrace).toMatch(/prev_comm=a_very_long_tas prev_pid=1 prev_prio=89 prev_state=S ==> next_comm=swapper\/0/);
+    expect(ftrace).toMatch(/prev_comm=a_very_long_tas prev_pid=1 prev_prio=89 prev_state=D ==> next_comm=swapper\/0/);
     const json = JSON.parse(writePerfetto(doc)) as { traceEvents: Record<string, unknown>[] };
     expect(json.traceEvents.some((e) => e.ph === "i" && e.name === "weird:event type thing")).toBe(true);
     expect(writeMermaid(doc).startsWith("sequenceDiagram\n")).toBe(true);
