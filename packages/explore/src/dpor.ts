@@ -16,6 +16,13 @@
  * one of the wanted tasks was a candidate, which is where the machine could really
  * have run it first (the soundness tests check this against naive enumeration).
  *
+ * Blocking operations (locks, waits: an `enabled` predicate) are never reversed only
+ * against the event that let them through: an unlock and the lock waiting for it are
+ * never co-enabled, so the waiter cannot overtake it. As in Flanagan and Godefroid's
+ * DPOR, such a race is also reversed against the latest earlier dependent event that
+ * may be co-enabled with it (the acquisition behind the unlock); where the waiter was
+ * seen blocked at the unlock, only there.
+ *
  * Preemption bounding (optional): a choice that would exceed the bound is not
  * explored, and the run is then never `complete`, only `boundedComplete`.
  *
@@ -23,7 +30,7 @@
  * backtrack-set sizes as the branching factors of the unexplored subtrees.
  */
 
-import type { Candidate, Machine, Shared } from "@foliosim/sim";
+import type { Candidate, Machine, Op, Shared } from "@foliosim/sim";
 import type { Execution, ExecutionPlan } from "./execution.js";
 
 export interface DporOptions {
@@ -35,6 +42,8 @@ export interface DporOptions {
 interface EventInfo {
   task: number;
   cpu: number;
+  /** The operation itself: identity tells whether a blocked task was already waiting at it. */
+  op: Op<unknown>;
   reads: readonly Shared[];
   writes: readonly Shared[];
   preempts: boolean;
@@ -43,6 +52,8 @@ interface EventInfo {
 interface Frame {
   /** Candidates at this state, in machine order (this execution's objects). */
   candidates: EventInfo[];
+  /** Each task's pending operation at this state (this execution's objects), by task id. */
+  pending: (Op<unknown> | null)[];
   chosen: number;
   backtrack: Set<number>;
   done: Set<number>;
@@ -103,19 +114,21 @@ export class Dpor {
   // ------------------------------------------------------------ choosing
 
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
-  choose(plan: DporPlan, candidates: readonly Candidate[]): number {
+  choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
     const infos = candidates.map(toEventInfo);
+    const pending = pendingOps(machine);
     let frame: Frame;
     if (depth < this.stack.length) {
       frame = this.stack[depth];
       frame.candidates = infos;
+      frame.pending = pending;
       if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
     } else {
       const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
-      frame = { candidates: infos, chosen: -1, backtrack: new Set(), done: new Set(), sleep, lastTask, preemptionsBefore };
+      frame = { candidates: infos, pending, chosen: -1, backtrack: new Set(), done: new Set(), sleep, lastTask, preemptionsBefore };
       const pick = this.freshChoice(frame);
       if (pick < 0) return -1;
       frame.chosen = pick;
@@ -226,7 +239,42 @@ export class Dpor {
       record(event, j, lastOnCpu, lastWrite, readsSinceWrite);
     }
     // Reverse only once every clock is known: the initials test needs j's own clock.
-    for (const [i, j] of races) this.reverseRace(events, clocks, i, j);
+    for (const [i, j] of races) {
+      const wanted = events[j];
+      const blocked = this.blockedAt(i, wanted);
+      if (!blocked) this.reverseRace(events, clocks, i, j);
+      // A blocking operation may be disabled before i even where this execution did not
+      // show it (its task was not there yet): the lock behind an unlock. Reverse with the
+      // latest earlier dependent event too, where it may be co-enabled.
+      if (blocked || wanted.op.enabled !== undefined) {
+        const k = this.coEnabledBefore(events, i, wanted);
+        if (k >= 0) this.reverseRace(events, clocks, k, j);
+      }
+    }
+  }
+
+  /**
+   * Event j can run before event i only if it is not disabled at the state before i:
+   * an unlock and the lock it lets through, a wake-up and its waiter, are never
+   * co-enabled. Flanagan and Godefroid (POPL 2005) then reverse with the latest earlier
+   * dependent event that may be co-enabled with j: the lock acquisition behind the
+   * unlock. This finds it: the latest dependent event of another task before i at which
+   * j's own operation was not seen pending and disabled (-1 when there is none).
+   */
+  private coEnabledBefore(events: EventInfo[], i: number, wanted: EventInfo): number {
+    for (let k = i - 1; k >= 0; k--) {
+      const event = events[k];
+      if (event.task === wanted.task || !dependent(event, wanted)) continue;
+      if (!this.blockedAt(k, wanted)) return k;
+    }
+    return -1;
+  }
+
+  /** Was `event`'s own operation pending, but not a candidate, at the state before frame `depth`? */
+  private blockedAt(depth: number, event: EventInfo): boolean {
+    const frame = this.stack[depth];
+    if (frame.pending[event.task] !== event.op) return false;
+    return !frame.candidates.some((c) => c.task === event.task);
   }
 
   /** Make sure some initial of notdep(i).j is explored at the state before event i. */
@@ -286,13 +334,19 @@ class DporPlan implements ExecutionPlan {
   firstNew = Infinity;
   readonly events: EventInfo[] = [];
   constructor(private readonly dpor: Dpor) {}
-  choose(candidates: readonly Candidate[], _machine: Machine): number {
-    return this.dpor.choose(this, candidates);
+  choose(candidates: readonly Candidate[], machine: Machine): number {
+    return this.dpor.choose(this, candidates, machine);
   }
 }
 
+function pendingOps(machine: Machine): (Op<unknown> | null)[] {
+  const out: (Op<unknown> | null)[] = [];
+  for (const task of machine.tasks) out[task.id] = task.state === "done" ? null : task.pending;
+  return out;
+}
+
 function toEventInfo(candidate: Candidate): EventInfo {
-  return { task: candidate.task.id, cpu: candidate.cpu, reads: candidate.op.reads, writes: candidate.op.writes, preempts: candidate.preempts };
+  return { task: candidate.task.id, cpu: candidate.cpu, op: candidate.op, reads: candidate.op.reads, writes: candidate.op.writes, preempts: candidate.preempts };
 }
 
 /** The machine's dependency relation: same CPU, or a shared object written by either. */
