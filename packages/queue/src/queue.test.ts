@@ -1,0 +1,155 @@
+import { matrixJson, runMatrix, type MatrixSpec } from "@foliosim/explore";
+import { QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { cellJobId, cellJobs, CorruptResultError, enqueueJobs, openQueue, QUEUE_NAME, QueueConfigError, QueueConnectionError, QueueJobError, runMatrixOnQueue, startQueueWorker, type CellJobData } from "./index.js";
+import { freePort, startRedis, type RedisServer } from "./testing.js";
+import { BENCH_LOADER, MODEL, pctMatrix, spawnWorker, type WorkerProcess } from "./__fixtures__/harness.js";
+
+let redis: RedisServer;
+let admin: Redis;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.url);
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  admin.disconnect();
+  await redis.stop();
+});
+beforeEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await admin.flushall();
+});
+
+async function reference(spec: MatrixSpec): Promise<string> {
+  return matrixJson(await runMatrix(spec, { workers: 0 }));
+}
+
+/** Count 'completed' events per job: each is one accepted result. */
+async function countCompletions(): Promise<{ counts: Map<string, number>; close(): Promise<void> }> {
+  const events = new QueueEvents(QUEUE_NAME, { connection: { url: redis.url } as never });
+  await events.waitUntilReady();
+  const counts = new Map<string, number>();
+  events.on("completed", ({ jobId }) => counts.set(jobId, (counts.get(jobId) ?? 0) + 1));
+  return { counts, close: () => events.close() };
+}
+
+describe("a sweep on the queue", () => {
+  it("survives kill -9 of one of two workers: every cell accepted once, the same document as one process", async () => {
+    const spec = pctMatrix(26);
+    const expected = await reference(spec);
+    const completions = await countCompletions();
+    const a = await spawnWorker({ url: redis.url });
+    const b = await spawnWorker({ url: redis.url });
+    workers.push(a, b);
+    const sweep = runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 90_000, pollMs: 100 });
+    // Let worker a finish a few cells, then kill it while its next cell is in flight.
+    await a.waitFor(/^done /);
+    await a.waitFor(/^started /);
+    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5)), await a.waitFor(/^done /);
+    const startedLines = () => a.lines.filter((l) => l.startsWith("started "));
+    const doneLines = () => a.lines.filter((l) => l.startsWith("done "));
+    let inFlight: string | undefined;
+    for (let i = 0; i < 400 && inFlight === undefined; i++) {
+      const started = startedLines().map((l) => /\((\S+)\)$/.exec(l)![1]);
+      const done = new Set(doneLines().map((l) => /\((\S+)\)$/.exec(l)![1]));
+      inFlight = started.find((id) => !done.has(id));
+      if (inFlight === undefined) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(inFlight).toBeDefined();
+    a.child.kill("SIGKILL");
+    const killedAt = Date.now();
+    await a.exited;
+    const document = await sweep;
+    const finished = (await openQueue(admin).getJob(inFlight!))!;
+    await completions.close();
+    expect(matrixJson(document)).toBe(expected);
+    const ids = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId);
+    expect(ids.length).toBeGreaterThanOrEqual(100);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.map((id) => completions.counts.get(id) ?? 0)).toEqual(ids.map(() => 1));
+    expect([...completions.counts.keys()].sort()).toEqual([...ids].sort());
+    // The killed worker's cell was recovered by b within the lease settings plus slack.
+    expect(finished.finishedOn! - killedAt).toBeLessThan(1_500 + 500 + 5_000);
+    expect(b.lines.some((l) => l.startsWith("done ") && l.endsWith(`(${inFlight})`))).toBe(true);
+  });
+
+  it("runs a cell longer than the lock duration exactly once", async () => {
+    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 1 }, maxExecutions: 1_500 } }] };
+    const completions = await countCompletions();
+    const w = await spawnWorker({ url: redis.url, lockDurationMs: 600, stalledIntervalMs: 300 });
+    workers.push(w);
+    const document = await runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 60_000, pollMs: 100 });
+    await completions.close();
+    const [id] = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId);
+    const job = (await openQueue(admin).getJob(id))!;
+    expect(job.finishedOn! - job.processedOn!).toBeGreaterThan(600);
+    expect(completions.counts.get(id)).toBe(1);
+    expect(w.lines.filter((l) => l.startsWith("started ")).length).toBe(1);
+    expect(job.attemptsStarted).toBe(1);
+    expect(job.stalledCounter).toBe(0);
+    expect(matrixJson(document)).toBe(await reference(spec));
+  });
+
+  it("adds no job when the same sweep is enqueued twice", async () => {
+    const spec = pctMatrix(3);
+    const queue = openQueue(admin);
+    const jobs = cellJobs(spec, { modelVersion: MODEL });
+    const first = await enqueueJobs(queue, jobs, (d) => cellJobId(d as CellJobData));
+    const counts = await queue.getJobCounts();
+    const second = await enqueueJobs(queue, jobs, (d) => cellJobId(d as CellJobData));
+    expect(first).toMatchObject({ added: 12, existing: 0 });
+    expect(second).toMatchObject({ added: 0, existing: 12, retried: 0 });
+    expect(second.jobIds).toEqual(first.jobIds);
+    expect(await queue.getJobCounts()).toEqual(counts);
+    expect(await admin.keys(`bull:${QUEUE_NAME}:cell-*`)).toHaveLength(12);
+  });
+});
+
+describe("bad input on the queue", () => {
+  it("names an unreachable Redis URL and a URL that is not Redis", async () => {
+    const port = await freePort();
+    const spec = pctMatrix(1);
+    await expect(runMatrixOnQueue(spec, { url: `redis://127.0.0.1:${port}`, modelVersion: MODEL })).rejects.toThrow(new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: `));
+    await expect(runMatrixOnQueue(spec, { url: "http://127.0.0.1:6379", modelVersion: MODEL })).rejects.toThrow(QueueConnectionError);
+    await expect(runMatrixOnQueue(spec, { url: "not a url", modelVersion: MODEL })).rejects.toThrow(/--queue expects a Redis URL such as redis:\/\/127\.0\.0\.1:6379, found "not a url"/);
+  });
+
+  it("refuses inline processors at configuration time", async () => {
+    await expect(startQueueWorker({ url: redis.url, loaderModule: BENCH_LOADER, modelVersion: MODEL, sandbox: "inline" })).rejects.toThrow(QueueConfigError);
+    await expect(startQueueWorker({ url: redis.url, loaderModule: BENCH_LOADER, modelVersion: MODEL, concurrency: 0 })).rejects.toThrow(/--concurrency expects a whole number ≥ 1, found 0/);
+  });
+
+  it("stops a worker of another model version and merges nothing", async () => {
+    const spec = pctMatrix(1);
+    const w = await spawnWorker({ url: redis.url, modelVersion: "test-model-0" });
+    workers.push(w);
+    const error = await runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 30_000, pollMs: 100 }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(QueueJobError);
+    expect((error as Error).message).toMatch(/: ModelVersionMismatch: worker \S+ runs model version test-model-0, job cell-\w+ needs test-model-1; no worker of model version test-model-1 has been seen/);
+    expect(await w.exited).toBe(2);
+    expect(w.lines.some((l) => /this worker stops/.test(l))).toBe(true);
+    expect(await openQueue(admin).getJobCounts("completed")).toEqual({ completed: 0 });
+  });
+
+  it("refuses a corrupt stored result, discards it, and recomputes it on the next run", async () => {
+    const spec = pctMatrix(1);
+    const w = await spawnWorker({ url: redis.url });
+    workers.push(w);
+    const expected = matrixJson(await runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 30_000, pollMs: 100 }));
+    const id = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId)[2];
+    const key = `bull:${QUEUE_NAME}:${id}`;
+    const stored = JSON.parse((await admin.hget(key, "returnvalue"))!);
+    stored.value.verdict = stored.value.verdict === "holds" ? "fails" : "holds";
+    await admin.hset(key, "returnvalue", JSON.stringify(stored));
+    const error = await runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 30_000, pollMs: 100 }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(CorruptResultError);
+    expect((error as Error).message).toMatch(new RegExp(`^cell B0-counter\\(2,\\d\\) × \\w+ × pct-s01: job ${id}: the result's digest does not match its content \\(computed by \\S+\\): it was altered after it was sealed; the result was discarded \\(nothing merged\\)`));
+    expect(await admin.exists(key)).toBe(0);
+    expect(matrixJson(await runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 30_000, pollMs: 100 }))).toBe(expected);
+    expect(expected).toBe(await reference(spec));
+  });
+});

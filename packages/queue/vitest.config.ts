@@ -1,0 +1,2 @@
+import config from "../../configs/vitest.shared.js";
+export default config;
