@@ -7,6 +7,7 @@
  * imports a loader once and keeps it.
  */
 
+import type { Dpor } from "./dpor.js";
 import { explore, type ExploreOptions, type ExploreResult } from "./explore.js";
 import type { ExploreTarget } from "./target.js";
 
@@ -14,7 +15,7 @@ import type { ExploreTarget } from "./target.js";
 export type TargetLoader = (scenarioId: string, kernelId: string) => ExploreTarget | Promise<ExploreTarget>;
 
 /** Exploration options that survive a trip to a worker (no callbacks). */
-export type CellOptions = Omit<ExploreOptions, "onProgress" | "known">;
+export type CellOptions = Omit<ExploreOptions, "onProgress" | "known" | "dpor">;
 
 export interface CellTask {
   loaderModule: string;
@@ -49,6 +50,11 @@ export async function runCell(task: CellTask): Promise<CellResult> {
   if (target.scenarioId !== task.scenarioId || target.kernelId !== task.kernelId) {
     throw new Error(`loader ${task.loaderModule} returned scenario "${target.scenarioId}", kernel "${target.kernelId}" for "${task.scenarioId}", "${task.kernelId}"`);
   }
-  const { timing: _timing, ...result } = explore(target, task.options);
+  return runCellTarget(target, task.options);
+}
+
+/** Explore a loaded target (optionally driving a given DPOR explorer) and drop the wall-clock figures. */
+export function runCellTarget(target: ExploreTarget, options: CellOptions, dpor?: Dpor): CellResult {
+  const { timing: _timing, ...result } = explore(target, dpor ? { ...options, dpor } : options);
   return result;
 }

@@ -36,6 +36,21 @@ import type { Execution, ExecutionPlan } from "./execution.js";
 export interface DporOptions {
   /** At most this many preemptions per execution (unbounded when absent). */
   preemptionBound?: number;
+  /**
+   * Split runs (dpor-split.ts): explore only the subtree below these choices (task ids
+   * at steps 0..k-1). Backtrack points a race asks for at a step < k are not explored
+   * here but recorded in `outsideRequests`, for the run that owns that step.
+   */
+  prefix?: readonly number[];
+}
+
+/** A backtrack point a subtree run found inside its prefix (see DporOptions.prefix). */
+export interface BacktrackRequest {
+  /** Explore `task` at step `depth` of the prefix… */
+  depth: number;
+  task: number;
+  /** …unless one of `initials` is already in the backtrack set at step `depth` of `check` (the race's own step). */
+  check?: { depth: number; initials: number[] };
 }
 
 /** A candidate as DPOR sees it: its task and footprint. */
@@ -77,8 +92,13 @@ export class Dpor {
   boundCut = false;
   sleepBlocked = 0;
   private estimate = 0;
+  /** Split runs: backtrack points found inside the prefix, for another run to explore. */
+  readonly outsideRequests: BacktrackRequest[] = [];
+  private readonly prefixDepth: number;
 
-  constructor(readonly options: DporOptions = {}) {}
+  constructor(readonly options: DporOptions = {}) {
+    this.prefixDepth = options.prefix?.length ?? 0;
+  }
 
   /** Plan for the next execution, or null when the space is exhausted. */
   next(): ExecutionPlan | null {
@@ -129,7 +149,7 @@ export class Dpor {
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
       frame = { candidates: infos, pending, chosen: -1, backtrack: new Set(), done: new Set(), sleep, lastTask, preemptionsBefore };
-      const pick = this.freshChoice(frame);
+      const pick = depth < this.prefixDepth ? this.prefixChoice(frame, depth) : this.freshChoice(frame);
       if (pick < 0) return -1;
       frame.chosen = pick;
       frame.backtrack.add(pick);
@@ -192,7 +212,7 @@ export class Dpor {
 
   /** Pick the deepest frame with an unexplored, awake backtrack entry. */
   private selectNextBranch(): boolean {
-    for (let depth = this.stack.length - 1; depth >= 0; depth--) {
+    for (let depth = this.stack.length - 1; depth >= this.prefixDepth; depth--) {
       const frame = this.stack[depth];
       for (const candidate of frame.candidates) {
         const task = candidate.task;
@@ -305,10 +325,63 @@ export class Dpor {
       const here = this.stack[depth];
       const runnable = initials.find((task) => here.candidates.some((c) => c.task === task));
       if (runnable === undefined) continue;
-      here.backtrack.add(runnable);
+      this.addBacktrack(depth, runnable, i, initials);
       return;
     }
-    for (const candidate of frame.candidates) frame.backtrack.add(candidate.task);
+    for (const candidate of frame.candidates) this.addBacktrack(i, candidate.task, i, initials);
+  }
+
+  // ------------------------------------------------------------ split runs (dpor-split.ts)
+
+  /** The prefix's task at a step below prefix.length. */
+  private prefixChoice(frame: Frame, depth: number): number {
+    const task = this.options.prefix![depth];
+    if (!frame.candidates.some((c) => c.task === task)) throw new Error(`dpor: the prefix's task ${task} is not a candidate at step ${depth}: the prefix does not belong to this program`);
+    return task;
+  }
+
+  /** Add a backtrack point; inside the prefix it becomes a request for the run that owns that step. */
+  private addBacktrack(depth: number, task: number, raceDepth: number, initials: number[]): void {
+    const frame = this.stack[depth];
+    if (depth >= this.prefixDepth) {
+      frame.backtrack.add(task);
+      return;
+    }
+    if (frame.backtrack.has(task)) return;
+    if (!this.withinBound(frame, task)) {
+      this.boundCut = true;
+      return;
+    }
+    const request: BacktrackRequest = { depth, task };
+    if (raceDepth < this.prefixDepth) request.check = { depth: raceDepth, initials: [...initials] };
+    this.outsideRequests.push(request);
+  }
+
+  /**
+   * Stop here and hand every open branch below the prefix out as a prefix of its own
+   * (sleep sets are dropped at that boundary: the new runs only explore more). Also
+   * returns each step's backtrack and done sets on the current path, which decide
+   * whether a later request for that step is already covered.
+   */
+  handOut(): { branches: number[][]; nodes: { path: number[]; backtrack: number[]; done: number[] }[] } {
+    const path = this.stack.map((frame) => frame.chosen);
+    const branches: number[][] = [];
+    const nodes: { path: number[]; backtrack: number[]; done: number[] }[] = [];
+    for (let depth = this.prefixDepth; depth < this.stack.length; depth++) {
+      const frame = this.stack[depth];
+      nodes.push({ path: path.slice(0, depth), backtrack: [...frame.backtrack].sort((a, b) => a - b), done: [...frame.done].sort((a, b) => a - b) });
+      for (const candidate of frame.candidates) {
+        const task = candidate.task;
+        if (!frame.backtrack.has(task) || frame.done.has(task) || frame.sleep.has(task)) continue;
+        frame.done.add(task);
+        if (!this.withinBound(frame, task)) this.boundCut = true;
+        else branches.push([...path.slice(0, depth), task]);
+      }
+    }
+    this.finished = true;
+    this.stack.length = 0;
+    this.estimate = 0;
+    return { branches, nodes };
   }
 
   // ------------------------------------------------------------ progress

@@ -47,6 +47,8 @@ export interface ExploreOptions {
   /** Called every `progressEvery` executions (default 1,000). */
   onProgress?: (progress: ExploreProgress) => void;
   progressEvery?: number;
+  /** DPOR only, in-process: drive this explorer (a split run's subtree, see dpor-split.ts) instead of a new one. */
+  dpor?: Dpor;
 }
 
 export interface ExploreProgress {
@@ -139,7 +141,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const maxExecutions = options.maxExecutions ?? (strategy.kind === "dpor" ? 100_000 : 1_000);
   const stopAtFirst = options.stopAtFirstFailure ?? true;
   const progressEvery = options.progressEvery ?? 1_000;
-  const dpor = strategy.kind === "dpor" ? new Dpor({ preemptionBound: strategy.preemptionBound }) : undefined;
+  const dpor = strategy.kind === "dpor" ? (options.dpor ?? new Dpor({ preemptionBound: strategy.preemptionBound })) : undefined;
   const seed = strategy.kind === "dpor" ? 0 : (strategy.seed ?? 1);
   const depth = strategy.kind === "pct" ? (strategy.depth ?? 3) : 0;
   const campaign = strategy.kind === "pct" ? new PctCampaign(depth, strategy.points ?? "shared") : undefined;

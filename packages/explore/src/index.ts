@@ -9,7 +9,8 @@ export { classify, isFailure, normaliseMessage, type ExploreTarget, type Failure
 export { decodeToken, decodeTokenFor, encodeToken, identityHash, TokenError, TOKEN_VERSION, type DecodedToken, type TargetIdentity } from "./token.js";
 export { runExecution, executionConfig, isPreemption, type Execution, type ExecutionBudget, type ExecutionPlan } from "./execution.js";
 export { executionSeed, PctCampaign, PctPlan, pctGuarantee, RandomPlan, type PctParameters, type PctPoints } from "./samplers.js";
-export { Dpor, dependent, type DporOptions, type DporProgress } from "./dpor.js";
+export { Dpor, dependent, type BacktrackRequest, type DporOptions, type DporProgress } from "./dpor.js";
+export { exploreSplit, exploreSubtree, mergeSubtrees, SplitCoordinator, type SubtreeOutput } from "./dpor-split.js";
 export { NondeterminismError, replay, replayDecisions, ReplayPlan, verifyToken, type Replayed, type ReplayOptions } from "./replay.js";
 export { shrink, type ShrinkResult } from "./shrink.js";
 export { quantile, summarise, wilsonInterval, MetricCollector, type Distribution, type RateEstimate } from "./stats.js";
@@ -25,7 +26,7 @@ export {
   type StrategySpec,
   type Verdict,
 } from "./explore.js";
-export { runCell, type CellOptions, type CellResult, type CellTask, type TargetLoader } from "./cell.js";
+export { runCell, runCellTarget, type CellOptions, type CellResult, type CellTask, type TargetLoader } from "./cell.js";
 export {
   defaultWorkerFile,
   matrixCells,
