@@ -30,6 +30,7 @@ const HOLDS: [string, string][] = [
   ["pkvm-mlock-cma", "will-v1"],
   ["pkvm-mlock-cma", "linux-6.17"],
   ["pkvm-mlock-cma", "linux-7.0"],
+  ["pkvm-mlock-cma", "linux-7.3"],
   ["anon-lru-add-batch", "linux-6.10"],
   ["anon-lru-add-batch", "linux-6.11"],
   ["anon-lru-add-batch", "linux-6.17"],
@@ -40,6 +41,7 @@ const HOLDS: [string, string][] = [
   ["transient-ref", "jhubbard-refcount-wait"],
   ["pin-clean-unpinnable", "linux-6.17"],
   ["pin-clean-unpinnable", "linux-7.0"],
+  ["pin-clean-unpinnable", "linux-7.3"],
 ];
 
 const FAILS: [string, string, string][] = [

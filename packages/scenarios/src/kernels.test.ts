@@ -1,28 +1,65 @@
 import { describe, expect, it } from "vitest";
-import { KERNEL_PRESETS, headlineKernels, machineKernelOptions, parseOverrides, presetOptions, resolveKernel } from "./kernels.js";
+import { KERNEL_PRESETS, NEWEST_PRESET, headlineKernels, machineKernelOptions, newestPreset, parseOverrides, presetOptions, resolveKernel } from "./kernels.js";
 
 describe("kernel presets", () => {
   it("has the fixed ids of the migration/GUP and HMM issues", () => {
     const ids = KERNEL_PRESETS.map((k) => k.id);
     for (const id of [
-      "linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0", "will-v1", "hugh-v1", "john-memalloc-pin", "gup-count-isolated",
+      "linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0", "linux-7.3", "will-v1", "hugh-v1", "john-memalloc-pin", "gup-count-isolated",
       "devjain-early-bail", "david-waiters-backoff", "jhubbard-refcount-wait", "linux-6.15", "linux-6.16", "linux-6.18", "linux-6.19",
       "hmm-cond-resched", "hmm-msleep", "hmm-lru-cache-disable", "hmm-drain-outside-lock",
     ]) expect(ids).toContain(id);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it("resolves bases in order", () => {
-    expect(presetOptions("linux-6.10")).toMatchObject({ collect: "pre-6.11", "lru-batch-clears-lru": "off", migrate: "mainline" });
-    expect(presetOptions("linux-6.11")).toMatchObject({ collect: "pre-6.11", "lru-batch-clears-lru": "on" });
-    expect(presetOptions("will-v1")).toMatchObject({ collect: "will-v1", "lru-batch-clears-lru": "on" });
-    expect(presetOptions("linux-6.17")).toMatchObject({ collect: "6.17", "lru-batch-clears-lru": "off", hmm: "hmm-trylock-return" });
-    expect(presetOptions("linux-7.0")).toEqual({
-      collect: "2026", "gup-loop": "count-collected", migrate: "mainline", "lru-batch-clears-lru": "off", "lru-drain-all-local-first": "on", hmm: "hmm-sleeping-wait",
-    });
-    expect(presetOptions("jhubbard-refcount-wait")).toMatchObject({ collect: "2026", migrate: "jhubbard-refcount-wait" });
-    expect(presetOptions("hmm-msleep")).toMatchObject({ hmm: "hmm-msleep", collect: "6.17" });
-    expect(presetOptions("gup-count-isolated")).toMatchObject({ "gup-loop": "count-isolated", collect: "pre-6.11" });
+  // Every preset's full option values: collect, gup-loop, migrate, lru-batch-clears-lru,
+  // lru-drain-all-local-first, hmm. A change here changes what a kernel id means.
+  const FULL: Record<string, string[]> = {
+    "linux-6.10": ["pre-6.11", "count-collected", "mainline", "off", "off", "hmm-pre-6.15"],
+    "linux-6.11": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-pre-6.15"],
+    "linux-6.15": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return"],
+    "linux-6.16": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return"],
+    "linux-6.17": ["6.17", "count-collected", "mainline", "off", "off", "hmm-trylock-return"],
+    "linux-6.18": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return"],
+    "linux-6.19": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return"],
+    "linux-7.0": ["6.17", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait"],
+    "linux-7.3": ["2026", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait"],
+    "will-v1": ["will-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15"],
+    "hugh-v1": ["hugh-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15"],
+    "john-memalloc-pin": ["john-memalloc-pin", "count-collected", "mainline", "on", "off", "hmm-pre-6.15"],
+    "gup-count-isolated": ["pre-6.11", "count-isolated", "mainline", "on", "off", "hmm-pre-6.15"],
+    "devjain-early-bail": ["2026", "count-collected", "devjain-early-bail", "off", "on", "hmm-sleeping-wait"],
+    "david-waiters-backoff": ["2026", "count-collected", "david-waiters-backoff", "off", "on", "hmm-sleeping-wait"],
+    "jhubbard-refcount-wait": ["2026", "count-collected", "jhubbard-refcount-wait", "off", "on", "hmm-sleeping-wait"],
+    "hmm-cond-resched": ["6.17", "count-collected", "mainline", "off", "on", "hmm-cond-resched"],
+    "hmm-msleep": ["6.17", "count-collected", "mainline", "off", "on", "hmm-msleep"],
+    "hmm-lru-cache-disable": ["6.17", "count-collected", "mainline", "off", "on", "hmm-lru-cache-disable"],
+    "hmm-drain-outside-lock": ["6.17", "count-collected", "mainline", "off", "on", "hmm-drain-outside-lock"],
+  };
+
+  it("pins the full option values of every preset", () => {
+    expect(KERNEL_PRESETS.map((k) => k.id)).toEqual(Object.keys(FULL));
+    for (const [id, [collect, gupLoop, migrate, clears, localFirst, hmm]] of Object.entries(FULL)) {
+      expect(presetOptions(id), id).toEqual({
+        collect, "gup-loop": gupLoop, migrate, "lru-batch-clears-lru": clears, "lru-drain-all-local-first": localFirst, hmm,
+      });
+    }
+  });
+
+  it("linux-7.0 runs the 6.17 ladder (the 2026 target came in 7.3); the proposals sit on the newest release", () => {
+    expect(presetOptions("linux-7.0").collect).toBe("6.17");
+    expect(presetOptions("linux-7.3").collect).toBe("2026");
+    expect(NEWEST_PRESET).toBe("linux-7.3");
+    expect(newestPreset()).toEqual(presetOptions("linux-7.3"));
+    for (const id of ["devjain-early-bail", "david-waiters-backoff", "jhubbard-refcount-wait"]) {
+      expect(KERNEL_PRESETS.find((k) => k.id === id)!.base).toBe(NEWEST_PRESET);
+    }
+  });
+
+  it("every release preset's source names a commit or says it changes nothing modelled", () => {
+    for (const k of KERNEL_PRESETS.filter((p) => p.id.startsWith("linux-") && p.base !== "—")) {
+      expect(k.source, k.id).toMatch(/\b[0-9a-f]{12}\b|no change to the modelled paths|"mm: lru_add_drain_all\(\) do local lru_add_drain\(\) first"/);
+    }
   });
 
   it("applies overrides and names the result", () => {
@@ -37,7 +74,7 @@ describe("kernel presets", () => {
     expect(() => parseOverrides(["collect=will-v2"])).toThrow(/invalid value "will-v2" for kernel option collect \(did you mean "will-v1"\?\); valid values: pre-6.11, will-v1/);
   });
 
-  it("headline kernels are the four releases", () => {
-    expect(headlineKernels()).toEqual(["linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0"]);
+  it("headline kernels are the five releases", () => {
+    expect(headlineKernels()).toEqual(["linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0", "linux-7.3"]);
   });
 });

@@ -58,9 +58,21 @@ const BASE_6_10: KernelOptions = {
   hmm: "hmm-pre-6.15",
 };
 
-/** The preset table (id → base, variants, source). Order is the display order. */
+/**
+ * The preset table (id → base, variants, source). Order is the display order. Every
+ * release preset's `source` names the commits that make it differ from its base (the
+ * mainline commit ids; stable backports have others); a proposal names its thread.
+ * packages/scenarios/README.md maps each of them to the model file and function.
+ */
 export const KERNEL_PRESETS: readonly KernelPreset[] = [
-  { id: "linux-6.10", base: "—", variants: {}, source: "mainline ≤ 6.10: one lru_add_drain_all() for a folio without PG_lru; batches keep PG_lru", headline: true },
+  {
+    id: "linux-6.10",
+    base: "—",
+    variants: {},
+    source:
+      "mainline ≤ 6.10: one lru_add_drain_all() per call for a folio without PG_lru (collect_longterm_unpinnable_folios), mlock batches since 2fbb0c10d1e8 (\"mm/munlock: mlock_page() munlock_page() batch by pagevec\", 5.18), do_swap_page takes a device-private folio's lock by reference and sleeps",
+    headline: true,
+  },
   {
     id: "linux-6.11",
     base: "linux-6.10",
@@ -68,36 +80,74 @@ export const KERNEL_PRESETS: readonly KernelPreset[] = [
     source: "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\")",
     headline: true,
   },
-  { id: "linux-6.15", base: "linux-6.11", variants: { hmm: "hmm-trylock-return" }, source: "6.15: 1afaeb8293c9 (Matthew Brost, \"mm/migrate: Trylock device page in do_swap_page\")" },
-  { id: "linux-6.16", base: "linux-6.15", variants: {}, source: "6.16 release" },
+  {
+    id: "linux-6.15",
+    base: "linux-6.11",
+    variants: { hmm: "hmm-trylock-return" },
+    source: "6.15: adds 1afaeb8293c9 (Matthew Brost, \"mm/migrate: Trylock device page in do_swap_page\")",
+  },
+  { id: "linux-6.16", base: "linux-6.15", variants: {}, source: "6.16 release: no change to the modelled paths" },
   {
     id: "linux-6.17",
     base: "linux-6.16",
     variants: { collect: "6.17", "lru-batch-clears-lru": "off" },
-    source: "Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): ref_count ladder with the +1 target, 33dfe9204f29 reverted",
+    source:
+      "6.17: Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): 98c6d259319e (\"mm/gup: check ref_count instead of lru before migration\"), a09a8a1fbb37 (\"mm/gup: local lru_add_drain() to avoid lru_add_drain_all()\"), afb99e9f5004 (reverts 33dfe9204f29), 8d79ed36bfc8 (reverts \"mm: vmscan.c: fix OOM on swap stress test\"), 2da6de30e60d (\"mm: folio_may_be_lru_cached() unless folio_test_large()\"): the ref_count ladder with the +1 target",
     headline: true,
   },
-  { id: "linux-6.18", base: "linux-6.17", variants: { "lru-drain-all-local-first": "on" }, source: "6.18: \"mm: lru_add_drain_all() do local lru_add_drain() first\" (Hugh Dickins)" },
-  { id: "linux-6.19", base: "linux-6.18", variants: {}, source: "6.19 release" },
+  {
+    id: "linux-6.18",
+    base: "linux-6.17",
+    variants: { "lru-drain-all-local-first": "on" },
+    source: "6.18: Hugh Dickins, \"mm: lru_add_drain_all() do local lru_add_drain() first\" (patch 7/7 of the same series, merged in the 6.18 merge window)",
+  },
+  { id: "linux-6.19", base: "linux-6.18", variants: {}, source: "6.19 release: no change to the modelled paths" },
   {
     id: "linux-7.0",
     base: "linux-6.19",
-    variants: { collect: "2026", hmm: "hmm-sleeping-wait" },
-    source: "2026 mainline: lru_cache_drain_for_folio() with the pin-reference target; b570f37a2ce4 (sleep on the device-private folio lock)",
+    variants: { hmm: "hmm-sleeping-wait" },
+    source:
+      "7.0 (and 7.1, 7.2): adds b570f37a2ce4 (Thomas Hellström, \"mm: Fix a hmm_range_fault() livelock / starvation problem\": do_swap_page sleeps on the device-private folio lock); collect_longterm_unpinnable_folios still runs the 6.17 ladder with the +1 target",
+    headline: true,
+  },
+  {
+    id: "linux-7.3",
+    base: "linux-7.0",
+    variants: { collect: "2026" },
+    source:
+      "7.3: adds 078e1a0fc41a (\"mm/gup: fix always draining LRU caches in collect_longterm_unpinnable_folios()\": the ladder's target is the pin references) and fc6415a384f0 (\"mm/gup: factor out LRU cache draining for folio into lru_cache_drain_for_folio()\"), merged with mm-stable-2026-08-26-15-22 (18fbf5151d2c) in the 7.3 merge window, after 7.2 and before 7.3-rc1",
     headline: true,
   },
   { id: "will-v1", base: "linux-6.11", variants: { collect: "will-v1" }, source: "Will Deacon, \"mm/gup: Drain batched mlock folio processing before attempting migration\" (Aug 2025)" },
-  { id: "hugh-v1", base: "linux-6.11", variants: { collect: "hugh-v1" }, source: "Hugh Dickins' first reply in the same thread: drain when mlocked && !unevictable" },
+  {
+    id: "hugh-v1",
+    base: "linux-6.11",
+    variants: { collect: "hugh-v1" },
+    source: "Hugh Dickins' first reply in the same thread (16 Aug 2025): drain all when mlocked && !unevictable, plus an unconditional local lru_add_drain() at the head of collect_longterm_unpinnable_folios() (accepted by Will Deacon)",
+  },
   { id: "john-memalloc-pin", base: "linux-6.11", variants: { collect: "john-memalloc-pin" }, source: "John Hubbard's suggestion in the same thread: flush the mlock batch in mlock_new_folio() under PF_MEMALLOC_PIN" },
   { id: "gup-count-isolated", base: "linux-6.11", variants: { "gup-loop": "count-isolated" }, source: "1aaf8c122918 (\"mm: gup: fix infinite loop within __get_longterm_locked\", 2025), reverted by 517f496e1e61" },
-  { id: "devjain-early-bail", base: "linux-7.0", variants: { migrate: "devjain-early-bail" }, source: "Dev Jain, \"mm: Retry migration earlier upon refcount mismatch\" (Aug 2024)" },
-  { id: "david-waiters-backoff", base: "linux-7.0", variants: { migrate: "david-waiters-backoff" }, source: "David Hildenbrand's reply to Dev Jain (Aug 2024): back off on -EAGAIN only with PG_waiters" },
-  { id: "jhubbard-refcount-wait", base: "linux-7.0", variants: { migrate: "jhubbard-refcount-wait" }, source: "John Hubbard, RFC \"mm/migrate: wait for folio refcount during longterm pin migration\" (Apr 2026)" },
+  { id: "devjain-early-bail", base: "linux-7.3", variants: { migrate: "devjain-early-bail" }, source: "Dev Jain, \"mm: Retry migration earlier upon refcount mismatch\" (Aug 2024), on the newest release" },
+  {
+    id: "david-waiters-backoff",
+    base: "linux-7.3",
+    variants: { migrate: "david-waiters-backoff" },
+    source: "David Hildenbrand's reply to Dev Jain (Aug 2024): on a move-stage -EAGAIN with PG_waiters, undo and leave the folio to the caller's retry; on the newest release",
+  },
+  {
+    id: "jhubbard-refcount-wait",
+    base: "linux-7.3",
+    variants: { migrate: "jhubbard-refcount-wait" },
+    source: "John Hubbard, RFC \"mm/migrate: wait for folio refcount during longterm pin migration\" (Apr 2026), on the newest release",
+  },
   { id: "hmm-cond-resched", base: "linux-6.19", variants: { hmm: "hmm-cond-resched" }, source: "Thomas Hellström, v1 of the hmm_range_fault() livelock fix (Jan 2026): cond_resched() in the re-walk" },
   { id: "hmm-msleep", base: "linux-6.19", variants: { hmm: "hmm-msleep" }, source: "Andrew Morton's suggestion in the same thread: sleep in the loop" },
   { id: "hmm-lru-cache-disable", base: "linux-6.19", variants: { hmm: "hmm-lru-cache-disable" }, source: "John Hubbard's diff in the same thread: lru_cache_disable()/enable() around migrate_vma_setup()" },
   { id: "hmm-drain-outside-lock", base: "linux-6.19", variants: { hmm: "hmm-drain-outside-lock" }, source: "Thomas Hellström's proposal in the same thread: unlock, drain, collect again" },
 ];
+
+/** The newest release preset: what a machine built without a preset runs. */
+export const NEWEST_PRESET = "linux-7.3";
 
 export class KernelError extends Error {
   override readonly name = "KernelError";
@@ -124,6 +174,11 @@ export function presetOptions(id: string): KernelOptions {
   const options: KernelOptions = { ...BASE_6_10 };
   for (const p of chain) Object.assign(options, p.variants);
   return options;
+}
+
+/** The full option values of the newest release preset (`NEWEST_PRESET`). */
+export function newestPreset(): KernelOptions {
+  return presetOptions(NEWEST_PRESET);
 }
 
 /** Parse `name=value` overrides, e.g. `collect=will-v1`, `lru-batch-clears-lru=on`. */
