@@ -54,7 +54,7 @@ import {
 import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
 import { condResched, currentMachine, ModelError, op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { gupCountIsolated } from "./variants/count-isolated.js";
-import { drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
+import { drainAtCollectHead, drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
 
 export const FOLL_WRITE = 1 << 0;
 export const FOLL_GET = 1 << 1;
@@ -246,6 +246,7 @@ export function* collectLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
   const countIsolated = gupCountIsolated(m);
   let collected = 0;
   let prev: Folio | null = null;
+  yield* drainAtCollectHead(m);
   for (let i = 0; i < nr; i++) {
     const folio = pages[i];
     if (!folio || folio === prev) continue; // pofs_next_folio: consecutive entries of one folio

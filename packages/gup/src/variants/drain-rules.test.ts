@@ -8,7 +8,7 @@ import { putbackMovablePages } from "@foliosim/migrate";
 import { withMmapReadLock } from "@foliosim/mm";
 import { collectLongtermUnpinnableFolios, COLLECT_RULES, FOLL_PIN, FOLL_WRITE, getUserPages, unpinUserPages, type CollectRule, type Pages } from "../index.js";
 import { sleepNs } from "@foliosim/sim";
-import { cleanWorld, holders, largeWorld, lruAddWorld, movableWorld, run, s1World, type World } from "../testing.js";
+import { cleanWorld, holders, largeWorld, lruAddWorld, movableWorld, pinnableWorld, run, s1World, type World } from "../testing.js";
 
 interface Collected {
   collected: number;
@@ -43,6 +43,9 @@ function collect(w: World): Collected {
 const NONE = { lru_add_drain: 0, lru_add_drain_all: 0 };
 const ALL = { lru_add_drain: 0, lru_add_drain_all: 1 };
 const LADDER = { lru_add_drain: 1, lru_add_drain_all: 1 };
+/** hugh-v1's unconditional local drain at the head of the call. */
+const HEAD = { lru_add_drain: 1, lru_add_drain_all: 0 };
+const HEAD_ALL = LADDER;
 
 describe("collect_longterm_unpinnable_folios: the drain rules", () => {
   it("COLLECT_RULES lists the six rules", () => {
@@ -53,7 +56,7 @@ describe("collect_longterm_unpinnable_folios: the drain rules", () => {
   it.each([
     ["pre-6.11", NONE],
     ["will-v1", ALL],
-    ["hugh-v1", NONE],
+    ["hugh-v1", HEAD], // the head drain is CPU3's; the mlock batch is CPU7's
     ["john-memalloc-pin", NONE],
     ["6.17", LADDER],
     ["2026", LADDER],
@@ -70,7 +73,7 @@ describe("collect_longterm_unpinnable_folios: the drain rules", () => {
   it.each([
     ["pre-6.11", NONE],
     ["will-v1", NONE],
-    ["hugh-v1", NONE],
+    ["hugh-v1", HEAD],
     ["john-memalloc-pin", NONE],
     ["6.17", LADDER], // ref != exp + 1 for any FOLL_PIN small folio: the "always draining" 2026 fixed
     ["2026", NONE],
@@ -85,7 +88,7 @@ describe("collect_longterm_unpinnable_folios: the drain rules", () => {
   it.each([
     ["pre-6.11", ALL],
     ["will-v1", ALL],
-    ["hugh-v1", ALL],
+    ["hugh-v1", HEAD_ALL],
     ["john-memalloc-pin", ALL],
     ["6.17", LADDER],
     ["2026", LADDER],
@@ -132,10 +135,29 @@ describe("collect_longterm_unpinnable_folios: the drain rules", () => {
     const w = largeWorld({ collect: rule });
     expect(w.folios).toEqual(Array(4).fill(w.folio));
     const c = collect(w);
-    expect(c.drains).toEqual(NONE);
+    expect(c.drains).toEqual(rule === "hugh-v1" ? HEAD : NONE);
     expect([c.collected, c.isolated]).toEqual([1, 1]);
     // _pincount takes the pins: one reference per page pinned.
     expect(c.holders).toEqual({ isolated: 1, map: 4, pin: 4 });
+  });
+
+  it("hugh-v1 drains locally at the head of every call, even when every folio is pinnable", () => {
+    const c = collect(pinnableWorld({ collect: "hugh-v1" }, 2));
+    expect(c.drains).toEqual(HEAD);
+    expect([c.collected, c.isolated]).toEqual([0, 0]);
+    expect(collect(pinnableWorld({ collect: "pre-6.11" }, 2)).drains).toEqual(NONE);
+  });
+
+  it.each([
+    ["pre-6.11", ALL, { isolated: 1, map: 1, pin: 1024 }],
+    ["hugh-v1", HEAD, { isolated: 1, map: 1, pin: 1024 }],
+    ["6.17", LADDER, { isolated: 1, map: 1, pin: 1024 }],
+  ] as const)("S2 pinned from the faulting CPU, collect=%s: %j (the head drain flushes CPU0's own lru_add batch)", (rule: CollectRule, drains, held) => {
+    const w = lruAddWorld({ collect: rule });
+    const c = collect({ ...w, pinCpu: 0 });
+    expect(c.drains).toEqual(drains);
+    expect([c.collected, c.isolated]).toEqual([1, 1]);
+    expect(c.holders).toEqual(held);
   });
 
   it("two clean folios in one call under 6.17: one ladder, not two", () => {

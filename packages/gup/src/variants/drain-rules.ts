@@ -13,6 +13,8 @@
  * | `6.17`              | ./6.17.ts              | Hugh Dickins, merged 6.17-rc: ref ladder, +1  |
  * | `2026`              | ./2026.ts              | 2026 mainline: ladder with the pin references |
  *
+ * A rule may also drain once at the head of the call, before the loop (`hugh-v1`).
+ *
  * An unset or unknown `collect` runs `2026`.
  */
 
@@ -21,7 +23,7 @@ import type { LruCacheDrained } from "@foliosim/lru";
 import type { Machine, TaskGen } from "@foliosim/sim";
 import { drain2026 } from "./2026.js";
 import { drain617 } from "./6.17.js";
-import { drainHughV1 } from "./hugh-v1.js";
+import { drainHughV1, drainHughV1Head } from "./hugh-v1.js";
 import { drainJohnMemallocPin } from "./john-memalloc-pin.js";
 import { drainPre611 } from "./pre-6.11.js";
 import { drainWillV1 } from "./will-v1.js";
@@ -59,4 +61,14 @@ const DRAIN_RULES: Record<CollectRule, DrainRule> = {
 
 export function* drainBeforeIsolate(m: Machine, f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
   yield* DRAIN_RULES[collectRule(m)](f, pinRefs, s);
+}
+
+/** What a rule does once at the head of `collect_longterm_unpinnable_folios`, before the loop. */
+const DRAIN_HEADS: Partial<Record<CollectRule, () => TaskGen<void>>> = {
+  "hugh-v1": drainHughV1Head,
+};
+
+export function* drainAtCollectHead(m: Machine): TaskGen<void> {
+  const head = DRAIN_HEADS[collectRule(m)];
+  if (head) yield* head();
 }

@@ -9,11 +9,18 @@
  *     if (drain_allow && (!folio_test_lru(folio) ||
  *                         (folio_test_mlocked(folio) && !folio_test_unevictable(folio)))) { ... }
  *
- * Will reported that it still fails: his folio was already unevictable from `lru_add`
- * (reference §10.1, proposal 2; §12.1).
+ * In the same reply Hugh also asked for "an unconditional lru_add_drain() (the local CPU
+ * one, not the inter-CPU _all) at the head of collect_longterm_unpinnable_folios()",
+ * and Will accepted ("Sure, that's straightforward enough"): `drainHughV1Head` runs once
+ * per call, before the loop, whatever the folios are.
+ *
+ * Will reported that the flag test still fails: his folio was already unevictable from
+ * `lru_add` (reference §10.1, proposal 2; §12.1). The local drain helps only when the
+ * batch holding the reference is the pinning CPU's own (the same-CPU scenario).
  */
 
 import { PG, type Folio } from "@foliosim/folio";
+import { lruAddDrain } from "@foliosim/lru";
 import type { TaskGen } from "@foliosim/sim";
 import type { DrainState } from "./drain-rules.js";
 import { drainIfFlags } from "./pre-6.11.js";
@@ -26,4 +33,9 @@ export function* drainHughV1(f: Folio, _pinRefs: number, s: DrainState): TaskGen
     "folio_test_lru || (mlocked && !unevictable)",
     (flags) => !(flags & PG.lru) || ((flags & PG.mlocked) !== 0 && !(flags & PG.unevictable)),
   );
+}
+
+/** The unconditional local `lru_add_drain()` at the head of `collect_longterm_unpinnable_folios()`. */
+export function* drainHughV1Head(): TaskGen<void> {
+  yield* lruAddDrain();
 }
