@@ -42,6 +42,7 @@ describe("catalog", () => {
       "hmm-drain-livelock",
       "hmm-fault-storm",
       "hmm-migrate-cycle",
+      "pkvm-same-cpu",
     ]);
   });
 
@@ -64,6 +65,46 @@ describe("pkvm-mlock-cma (S1)", () => {
 
   it.each(["will-v1", "linux-6.17", "linux-7.0", "linux-7.3"])("holds on %s, after one lru_add_drain_all", (k) => {
     for (const r of expectHolds("pkvm-mlock-cma", k)) expect(r.metrics.lru_add_drain_all).toBe(1);
+  });
+});
+
+describe("pkvm-same-cpu (S1 with the faulting CPU pinning)", () => {
+  // Where the guest folio's mlock batch slot is processed (mlock_folio_batch): during
+  // the pin's collection (before folio_isolate_lru) or by try_to_migrate_one()'s
+  // mlock_drain_local() in the VM_LOCKED vma, after the folio was isolated.
+  function outcome(kernel: string, seed: number): string {
+    const r = runScenario(getScenario("pkvm-same-cpu"), kernel, new TimedChooser(seed));
+    const t = r.run.trace;
+    const batch = t.findIndex((e) => e.type === "mlock_folio_batch");
+    const isolate = t.findIndex((e) => e.type === "folio_isolate_lru");
+    const where = batch < isolate ? "collect" : "try_to_migrate_one";
+    return `${r.verdict} ${where} all=${r.metrics.lru_add_drain_all} local=${r.metrics.lru_add_drain} retry=${r.metrics.migrate_retry}`;
+  }
+
+  // Every kernel holds: the reference sits in the pinning CPU's own mlock batch, which
+  // a local drain in the collection removes, and which try_to_migrate_one() drains
+  // anyway in the VM_LOCKED vma before the move stage counts references. hugh-v1 (which
+  // fails pkvm-mlock-cma) holds through its head-of-collection lru_add_drain().
+  it.each([
+    ["linux-6.10", "holds try_to_migrate_one all=0 local=1 retry=0"],
+    ["linux-6.11", "holds try_to_migrate_one all=0 local=1 retry=0"],
+    ["linux-6.17", "holds collect all=1 local=2 retry=0"],
+    ["linux-7.0", "holds collect all=1 local=3 retry=0"],
+    ["linux-7.3", "holds collect all=0 local=2 retry=0"],
+    ["will-v1", "holds collect all=1 local=1 retry=0"],
+    ["hugh-v1", "holds collect all=0 local=3 retry=0"],
+    ["john-memalloc-pin", "holds try_to_migrate_one all=0 local=1 retry=0"],
+  ] as const)("%s: %s", (kernel, expected) => {
+    for (const seed of [0, 1, 2, 3, 4]) expect(outcome(kernel, seed), `seed ${seed}`).toBe(expected);
+  });
+
+  it("the same kernels on pkvm-mlock-cma (the pin on another CPU): only a global drain in the collection saves it", () => {
+    const verdicts = ["linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0", "linux-7.3", "will-v1", "hugh-v1", "john-memalloc-pin"].map(
+      (k) => `${k} ${runScenario(getScenario("pkvm-mlock-cma"), k, new TimedChooser(1)).verdict}`,
+    );
+    expect(verdicts).toEqual([
+      "linux-6.10 fails", "linux-6.11 fails", "linux-6.17 holds", "linux-7.0 holds", "linux-7.3 holds", "will-v1 holds", "hugh-v1 fails", "john-memalloc-pin fails",
+    ]);
   });
 });
 

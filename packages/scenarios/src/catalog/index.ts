@@ -16,10 +16,11 @@ import hmmMigrateCycle from "./hmm-migrate-cycle.js";
 import lockWaiterRef from "./lock-waiter-ref.js";
 import pinCleanUnpinnable from "./pin-clean-unpinnable.js";
 import pkvmMlockCma from "./pkvm-mlock-cma.js";
+import pkvmSameCpu from "./pkvm-same-cpu.js";
 import transientRef from "./transient-ref.js";
 import unisolatableFolio from "./unisolatable-folio.js";
 
-export const CATALOG: readonly Scenario[] = [pkvmMlockCma, anonLruAddBatch, activateBatch, transientRef, lockWaiterRef, unisolatableFolio, pinCleanUnpinnable, hmmDrainLivelock, hmmFaultStorm, hmmMigrateCycle];
+export const CATALOG: readonly Scenario[] = [pkvmMlockCma, anonLruAddBatch, activateBatch, transientRef, lockWaiterRef, unisolatableFolio, pinCleanUnpinnable, hmmDrainLivelock, hmmFaultStorm, hmmMigrateCycle, pkvmSameCpu];
 
 export class UnknownScenarioError extends Error {
   override readonly name = "UnknownScenarioError";
