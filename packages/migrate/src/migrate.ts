@@ -22,6 +22,7 @@ import {
   folioMapped,
   folioNrPages,
   folioPut,
+  folioTestFlag,
   folioTrylock,
   folioUnlock,
   getNow,
@@ -36,7 +37,8 @@ import { folioAddLru, folioPutbackLru, lruAddDrain, ISOLATED_HOLDER } from "@fol
 import { removeMigrationPtes, tryToMigrate } from "@foliosim/mm";
 import { condResched, current, currentMachine, defineCosts, op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { devjainEarlyBail, devjainRefcountMismatch } from "./variants/devjain-early-bail.js";
-import { davidShouldBackOff } from "./variants/david-waiters-backoff.js";
+import { davidWaitersBackoff } from "./variants/david-waiters-backoff.js";
+import { davidWaitersBackoffInBatch } from "./variants/david-waiters-backoff-inbatch.js";
 import { jhubbardKeyDisable, jhubbardKeyEnable, jhubbardRefcountWait, jhubbardWaitForRefcount } from "./variants/jhubbard-refcount-wait.js";
 
 export const MIGRATE_COSTS = {
@@ -339,6 +341,58 @@ function* migrateFolioMove(u: Unmapped, from: Folio[], ret: Folio[], ctx: Migrat
 
 // ----------------------------------------------------------------- batch
 
+/** What one move stage leaves behind: -EAGAIN count, failures, folios the in-batch back-off sent back to `from`. */
+interface MoveStage {
+  retry: number;
+  nrFailed: number;
+  backedOff: Unmapped[];
+}
+
+/**
+ * The PG_waiters back-off of David Hildenbrand's reply (./variants/david-waiters-backoff.ts
+ * and its in-batch variation): on a move-stage -EAGAIN with someone sleeping on the folio
+ * lock, undo source and destination. Returns whether it backed off.
+ */
+function* davidBackOff(u: Unmapped, unmapped: Unmapped[], from: Folio[], ret: Folio[], ctx: MigrateContext, s: MoveStage): TaskGen<boolean> {
+  const m = currentMachine();
+  const literal = davidWaitersBackoff(m);
+  if (!literal && !davidWaitersBackoffInBatch(m)) return false;
+  if (!(yield* folioTestFlag(u.src, "waiters"))) return false;
+  unmapped.splice(unmapped.indexOf(u), 1);
+  if (literal) {
+    // As the cleanup at the end of migrate_pages_batch: undone, on ret_folios, one failure; the caller retries.
+    yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, [], ret);
+    yield* migrateFolioUndoDst(u.dst, true, ctx);
+    s.nrFailed++;
+  } else {
+    // The in-batch variation: back on `from` for the unmap passes this batch has left.
+    from.push(u.src);
+    yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, from, null);
+    yield* migrateFolioUndoDst(u.dst, true, ctx);
+    s.backedOff.push(u);
+  }
+  m.emit("migrate_waiters_backoff", u.src.name);
+  return true;
+}
+
+/** `migrate_folios_move`: one move pass over the unmapped folios. */
+function* migrateFoliosMove(unmapped: Unmapped[], from: Folio[], ret: Folio[], ctx: MigrateContext, s: MoveStage): TaskGen<void> {
+  for (const u of [...unmapped]) {
+    yield* condResched();
+    yield* op({ kind: "migrate_pass", label: "migrate_folio_move", cost: "migratePass", run: () => undefined });
+    const rc = yield* migrateFolioMove(u, from, ret, ctx);
+    if (rc === EAGAIN) {
+      yield* countRetry();
+      if (yield* davidBackOff(u, unmapped, from, ret, ctx, s)) continue;
+      s.retry++;
+      if (jhubbardRefcountWait(currentMachine()) && ctx.reason === "MR_LONGTERM_PIN") yield* jhubbardWaitForRefcount(u.src);
+      continue;
+    }
+    unmapped.splice(unmapped.indexOf(u), 1);
+    if (rc !== MIGRATEPAGE_SUCCESS) s.nrFailed++;
+  }
+}
+
 /**
  * `migrate_pages_batch`: up to `nrPass` unmap passes over `from`, then up to `nrPass`
  * move passes over what was unmapped. Returns the number of failures or -ENOMEM.
@@ -348,7 +402,7 @@ export function* migratePagesBatch(from: Folio[], ret: Folio[], ctx: MigrateCont
   let rcSaved = 0;
   let unmapped: Unmapped[] = [];
   let pass = 0;
-  // David Hildenbrand's variant sends backed-off folios through the unmap stage again.
+  // The in-batch variation of David Hildenbrand's back-off sends backed-off folios through the unmap stage again.
   for (;;) {
     let retry = 1;
     unmapStage: for (; pass < nrPass && retry; pass++) {
@@ -379,35 +433,12 @@ export function* migratePagesBatch(from: Folio[], ret: Folio[], ctx: MigrateCont
     if (rcSaved === 0) nrFailed += retry;
     if (unmapped.length > 0) yield* op({ kind: "try_to_unmap_flush", label: "try_to_unmap_flush", cost: "tlbFlush", run: () => undefined });
 
-    const backedOff: Unmapped[] = [];
-    retry = 1;
-    for (let movePass = 0; movePass < nrPass && retry; movePass++) {
-      retry = 0;
-      for (const u of [...unmapped]) {
-        yield* condResched();
-        yield* op({ kind: "migrate_pass", label: "migrate_folio_move", cost: "migratePass", run: () => undefined });
-        const rc = yield* migrateFolioMove(u, from, ret, ctx);
-        if (rc === EAGAIN) {
-          yield* countRetry();
-          if (davidShouldBackOff(currentMachine(), u.src)) {
-            // Someone sleeps on the folio lock holding a reference: undo, let it run, retry later.
-            unmapped.splice(unmapped.indexOf(u), 1);
-            from.push(u.src);
-            yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, from, null);
-            yield* migrateFolioUndoDst(u.dst, true, ctx);
-            backedOff.push(u);
-            currentMachine().emit("migrate_waiters_backoff", u.src.name);
-            continue;
-          }
-          retry++;
-          if (jhubbardRefcountWait(currentMachine()) && ctx.reason === "MR_LONGTERM_PIN") yield* jhubbardWaitForRefcount(u.src);
-          continue;
-        }
-        unmapped.splice(unmapped.indexOf(u), 1);
-        if (rc !== MIGRATEPAGE_SUCCESS) nrFailed++;
-      }
+    const stage: MoveStage = { retry: 1, nrFailed: 0, backedOff: [] };
+    for (let movePass = 0; movePass < nrPass && stage.retry; movePass++) {
+      stage.retry = 0;
+      yield* migrateFoliosMove(unmapped, from, ret, ctx, stage);
     }
-    nrFailed += retry;
+    nrFailed += stage.nrFailed + stage.retry;
     // Anything still unmapped after the passes is undone.
     for (const u of unmapped) {
       yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, [], ret);
@@ -415,7 +446,7 @@ export function* migratePagesBatch(from: Folio[], ret: Folio[], ctx: MigrateCont
     }
     unmapped = [];
     // Backed-off folios are back on `from` and get the remaining unmap passes.
-    if (backedOff.length === 0 || pass >= nrPass || rcSaved) break;
+    if (stage.backedOff.length === 0 || pass >= nrPass || rcSaved) break;
   }
   // Folios left on `from` when the passes ran out stay there for the caller.
   return rcSaved || nrFailed;

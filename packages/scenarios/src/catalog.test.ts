@@ -207,33 +207,49 @@ describe("lock-waiter-ref (S5)", () => {
     // mainline fails from the moment migration holds the lock until it is done;
     // Dev Jain's check saves the migration only while the reader's reference precedes
     // the unmap-stage check (300-500 ns), not once the move passes run (600 ns on);
-    // David Hildenbrand's PG_waiters backoff saves it throughout.
+    // David Hildenbrand's back-off, as he wrote it, gives the folio up to ret_folios at
+    // the first move-stage -EAGAIN with a waiter, and under MIGRATE_ASYNC nobody retries
+    // it; the in-batch variation retries it in the same batch and saves it throughout.
     const s = getScenario("lock-waiter-ref");
     const fastWakeup = { ...s, machine: { ...s.machine, costs: { wakeup: 100 } } };
-    const map = (scenario: typeof s, kernel: string, delays: number[]) =>
+    const map = (scenario: typeof s, kernel: string, delays: number[], mode = "MIGRATE_ASYNC") =>
       delays.map((delay) => {
-        const r = runScenario(scenario, kernel, new TimedChooser(1), { mode: "MIGRATE_ASYNC", reader_delay_ns: delay });
+        const [id, override] = kernel.split("+");
+        const r = runScenario(scenario, id, new TimedChooser(1), { mode, reader_delay_ns: delay }, override ? [override] : []);
         return `${r.verdict}/${r.metrics.migrate_retry}`;
       });
     const delays = [100, 200, 400, 1_000, 2_500, 2_600];
+    const inBatch = "linux-7.3+migrate=david-waiters-backoff-inbatch";
     expect(map(fastWakeup, "linux-7.0", delays)).toEqual(["holds/0", "holds/1", "fails/10", "fails/10", "fails/10", "holds/0"]);
     expect(map(fastWakeup, "devjain-early-bail", delays)).toEqual(["holds/0", "holds/1", "holds/2", "fails/10", "fails/10", "holds/0"]);
-    expect(map(fastWakeup, "david-waiters-backoff", delays)).toEqual(["holds/0", "holds/1", "holds/2", "holds/2", "holds/2", "holds/0"]);
+    expect(map(fastWakeup, "david-waiters-backoff", delays)).toEqual(["holds/0", "holds/1", "fails/1", "fails/1", "fails/1", "holds/0"]);
+    expect(map(fastWakeup, inBatch, delays)).toEqual(["holds/0", "holds/1", "holds/2", "holds/2", "holds/2", "holds/0"]);
     // With the default 3 us wake-up, the async passes (a failed trylock each) are all
-    // spent before the handed-off reader runs: both proposals fail wherever mainline does.
-    for (const kernel of ["linux-7.0", "devjain-early-bail", "david-waiters-backoff"]) {
+    // spent before the handed-off reader runs: the in-batch variation fails wherever
+    // mainline does; David's form fails there too, after its single back-off.
+    for (const kernel of ["linux-7.0", "devjain-early-bail", inBatch]) {
       expect(map(s, kernel, [200, 400, 1_000])).toEqual(["holds/1", "fails/10", "fails/10"]);
     }
+    expect(map(s, "david-waiters-backoff", [200, 400, 1_000])).toEqual(["holds/1", "fails/1", "fails/1"]);
+    // MIGRATE_SYNC: David's form leaves the retry to migrate_pages_sync's one-by-one stage,
+    // which sleeps for the lock: one -EAGAIN, wherever the reader lands.
+    expect(map(fastWakeup, "david-waiters-backoff", delays, "MIGRATE_SYNC")).toEqual(["holds/0", "holds/1", "holds/1", "holds/1", "holds/1", "holds/0"]);
+    expect(map(fastWakeup, inBatch, delays, "MIGRATE_SYNC")).toEqual(["holds/0", "holds/1", "holds/2", "holds/2", "holds/2", "holds/0"]);
   });
 
-  it("async-only: david-waiters-backoff holds only when the handed-off reader wakes before the remaining async passes are spent", () => {
+  it("async-only: david-waiters-backoff gives the folio up at its back-off; the in-batch variation holds when the handed-off reader wakes in time", () => {
     const s = getScenario("lock-waiter-ref");
     const fast = { ...s, machine: { ...s.machine, costs: { wakeup: 100 } } };
-    const held = runScenario(fast, "david-waiters-backoff", new TimedChooser(1), { mode: "MIGRATE_ASYNC", reader_delay_ns: 1000 });
+    const params = { mode: "MIGRATE_ASYNC", reader_delay_ns: 1000 };
+    const literal = runScenario(fast, "david-waiters-backoff", new TimedChooser(1), params);
+    expect(literal.verdict).toBe("fails");
+    expect(literal.failure!.message).toBe("migrator: migrate_pages returned 1; expected 0");
+    expect(literal.run.trace.filter((e) => e.type === "migrate_waiters_backoff")).toHaveLength(1);
+    const held = runScenario(fast, "linux-7.3", new TimedChooser(1), params, ["migrate=david-waiters-backoff-inbatch"]);
     expect(held.verdict).toBe("holds");
     expect(held.run.trace.some((e) => e.type === "migrate_waiters_backoff")).toBe(true);
     // With the default 3 us wake-up, the nine remaining unmap passes (a failed trylock each) end first.
-    const failed = runScenario(s, "david-waiters-backoff", new TimedChooser(1), { mode: "MIGRATE_ASYNC", reader_delay_ns: 1000 });
+    const failed = runScenario(s, "linux-7.3", new TimedChooser(1), params, ["migrate=david-waiters-backoff-inbatch"]);
     expect(failed.verdict).toBe("fails");
   });
 });

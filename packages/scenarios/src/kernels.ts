@@ -9,7 +9,7 @@
  *   pre-6.11 | will-v1 | hugh-v1 | john-memalloc-pin | 6.17 | 2026
  * - `gup-loop` (`__gup_longterm_locked` counting): count-collected | count-isolated
  * - `migrate` (mm/migrate.c retry policy): mainline | devjain-early-bail |
- *   david-waiters-backoff | jhubbard-refcount-wait
+ *   david-waiters-backoff | david-waiters-backoff-inbatch | jhubbard-refcount-wait
  * - `lru-batch-clears-lru` (33dfe9204f29): on | off
  * - `lru-drain-all-local-first` (6.18: local lru_add_drain() first): on | off
  * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
@@ -20,7 +20,7 @@
 export const KERNEL_OPTIONS = {
   collect: ["pre-6.11", "will-v1", "hugh-v1", "john-memalloc-pin", "6.17", "2026"],
   "gup-loop": ["count-collected", "count-isolated"],
-  migrate: ["mainline", "devjain-early-bail", "david-waiters-backoff", "jhubbard-refcount-wait"],
+  migrate: ["mainline", "devjain-early-bail", "david-waiters-backoff", "david-waiters-backoff-inbatch", "jhubbard-refcount-wait"],
   "lru-batch-clears-lru": ["on", "off"],
   "lru-drain-all-local-first": ["on", "off"],
   hmm: [
