@@ -25,4 +25,6 @@ export {
   type SealedResult,
 } from "./jobs.js";
 export { cellJobs, enqueueJobs, JOB_OPTIONS, openQueue, runMatrixOnQueue, Watcher, type EnqueueReport, type QueueProgress, type SweepOptions } from "./sweep.js";
+export { DEFAULT_SPLIT_AFTER, runDporOnQueue, type DporQueueOptions, type DporQueueResult } from "./dpor-queue.js";
+export { checkDporOutput, runDporJob, type DporJobOutput } from "./dpor-job.js";
 export { checkWorkerOptions, defaultProcessorFile, startQueueWorker, type QueueWorker, type QueueWorkerOptions } from "./worker.js";

@@ -9,7 +9,7 @@
  */
 
 import { matrixCells, type CellResult, type MatrixCellResult, type MatrixDocument, type MatrixSpec } from "@foliosim/explore";
-import { Queue, type Job } from "bullmq";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { connectRedis } from "./connection.js";
 import { CorruptResultError, QueueJobError } from "./errors.js";
@@ -117,8 +117,7 @@ async function collect(queue: Queue<JobData>, jobs: CellJobData[], enqueued: Enq
   watcher.reused = enqueued.existing - enqueued.retried;
   await watcher.loop(async () => {
     for (const index of [...pending]) {
-      const job = await queue.getJob(enqueued.jobIds[index]);
-      const value = await watcher.settled(job, enqueued.jobIds[index], describeCell(jobs[index]), (raw) => openResult(raw, enqueued.jobIds[index], options.modelVersion, checkCellResult(jobs[index])));
+      const value = await watcher.settled(enqueued.jobIds[index], describeCell(jobs[index]), (raw) => openResult(raw, enqueued.jobIds[index], options.modelVersion, checkCellResult(jobs[index])));
       if (value === undefined) continue;
       results[index] = value;
       pending.delete(index);
@@ -158,14 +157,15 @@ export class Watcher {
   }
 
   /** The job's opened result once it completed, undefined while it is still to come. */
-  async settled<T>(job: Job<JobData> | undefined, jobId: string, what: string, open: (raw: unknown) => T): Promise<T | undefined> {
+  async settled<T>(jobId: string, what: string, open: (raw: unknown) => T): Promise<T | undefined> {
+    // The state first, then the job: a job read before its state could be older than it.
+    const state = await this.queue.getJobState(jobId);
+    const job = state === "unknown" ? undefined : await this.queue.getJob(jobId);
     if (job === undefined) throw new QueueJobError(`${what}: job ${jobId} disappeared from the queue (was the queue emptied?); run the sweep again`);
-    const state = await job.getState();
     if (state === "failed") {
-      const attempts = job.attemptsMade;
       const reason = job.failedReason ?? "no reason given";
       const hint = reason.startsWith(MODEL_MISMATCH) ? " (start workers of this sweep's model version)" : "";
-      throw new QueueJobError(`${what} failed on the workers after ${attempts} attempt(s): ${reason}${hint}`);
+      throw new QueueJobError(`${what} failed on the workers after ${job.attemptsMade} attempt(s): ${reason}${hint}`);
     }
     if (state !== "completed") {
       const reason = job.failedReason ?? "";

@@ -73,6 +73,23 @@ export async function spawnWorker(settings: WorkerSettings): Promise<WorkerProce
   return { child, lines, waitFor, exited, stop: () => stopChild(child) };
 }
 
+/** Wait (at most 10 s) until the worker has a job started and not done, then kill -9 it; returns that job's id. */
+export async function killInFlight(worker: WorkerProcess): Promise<{ jobId: string; killedAt: number }> {
+  const idOf = (line: string): string => /\((\S+)\)$/.exec(line)![1];
+  for (let i = 0; i < 2_000; i++) {
+    const done = new Set(worker.lines.filter((l) => l.startsWith("done ")).map(idOf));
+    const inFlight = worker.lines.filter((l) => l.startsWith("started ")).map(idOf).find((id) => !done.has(id));
+    if (inFlight !== undefined) {
+      worker.child.kill("SIGKILL");
+      const killedAt = Date.now();
+      await worker.exited;
+      return { jobId: inFlight, killedAt };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`worker never had a job in flight; lines: ${worker.lines.join(" | ")}`);
+}
+
 /** A matrix of 2 scenarios × 2 kernels × `seeds` PCT strategies (small cells). */
 export function pctMatrix(seeds: number, executions = 25): MatrixSpec {
   const strategies: MatrixStrategy[] = Array.from({ length: seeds }, (_, i) => ({

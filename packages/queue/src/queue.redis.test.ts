@@ -1,10 +1,10 @@
-import { matrixJson, runMatrix, type MatrixSpec } from "@foliosim/explore";
+import { exploreSplit, matrixJson, runMatrix, type CellOptions, type ExploreTarget, type MatrixSpec } from "@foliosim/explore";
 import { QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cellJobId, cellJobs, CorruptResultError, enqueueJobs, openQueue, QUEUE_NAME, QueueConfigError, QueueConnectionError, QueueJobError, runMatrixOnQueue, startQueueWorker, type CellJobData } from "./index.js";
+import { cellJobId, cellJobs, CorruptResultError, dporJobId, enqueueJobs, runDporOnQueue, openQueue, QUEUE_NAME, QueueConfigError, QueueConnectionError, QueueJobError, runMatrixOnQueue, startQueueWorker, type CellJobData } from "./index.js";
 import { freePort, startRedis, type RedisServer } from "./testing.js";
-import { BENCH_LOADER, MODEL, pctMatrix, spawnWorker, type WorkerProcess } from "./__fixtures__/harness.js";
+import { BENCH_LOADER, killInFlight, MODEL, pctMatrix, spawnWorker, type WorkerProcess } from "./__fixtures__/harness.js";
 
 let redis: RedisServer;
 let admin: Redis;
@@ -48,23 +48,10 @@ describe("a sweep on the queue", () => {
     const sweep = runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 90_000, pollMs: 100 });
     // Let worker a finish a few cells, then kill it while its next cell is in flight.
     await a.waitFor(/^done /);
-    await a.waitFor(/^started /);
-    for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 5)), await a.waitFor(/^done /);
-    const startedLines = () => a.lines.filter((l) => l.startsWith("started "));
-    const doneLines = () => a.lines.filter((l) => l.startsWith("done "));
-    let inFlight: string | undefined;
-    for (let i = 0; i < 400 && inFlight === undefined; i++) {
-      const started = startedLines().map((l) => /\((\S+)\)$/.exec(l)![1]);
-      const done = new Set(doneLines().map((l) => /\((\S+)\)$/.exec(l)![1]));
-      inFlight = started.find((id) => !done.has(id));
-      if (inFlight === undefined) await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(inFlight).toBeDefined();
-    a.child.kill("SIGKILL");
-    const killedAt = Date.now();
-    await a.exited;
+    for (let i = 0; i < 400 && a.lines.filter((l) => l.startsWith("done ")).length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    const { jobId: inFlight, killedAt } = await killInFlight(a);
     const document = await sweep;
-    const finished = (await openQueue(admin).getJob(inFlight!))!;
+    const finished = (await openQueue(admin).getJob(inFlight))!;
     await completions.close();
     expect(matrixJson(document)).toBe(expected);
     const ids = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId);
@@ -106,6 +93,36 @@ describe("a sweep on the queue", () => {
     expect(second.jobIds).toEqual(first.jobIds);
     expect(await queue.getJobCounts()).toEqual(counts);
     expect(await admin.keys(`bull:${QUEUE_NAME}:cell-*`)).toHaveLength(12);
+  });
+});
+
+describe("a DPOR proof split on the queue", () => {
+  it("survives kill -9 of one of two workers: the executions of the accepted sub-jobs add up to the in-process split's, complete", async () => {
+    const options: CellOptions = { strategy: { kind: "dpor" }, stopAtFirstFailure: false, shrink: false };
+    const load = ((await import(BENCH_LOADER)) as { default: (s: string, k: string) => ExploreTarget }).default;
+    const expected = exploreSplit(load("B0-counter(3,3)", "fixed"), options, 60);
+    const completions = await countCompletions();
+    const a = await spawnWorker({ url: redis.url });
+    const b = await spawnWorker({ url: redis.url });
+    workers.push(a, b);
+    const run = runDporOnQueue({ scenarioId: "B0-counter(3,3)", kernelId: "fixed" }, options, { url: redis.url, modelVersion: MODEL, splitAfter: 60, timeoutMs: 90_000, pollMs: 50 });
+    await a.waitFor(/^done dpor /);
+    const { jobId: killed } = await killInFlight(a);
+    const got = await run;
+    await completions.close();
+    const ids = got.outputs.map((o) => dporJobId({ kind: "dpor", modelVersion: MODEL, scenarioId: "B0-counter(3,3)", kernelId: "fixed", options, prefix: o.prefix, splitAfter: 60 }));
+    expect(ids).toContain(killed);
+    expect(b.lines.some((l) => l.startsWith("done dpor") && l.endsWith(`(${killed})`))).toBe(true);
+    // What is compared: the sub-jobs (prefixes) and their executions against exploreSplit
+    // in this process with the same split size; each sub-job accepted exactly once.
+    expect(got.outputs.map((o) => [o.prefix.join(","), o.result.executions])).toEqual(expected.outputs.map((o) => [o.prefix.join(","), o.result.executions]));
+    expect(got.outputs.reduce((n, o) => n + o.result.executions, 0)).toBe(expected.result.executions);
+    expect(got.result).toEqual(expected.result);
+    expect(got.result.dpor!.complete).toBe(true);
+    expect(got.result.verdict).toBe("holds");
+    expect(got.outputs.length).toBeGreaterThan(10);
+    expect(expected.result.executions).toBeGreaterThanOrEqual(1_680);
+    expect(ids.map((id) => completions.counts.get(id) ?? 0)).toEqual(ids.map(() => 1));
   });
 });
 
