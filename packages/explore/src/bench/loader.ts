@@ -1,5 +1,5 @@
 /**
- * Target loader for the benchmark's worker-pool rows (built to dist/bench-loader.js):
+ * Target loader for the benchmark's worker-pool rows (built to dist-dev/bench-loader.js):
  * scenario ids "B0-counter(N,K)", "B1-runahead(L)", "B2-window(L)", "B3-batch-ref(M,R)";
  * kernel ids "buggy", "fixed" (and "liveness" for B3).
  */
