@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { publishedPackages, REPOSITORY, ROOT, workspacePackages } from "./workspace.js";
+import { publishedPackages, REPOSITORY, ROOT, workspacePackages, type PackageJson } from "./workspace.js";
 
 const run = promisify(execFile);
 const published = publishedPackages();
@@ -19,6 +19,17 @@ const license = readFileSync(join(ROOT, "LICENSE"), "utf8");
 
 /** Files that belong to the repository, never to a tarball. */
 const UNPUBLISHED = [/(^|\/)bench(\.|\/|-)/, /(^|\/)demo\./, /starvation\.ts$/, /\.test\.tsx?$/, /__fixtures__|__snapshots__/, /(^|\/)testing\.ts$/, /test-support\.ts$/, /^dist-dev\//, /^node_modules\//];
+
+/** Source files an export points at (the `@foliosim/source` condition): published on purpose. */
+function exportedSources(json: PackageJson): Set<string> {
+  const out = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (typeof node === "string") out.add(node.replace(/^\.\//, ""));
+    else if (node && typeof node === "object") Object.values(node).forEach(visit);
+  };
+  visit(json.exports);
+  return out;
+}
 
 describe("every published package", () => {
   it("is found (the nine libraries and the app at least)", () => {
@@ -59,6 +70,12 @@ describe("every published package", () => {
     expect(p.json.scripts?.attw).toBe("attw --pack . --profile esm-only");
   });
 
+  it("are dependencies of tools/release, so its README examples can import them", () => {
+    const tools = workspacePackages().find((p) => p.dir === "tools/release")!;
+    const missing = published.map((p) => p.json.name).filter((name) => tools.json.devDependencies?.[name] !== "workspace:^");
+    expect(missing, "add them to tools/release/package.json devDependencies as workspace:^").toEqual([]);
+  });
+
   it("share one version (the changesets fixed group)", () => {
     const config = JSON.parse(readFileSync(join(ROOT, ".changeset/config.json"), "utf8")) as { fixed: string[][] };
     expect(config.fixed).toEqual([["@foliosim/*", "foliosim"]]);
@@ -81,7 +98,8 @@ describe("npm pack", () => {
       const files = tarball.files.map((f) => f.path);
       const p = published[i];
       for (const required of ["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts"]) expect(files, `${p.json.name} tarball: ${required}`).toContain(required);
-      const unwanted = files.filter((f) => UNPUBLISHED.some((re) => re.test(f)));
+      const exported = exportedSources(p.json);
+      const unwanted = files.filter((f) => !exported.has(f) && UNPUBLISHED.some((re) => re.test(f)));
       expect(unwanted, `${p.json.name} tarball holds repository-only files`).toEqual([]);
     }
   });

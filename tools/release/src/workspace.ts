@@ -22,6 +22,7 @@ export interface PackageJson {
   bugs?: { url?: string } | string;
   repository?: { type?: string; url?: string; directory?: string } | string;
   files?: string[];
+  exports?: unknown;
   scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
