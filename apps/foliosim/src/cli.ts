@@ -23,6 +23,7 @@ import { writeFileAtomic } from "./fs-atomic.js";
 import { MAIN_JOB_EXECUTIONS, MAIN_JOB_SHRINK, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type StrategyChoice } from "./options.js";
 import { renderExplore, renderList, renderMatrix, renderRun, renderValidate, progressBar } from "./render/text.js";
 import { writeFtrace } from "./render/ftrace.js";
+import { loadScenarioFile } from "./scenario-files.js";
 import { writeMermaid } from "./render/mermaid.js";
 import { writePerfetto } from "./render/perfetto.js";
 import type { TraceDocument } from "./render/trace-model.js";
@@ -313,11 +314,13 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
 
   program
     .command("tui")
-    .description("the interactive app (the default in a terminal)")
-    .action(async () => {
+    .description("the interactive app (the default in a terminal); FILEs are user scenario files listed beside the catalog")
+    .argument("[file...]", "user scenario files (YAML or JSON)")
+    .action(async (files: string[]) => {
       if (!io.stdinIsTTY || !io.stdoutIsTTY) throw new UsageError("the TUI needs a terminal on stdin and stdout; use the commands (foliosim --help) instead");
+      for (const file of files) loadScenarioFile(file); // a bad file is an input error before the screen opens
       const { startTui } = await import("./tui/start.js");
-      exitCode = await startTui();
+      exitCode = await startTui(files);
     });
 
   try {

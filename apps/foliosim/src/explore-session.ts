@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { classify, explore, isFailure, type CellOptions, type ExploreProgress, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
+import { classify, encodeToken, explore, isFailure, type CellOptions, type ExploreProgress, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
 import { FILES_ENV } from "./catalog.js";
 
 export interface FoundFailure {
@@ -18,6 +18,8 @@ export interface FoundFailure {
   message: string;
   /** 1-based execution that found it. */
   execution: number;
+  /** The replay token of that execution (not shrunk): kept when the exploration is stopped. */
+  schedule?: string;
 }
 
 export interface SessionListener {
@@ -54,7 +56,8 @@ export function watchFailures(target: ExploreTarget, onFailure: (f: FoundFailure
       const outcome = classify(target, result);
       if (isFailure(outcome) && !seen.has(outcome.signature)) {
         seen.add(outcome.signature);
-        onFailure({ kind: outcome.kind, signature: outcome.signature, message: outcome.message, execution });
+        const schedule = encodeToken(target, result.decisions);
+        onFailure({ kind: outcome.kind, signature: outcome.signature, message: outcome.message, execution, schedule });
       }
       return target.metrics ? target.metrics(result) : {};
     },

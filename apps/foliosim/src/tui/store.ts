@@ -7,11 +7,9 @@
 import type { ExploreProgress } from "@foliosim/explore";
 import { KERNEL_OPTIONS, METRIC_NAMES, type KernelOptionName } from "@foliosim/scenarios";
 import type { ListReport } from "../commands/list.js";
-import type { RunReport } from "../commands/run.js";
 import type { FoundFailure } from "../explore-session.js";
-import type { TraceDocument } from "../render/trace-model.js";
-import type { ResultsDocument, ResultRow } from "../report.js";
-import { buildFrames, type Frame } from "./trace-frames.js";
+import { outcomeLabel, type ResultsDocument, type ResultRow } from "../report.js";
+import type { OpenedTrace } from "./replay-job.js";
 
 export type Screen = "catalog" | "kernels" | "explore" | "compare" | "trace";
 export type TraceFormat = "ftrace" | "perfetto" | "mermaid";
@@ -28,9 +26,21 @@ export interface Backend {
     listener: { progress(p: ExploreProgress & { elapsedMs: number }): void; failure(f: FoundFailure): void },
   ): { handle: ExploreHandle; done: Promise<ResultsDocument>; budget: string; total: number };
   compare(scenarios: string[], kernels: string[], onCell: (row: ResultRow, done: number, total: number) => void): { handle: ExploreHandle; done: Promise<ResultsDocument>; budget: string };
-  /** Replay a token; `scenario` (an id or file) says where it came from when the catalog alone does not. */
-  replay(token: string, scenario?: string): { report: RunReport; trace: TraceDocument };
-  exportTrace(trace: TraceDocument, format: TraceFormat): string;
+  /**
+   * Replay a token (shrinking it) off the UI thread; `scenario` (an id or file) says where
+   * it came from when the catalog alone does not.
+   */
+  replay(token: string, scenario?: string): Promise<OpenedTrace>;
+  /** Write a trace export of a (shrunk) token; resolves with the path. */
+  exportTrace(job: ExportJob, format: TraceFormat): Promise<string>;
+}
+
+export interface ExportJob {
+  token: string;
+  scenario?: string;
+  /** For the file name. */
+  scenarioName: string;
+  kernel: string;
 }
 
 export interface State {
@@ -45,7 +55,10 @@ export interface State {
     budget: string;
     total: number;
     progress: (ExploreProgress & { elapsedMs: number }) | null;
+    /** Every distinct failure found so far, each with its replay token: kept when stopped. */
     failures: FoundFailure[];
+    /** The failure Enter opens. */
+    selected: number;
     result: ResultsDocument | null;
     stopped: boolean;
     error: string | null;
@@ -63,7 +76,9 @@ export interface State {
     metric: string;
     error: string | null;
   } | null;
-  trace: { report: RunReport; trace: TraceDocument; frames: Frame[]; index: number; from: Screen } | null;
+  trace: (OpenedTrace & { index: number; from: Screen }) | null;
+  /** A counterexample being replayed and shrunk (a spinner shows it). */
+  opening: { token: string; from: Screen } | null;
   message: string | null;
 }
 
@@ -83,6 +98,7 @@ export class AppStore {
       explore: null,
       compare: null,
       trace: null,
+      opening: null,
       message: null,
     };
     const last = this.state.list.kernels.findIndex((k) => k.id === "linux-7.0");
@@ -185,7 +201,7 @@ export class AppStore {
         failure: (f) => this.state.explore && this.set({ explore: { ...this.state.explore, failures: [...this.state.explore.failures, f] } }),
       });
       this.running = handle;
-      this.set({ screen: "explore", explore: { scenario, kernel, budget, total, progress: null, failures: [], result: null, stopped: false, error: null } });
+      this.set({ screen: "explore", explore: { scenario, kernel, budget, total, progress: null, failures: [], selected: 0, result: null, stopped: false, error: null } });
       done.then(
         (result) => {
           this.running = null;
@@ -263,19 +279,28 @@ export class AppStore {
     return c.rows.find((r) => r.scenario === c.scenarios[row] && r.kernel === c.kernels[col]);
   }
 
-  /** Enter on a compare cell, or on an explore failure: open the counterexample in the stepper. */
-  openCounterexample(token: string | null | undefined, from: Screen, scenario?: string): void {
+  /** Enter on a compare cell, or on an explore failure: replay it off the UI thread, then open the stepper. */
+  openCounterexample(token: string | null | undefined, from: Screen, scenario: string | undefined, none: string): void {
     if (!token) {
-      this.set({ message: "no counterexample here: the promise held" });
+      this.set({ message: none });
       return;
     }
-    try {
-      const { report, trace } = this.backend.replay(token, scenario);
-      const frames = buildFrames(trace);
-      this.set({ screen: "trace", trace: { report, trace, frames, index: 0, from }, message: null });
-    } catch (error) {
-      this.set({ message: (error as Error).message });
-    }
+    if (this.state.opening) return;
+    this.set({ opening: { token, from }, message: null });
+    this.backend.replay(token, scenario).then(
+      (opened) => {
+        if (this.state.opening?.token !== token) return; // abandoned (esc)
+        this.set({ screen: "trace", trace: { ...opened, index: 0, from }, opening: null, message: null });
+      },
+      (error: Error) => {
+        if (this.state.opening?.token === token) this.set({ opening: null, message: `cannot open the counterexample: ${error.message}` });
+      },
+    );
+  }
+
+  /** Forget a counterexample being opened (its worker finishes on its own). */
+  cancelOpening(): void {
+    if (this.state.opening) this.set({ opening: null, message: "opening cancelled" });
   }
 
   openSelectedCell(): void {
@@ -283,12 +308,32 @@ export class AppStore {
     if (!c) return;
     const row = this.cellAt(c.cursor.row, c.cursor.col);
     if (!row) return this.set({ message: "this cell has not finished yet" });
-    this.openCounterexample(row.failures[0]?.shrunk ?? row.failures[0]?.schedule, "compare", row.scenario.replace(/\[.*$/, ""));
+    const none = row.outcome === "holds" ? "no counterexample here: the promise held" : `no counterexample in this cell (${outcomeLabel(row.outcome)})`;
+    this.openCounterexample(row.failures[0]?.shrunk ?? row.failures[0]?.schedule, "compare", row.scenario.replace(/\[.*$/, ""), none);
   }
 
+  moveExploreSelection(delta: number): void {
+    const e = this.state.explore;
+    if (!e || e.failures.length === 0) return;
+    const n = e.failures.length;
+    this.set({ explore: { ...e, selected: (e.selected + delta + n) % n } });
+  }
+
+  /**
+   * Enter on the explore screen: the selected failure, shrunk when the exploration
+   * finished with it, else the token of the execution that found it (a stopped
+   * exploration keeps every failure found so far).
+   */
   openExploreFailure(): void {
-    const r = this.state.explore?.result?.results[0];
-    this.openCounterexample(r?.failures[0]?.shrunk ?? r?.failures[0]?.schedule, "explore", this.state.explore?.scenario);
+    const e = this.state.explore;
+    if (!e) return;
+    const found = e.failures[e.selected];
+    const row = e.result?.results[0];
+    const reported = found ? row?.failures.find((f) => f.kind === found.kind && f.message === found.message) : row?.failures[0];
+    const token = reported?.shrunk ?? reported?.schedule ?? found?.schedule;
+    const running = !e.result && !e.stopped && !e.error;
+    const none = row?.outcome === "holds" ? "no counterexample here: the promise held" : running ? "no counterexample found yet" : "no counterexample was found";
+    this.openCounterexample(token, "explore", e.scenario, none);
   }
 
   // ------------------------------------------------------------------ trace stepper
@@ -300,14 +345,23 @@ export class AppStore {
     this.set({ trace: { ...t, index } });
   }
 
+  /** Jump to the first frame of the repeating loop (a livelock's retry cycle). */
+  jumpToLoop(): void {
+    const t = this.state.trace;
+    if (!t) return;
+    if (!t.loop || t.loop.start < 0) return this.set({ message: "no repeating loop in this trace" });
+    this.set({ trace: { ...t, index: t.loop.start }, message: `loop start: a ${t.loop.period}-step cycle repeated × ${t.loop.repeats.toLocaleString("en-US")}` });
+  }
+
   exportTrace(format: TraceFormat): void {
     const t = this.state.trace;
     if (!t) return;
-    try {
-      const path = this.backend.exportTrace(t.trace, format);
-      this.set({ message: `exported ${format} trace to ${path}` });
-    } catch (error) {
-      this.set({ message: `export failed: ${(error as Error).message}` });
-    }
+    const job: ExportJob = { token: t.report.schedule, scenarioName: t.report.scenario, kernel: t.report.kernel };
+    if (t.scenario !== undefined) job.scenario = t.scenario;
+    this.set({ message: `exporting ${format} …` });
+    this.backend.exportTrace(job, format).then(
+      (path) => this.set({ message: `exported ${format} trace to ${path}` }),
+      (error: Error) => this.set({ message: `export failed: ${error.message}` }),
+    );
   }
 }

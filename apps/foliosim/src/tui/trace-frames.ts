@@ -34,6 +34,20 @@ export interface Frame {
   /** The step's events, one short line each. */
   lines: string[];
   folios: FolioState[];
+  /** Tasks not running after the step: "A sleeps in flush_work(…)", "kworker/1:1 runnable, waiting for CPU1", "b exited". */
+  waiting: string[];
+  /** Locks held after the step: "lruvec->lru_lock held by kworker/1:1". */
+  locks: string[];
+}
+
+/** A repeating tail of the schedule (a livelock's retry loop). */
+export interface Loop {
+  /** First frame of the repetition. */
+  start: number;
+  /** Frames per cycle. */
+  period: number;
+  /** Whole cycles from `start` to the end. */
+  repeats: number;
 }
 
 const QUIET = new Set(["op", "switch"]);
@@ -116,10 +130,13 @@ export function buildFrames(doc: TraceDocument): Frame[] {
     const names = touched.length > 0 ? touched : [...folios.keys()];
     return names.slice(0, FOLIO_PANEL_MAX).map((n) => folios.get(n)!).map((f) => ({ ...f, where: [...f.where] }));
   };
+  const sched = new SchedState(doc);
   const close = (): void => {
     if (!current) return;
     current.cpus = running.map(taskName);
     current.folios = snapshot();
+    current.waiting = sched.waiting(running);
+    current.locks = sched.heldLocks();
     frames.push(current);
   };
 
@@ -132,13 +149,13 @@ export function buildFrames(doc: TraceDocument): Frame[] {
   const touched: string[] = [];
   const setupTask = (t: number): boolean => t >= 0 && SETUP_TASK.test(doc.tasks[t]?.name ?? "");
   let inSetup = doc.events.some((e) => setupTask(e.task));
-  if (inSetup) current = { index: 0, step: 0, cpus: [], cpu: 0, task: "set-up", lines: ["after the set-up (sequential, not part of the explored schedule)"], folios: [] };
+  if (inSetup) current = { index: 0, step: 0, cpus: [], cpu: 0, task: "set-up", lines: ["after the set-up (sequential, not part of the explored schedule)"], folios: [], waiting: [], locks: [] };
   for (const e of doc.events) {
     if (e.task < 0 && e.type !== "switch") continue; // outside any task
     if (inSetup && e.task >= 0 && !setupTask(e.task) && e.type !== "switch" && e.type !== "spawn") inSetup = false;
     if (!inSetup && (!current || current.step !== e.step)) {
       close();
-      current = { index: frames.length, step: e.step, cpus: [], cpu: e.cpu, task: taskName(e.task), lines: [], folios: [] };
+      current = { index: frames.length, step: e.step, cpus: [], cpu: e.cpu, task: taskName(e.task), lines: [], folios: [], waiting: [], locks: [] };
     }
     if (inSetup) {
       if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
@@ -152,6 +169,7 @@ export function buildFrames(doc: TraceDocument): Frame[] {
       current.lines.unshift(`${e.name ?? "op"}`);
     } else if (!QUIET.has(e.type)) current.lines.push(describeEvent(doc, e));
 
+    sched.see(e);
     const a = e.args ?? {};
     if (e.task >= 0 && e.type === "func_entry" && e.name) stackOf(e.task).push(e.name);
     if (e.task >= 0 && e.type === "func_exit" && e.name) {
@@ -210,4 +228,84 @@ export function buildFrames(doc: TraceDocument): Frame[] {
 
 function isList(w: string): boolean {
   return /^(inactive_anon|active_anon|inactive_file|active_file|unevictable|isolated|lru)$/.test(w);
+}
+
+/** A lock operation's label: `spin_lock(x)`, `mutex_trylock(x)`, `folio_unlock(folio 0x…)`, `local_lock(x)`. */
+const LOCK_LABEL = /^(?:[a-z]+_)?(try)?(un)?lock\((.*)\)$/;
+
+/**
+ * Who sleeps in what, and who holds which lock, from the block/wake/exit events and the
+ * lock operations' labels. A trylock on a free lock takes it (the model's trylock fails
+ * only on a held lock), so the owners follow from the labels alone.
+ */
+class SchedState {
+  private readonly sleeping = new Map<number, string>();
+  private readonly exited = new Set<number>();
+  private readonly spawned = new Set<number>();
+  private readonly owners = new Map<string, number>();
+
+  constructor(private readonly doc: TraceDocument) {}
+
+  see(e: DocEvent): void {
+    if (e.task < 0) return;
+    if (e.type === "spawn") this.spawned.add(e.task);
+    else if (e.type === "block") this.sleeping.set(e.task, e.name ?? "?");
+    else if (e.type === "wake") this.sleeping.delete(e.task);
+    else if (e.type === "exit") {
+      this.sleeping.delete(e.task);
+      this.exited.add(e.task);
+    } else if (e.type === "op" && e.name) this.lockOp(e.task, e.name);
+  }
+
+  private lockOp(task: number, label: string): void {
+    const m = LOCK_LABEL.exec(label);
+    if (!m) return;
+    const [, trylock, unlock, name] = m;
+    if (unlock) this.owners.delete(name);
+    else if (!trylock || !this.owners.has(name)) this.owners.set(name, task);
+  }
+
+  private name(task: number): string {
+    return this.doc.tasks[task]?.name ?? String(task);
+  }
+
+  waiting(running: number[]): string[] {
+    const out: string[] = [];
+    for (const t of this.doc.tasks) {
+      if (running.includes(t.id) || SETUP_TASK.test(t.name)) continue;
+      const sleep = this.sleeping.get(t.id);
+      if (sleep !== undefined) out.push(`${t.name} sleeps in ${sleep}`);
+      else if (this.exited.has(t.id)) out.push(`${t.name} exited`);
+      else if (this.spawned.has(t.id)) out.push(`${t.name} runnable, waiting for CPU${t.cpu}`);
+    }
+    return out;
+  }
+
+  heldLocks(): string[] {
+    return [...this.owners].map(([lock, task]) => `${lock} held by ${this.name(task)}`);
+  }
+}
+
+/** What a frame did, for loop detection: who ran which operation. */
+function signature(f: Frame): string {
+  return `${f.task}\u0000${f.lines[0] ?? ""}`;
+}
+
+/**
+ * The repeating tail of a run (a livelock's retry loop), if the last frames repeat a cycle
+ * of at most `maxPeriod` frames at least three times: its first frame, period and count.
+ */
+export function findLoop(frames: readonly Frame[], maxPeriod = 512): Loop | null {
+  const sig = frames.map(signature);
+  const n = sig.length;
+  for (let p = 1; p <= Math.min(maxPeriod, Math.floor(n / 3)); p++) {
+    let ok = true;
+    for (let i = n - 2 * p; i < n - p && ok; i++) ok = sig[i] === sig[i + p];
+    if (!ok) continue;
+    let start = n - 2 * p;
+    while (start > 0 && sig[start - 1] === sig[start - 1 + p]) start--;
+    const repeats = Math.floor((n - start) / p);
+    if (repeats >= 3) return { start, period: p, repeats };
+  }
+  return null;
 }

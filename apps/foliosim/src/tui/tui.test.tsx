@@ -45,13 +45,14 @@ function fakeBackend(exportDir: string): Backend & { stopped: number } {
     stopped: 0,
     list: real.list,
     replay: (token: string) => real.replay(token, S4),
-    exportTrace: real.exportTrace,
+    // The fake explore's failure is S4's, so its exports replay S4's file too.
+    exportTrace: (job: Parameters<Backend["exportTrace"]>[0], format: Parameters<Backend["exportTrace"]>[1]) => real.exportTrace({ ...job, scenario: S4 }, format),
     explore: (scenario: string, kernel: string, listener: Parameters<Backend["explore"]>[2]) => {
       let reject: (e: Error) => void = () => {};
       const done = new Promise<ResultsDocument>((_res, rej) => (reject = rej));
       setTimeout(() => {
         listener.progress({ executions: 50, failures: 3, elapsedMs: 500 });
-        listener.failure({ kind: "promise", signature: "promise: x", message: `${scenario} on ${kernel}: pin returned -EAGAIN`, execution: 7 });
+        listener.failure({ kind: "promise", signature: "promise: x", message: `${scenario} on ${kernel}: pin returned -EAGAIN`, execution: 7, schedule: failing.report.schedule });
       }, 5);
       return {
         handle: {
@@ -159,8 +160,8 @@ describe("TUI", () => {
     app.unmount();
   });
 
-  it("explore view: progress, rate, failures as found; q stops with a partial report", async () => {
-    const { lastFrame, stdin, backend, unmount } = setup();
+  it("explore view: progress, rate, failures as found; q stops and keeps the counterexample", async () => {
+    const { lastFrame, stdin, backend, store, unmount } = setup();
     await tick();
     stdin.write("x");
     await tick(40);
@@ -168,12 +169,43 @@ describe("TUI", () => {
     expect(frame).toContain("50 executions");
     expect(frame).toContain("100 exec/s");
     expect(frame).toContain("3 failing");
-    expect(frame).toContain("✗ found promise at execution 7");
-    expect(frame).toContain("q/ctrl-c stop (partial report)");
+    expect(frame).toContain("› ✗ found promise at execution 7");
+    expect(frame).toContain("q/ctrl-c stop (keeps what was found)");
     stdin.write("q");
     await tick();
     expect(backend.stopped).toBe(1);
-    expect(lastFrame()).toContain("Stopped: a partial report of 50 executions");
+    expect(lastFrame()).toContain("Stopped: a partial report of 50 executions, 1 distinct failure(s) kept.");
+    // The failure found before q opens (it used to say "the promise held").
+    stdin.write(ENTER);
+    for (let i = 0; i < 40 && store.getSnapshot().screen !== "trace"; i++) await tick();
+    expect(lastFrame()).not.toContain("the promise held");
+    expect(lastFrame()).toContain("foliosim · trace");
+    // Shrunk from the token of the execution that found it: same scenario and kernel.
+    expect(store.getSnapshot().trace!.report.schedule.split(".").slice(0, 2)).toEqual(failing.report.schedule.split(".").slice(0, 2));
+    unmount();
+  });
+
+  it("the ✗ found line belongs to the explore screen, not to every later screen", async () => {
+    const { lastFrame, stdin, frames, unmount } = setup();
+    await tick();
+    stdin.write("x");
+    await tick(40);
+    expect(lastFrame()).toContain("✗ found promise");
+    stdin.write("q");
+    await tick();
+    stdin.write("\u001B");
+    await tick(80);
+    expect(lastFrame()).toContain("foliosim · catalog");
+    expect(lastFrame()).not.toContain("✗ found");
+    expect(frames[frames.length - 1]).not.toContain("✗ found");
+    unmount();
+  });
+
+  it("says what is true when there is no counterexample to open", async () => {
+    const { store, unmount } = setup();
+    await tick();
+    store.openCounterexample(undefined, "explore", undefined, "no counterexample was found");
+    expect(store.getSnapshot().message).toBe("no counterexample was found");
     unmount();
   });
 
@@ -194,8 +226,10 @@ describe("TUI", () => {
     await tick();
     for (let i = 0; i < 7; i++) stdin.write("m"); // 9 metrics: back to virtual_ns
     await tick();
+    // The cursor is a glyph too (NO_COLOR terminals show no inverse video).
+    expect(lastFrame()).toMatch(/›[✓✗⟳]/);
     stdin.write(ENTER);
-    await tick(60);
+    for (let i = 0; i < 40 && !lastFrame()!.includes("foliosim · trace"); i++) await tick();
     expect(lastFrame()).toContain("foliosim · trace");
     unmount();
   });
@@ -203,8 +237,8 @@ describe("TUI", () => {
   it("trace stepper: CPU columns, step forward and back, folio panel, export", async () => {
     const { lastFrame, stdin, store, dir, unmount } = setup();
     await tick();
-    store.openCounterexample(failing.report.schedule, "catalog");
-    await tick();
+    store.openCounterexample(failing.report.schedule, "catalog", undefined, "");
+    for (let i = 0; i < 40 && !store.getSnapshot().trace; i++) await tick();
     const frames = store.getSnapshot().trace!.frames;
     expect(frames.length).toBeGreaterThan(3);
     expect(frames[0].task).toBe("set-up");
@@ -221,15 +255,22 @@ describe("TUI", () => {
     stdin.write(LEFT);
     await tick();
     expect(lastFrame()).toContain(`Step 2/${frames.length}`);
+    // Keys that arrive together (auto-repeat, a paste) each count.
+    stdin.write("nnn");
+    await tick();
+    expect(lastFrame()).toContain(`Step 5/${frames.length}`);
+    stdin.write(RIGHT + RIGHT);
+    await tick();
+    expect(lastFrame()).toContain(`Step 7/${frames.length}`);
     stdin.write("G");
     await tick();
     expect(lastFrame()).toMatch(/folio 0x[0-9a-f]+: ref \d+ · pin \d+ · map \d+/);
     stdin.write("m");
-    await tick();
+    for (let i = 0; i < 40 && !lastFrame()!.includes("exported mermaid"); i++) await tick();
     expect(lastFrame()).toContain("exported mermaid trace to");
     const file = readdirSync(dir).find((f) => f.endsWith(".mmd"))!;
     expect(readFileSync(join(dir, file), "utf8")).toMatch(/^sequenceDiagram/);
-    expect(lastFrame()!.replace(/\s+/g, " ")).toContain("→/n step · ←/p back · g first · G last · f export ftrace · P export perfetto · m export mermaid · q/esc back");
+    expect(lastFrame()!.replace(/\s+/g, " ")).toContain("→/n step · ←/p back · g first · G last · L loop start · f export ftrace · P export perfetto · m export mermaid · q/esc back");
     unmount();
   });
 

@@ -42,19 +42,34 @@ export function matches(binding: KeyBinding, input: string, key: Key): boolean {
 
 /** The help line of a key map: "↑↓ move · enter open · q quit". */
 export function helpLine(bindings: readonly KeyBinding[]): string {
-  return bindings.map((b) => `${b.label ?? b.keys.join("/")} ${b.help}`).join(" · ");
+  return bindings.filter((b) => b.help !== "").map((b) => `${b.label ?? b.keys.join("/")} ${b.help}`).join(" · ");
+}
+
+/** Run the first binding that matches one key press. */
+function dispatch(bindings: readonly KeyBinding[], input: string, key: Key): void {
+  for (const b of bindings) {
+    if (matches(b, input, key)) {
+      b.run();
+      return;
+    }
+  }
+}
+
+/**
+ * The key presses in one input event: Ink splits escape sequences, but characters that
+ * arrive together (auto-repeat, a pasted `nnnn`) come as one string; each is a press.
+ */
+export function keyPresses(input: string, key: Key): [string, Key][] {
+  const chars = [...input];
+  if (chars.length <= 1 || key.ctrl || key.meta || input.includes("\u001B")) return [[input, key]];
+  return chars.map((c) => [c, { ...key, return: c === "\r", tab: c === "\t", shift: c !== c.toLowerCase() }]);
 }
 
 export function useKeymap(bindings: readonly KeyBinding[], active = true): string {
   const { isRawModeSupported } = useStdin();
   useInput(
     (input, key) => {
-      for (const b of bindings) {
-        if (matches(b, input, key)) {
-          b.run();
-          return;
-        }
-      }
+      for (const [c, k] of keyPresses(input, key)) dispatch(bindings, c, k);
     },
     { isActive: Boolean(isRawModeSupported) && active },
   );

@@ -1,6 +1,8 @@
-import { Box, Text } from "ink";
+import { Box, Text, useStdout } from "ink";
+import { Busy } from "../components/Busy.js";
 import { HelpLine } from "../components/HelpLine.js";
 import { Title } from "../components/Title.js";
+import { windowAround } from "../components/viewport.js";
 import { useKeymap, type KeyBinding } from "../hooks/use-keymap.js";
 import { useStore } from "../hooks/use-store.js";
 import type { AppStore } from "../store.js";
@@ -8,49 +10,64 @@ import { outcomeLabel, type Outcome } from "../../report.js";
 import { costText } from "../../render/text.js";
 
 const COLOR: Record<Outcome, string> = { holds: "green", fails: "red", livelock: "yellow", deadlock: "magenta", inconclusive: "gray" };
+const CELL = 24;
+const LABEL = 26;
 
 export function CompareScreen({ store }: { store: AppStore }) {
   const state = useStore(store);
   const c = state.compare;
+  const { stdout } = useStdout();
   const bindings: KeyBinding[] = [
-    { keys: ["up"], label: "↑", help: "up", run: () => store.moveCursor(-1, 0) },
-    { keys: ["down"], label: "↓", help: "down", run: () => store.moveCursor(1, 0) },
-    { keys: ["left"], label: "←", help: "left", run: () => store.moveCursor(0, -1) },
-    { keys: ["right"], label: "→", help: "right", run: () => store.moveCursor(0, 1) },
+    { keys: ["up"], label: "↑↓←→", help: "move", run: () => store.moveCursor(-1, 0) },
+    { keys: ["down"], label: "", help: "", run: () => store.moveCursor(1, 0) },
+    { keys: ["left"], label: "", help: "", run: () => store.moveCursor(0, -1) },
+    { keys: ["right"], label: "", help: "", run: () => store.moveCursor(0, 1) },
     { keys: ["return"], label: "enter", help: "open counterexample", run: () => store.openSelectedCell() },
     { keys: ["m"], help: "cost metric", run: () => store.cycleMetric() },
-    { keys: ["q", "escape"], label: "q/esc", help: "back", run: () => (store.stopRunning(), store.go("catalog")) },
+    { keys: ["q", "escape"], label: "q/esc", help: "back", run: () => (state.opening ? store.cancelOpening() : (store.stopRunning(), store.go("catalog"))) },
   ];
   const help = useKeymap(bindings);
   if (!c) return <Text>No comparison yet.</Text>;
-  const width = 24;
+  // A scrolling viewport: the columns and rows that fit, around the cursor.
+  const cols = windowAround(c.kernels.length, c.cursor.col, Math.floor(((stdout?.columns ?? 100) - LABEL - 1) / CELL));
+  const rows = windowAround(c.scenarios.length, c.cursor.row, (stdout?.rows ?? 40) - 14);
+  const kernels = c.kernels.slice(cols.start, cols.end);
   return (
     <Box flexDirection="column">
       <Title detail={`${c.rows.length}/${c.total} cells${c.done ? "" : c.stopped ? " (stopped)" : " …"}`}>compare</Title>
-      <Text dimColor>{c.budget}</Text>
+      <Text dimColor wrap="truncate-end">{c.budget}</Text>
       <Box marginTop={1} flexDirection="column">
-        <Text bold>
-          {"scenario".padEnd(26)}
-          {c.kernels.map((k) => k.slice(0, width - 2).padEnd(width)).join("")}
+        <Text bold wrap="truncate-end">
+          {(cols.start > 0 ? `← ${cols.start} more` : "scenario").padEnd(LABEL)}
+          {kernels.map((k) => k.slice(0, CELL - 2).padEnd(CELL)).join("")}
+          {cols.end < c.kernels.length ? `→ ${c.kernels.length - cols.end} more` : ""}
         </Text>
-        {c.scenarios.map((s, i) => (
-          <Text key={s}>
-            {s.slice(0, 25).padEnd(26)}
-            {c.kernels.map((k, j) => {
-              const row = store.cellAt(i, j);
-              const selected = c.cursor.row === i && c.cursor.col === j;
-              const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, c.metric)}` : "…";
-              return (
-                <Text key={k} inverse={selected} color={row ? COLOR[row.outcome] : undefined}>
-                  {text.slice(0, width - 1).padEnd(width)}
-                </Text>
-              );
-            })}
-          </Text>
-        ))}
+        {rows.start > 0 ? <Text dimColor>  ↑ {rows.start} more</Text> : null}
+        {c.scenarios.slice(rows.start, rows.end).map((s, k) => {
+          const i = rows.start + k;
+          return (
+            <Text key={s} wrap="truncate-end">
+              {s.slice(0, LABEL - 1).padEnd(LABEL)}
+              {kernels.map((kernel, m) => {
+                const j = cols.start + m;
+                const row = store.cellAt(i, j);
+                const selected = c.cursor.row === i && c.cursor.col === j;
+                const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, c.metric)}` : "…";
+                // The cursor is a glyph as well as inverse video (NO_COLOR terminals).
+                return (
+                  <Text key={kernel} inverse={selected} color={row ? COLOR[row.outcome] : undefined}>
+                    {`${selected ? "›" : " "}${text}`.slice(0, CELL - 1).padEnd(CELL)}
+                  </Text>
+                );
+              })}
+            </Text>
+          );
+        })}
+        {rows.end < c.scenarios.length ? <Text dimColor>  ↓ {c.scenarios.length - rows.end} more</Text> : null}
       </Box>
       <Text dimColor>✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — failure rate · cost: median {c.metric === "virtual_ns" ? "virtual time" : c.metric} per execution</Text>
       {c.error ? <Text>Error: {c.error}</Text> : null}
+      <Busy state={state} />
       <HelpLine text={help} message={state.message} />
     </Box>
   );
