@@ -5,11 +5,26 @@
  *
  * - Patch 1/2: `folio_put` calls `wake_up_var(&folio->_refcount)` behind the static
  *   key `folio_put_wakeup_key` (about 500 inlined patch sites).
- * - Patch 2/2: in `migrate_folios_move`, each -EAGAIN with MR_LONGTERM_PIN waits
+ * - Patch 2/2 (lkml.iu.edu/2604.1/04128.html, 9 Apr 2026): in `migrate_folios_move`,
+ *   each -EAGAIN with MR_LONGTERM_PIN waits
  *   `wait_var_event_timeout(&folio->_refcount, folio_ref_count(folio) <= expected, HZ)`
- *   with expected = `folio_expected_ref_count(folio) + 1`, before the next pass;
+ *   with expected = `folio_expected_ref_count(folio) + 1`, before the next pass — once
+ *   per -EAGAIN pass, so up to about 10 s over the ten passes (3 async + 7 sync);
  *   `migrate_pages` enables the key on entry for MR_LONGTERM_PIN and disables it on
  *   exit (counted users: only the first enable and the last disable patch code).
+ *
+ * What the posting shows of the third hunk: only its header, `@@ -1941,6 +1954,17 @@
+ * static int migrate_pa…`, which adds 11 lines — as many as the move-stage wait above —
+ * inside a static `migrate_pa…` function (`migrate_pages` itself is not static), and
+ * the cover letter says the series "adds wait_var_event_timeout() at the retry points".
+ * That points at the same wait in `migrate_pages_batch`'s unmap-stage -EAGAIN case, but
+ * its text could not be read (every copy of the posting available here stops at the
+ * header), so the model does not add an unmap-stage wait: it waits only where the patch
+ * text shows it, in the move stage. Likewise patch 1/2's text (include/linux/mm.h +8,
+ * mm/swap.c +9 -1) could not be read; the cover letter puts the `wake_up_var()` in
+ * `folio_put()`, and the model wakes from every reference drop that goes through
+ * `putNow` (`folio_put`, `folio_put_refs` and the GUP unpin built on it, and the batched
+ * `folios_put` of the LRU and mlock batches), which may be more paths than the patch.
  * Selected by `m.kernel.migrate === "jhubbard-refcount-wait"`.
  */
 
