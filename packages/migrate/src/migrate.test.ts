@@ -27,7 +27,7 @@ import {
   putbackMovablePages,
   type MigrateMode,
 } from "./index.js";
-import { events, holdReference, isolate, isolateMigratePutback, mapped, ops, pteKinds, run, without, world, type Migrated } from "./testing.js";
+import { events, holdReference, isolate, isolateMigratePutback, mapped, ops, pteKinds, run, timeline, without, world, type Migrated } from "./testing.js";
 
 /** The folio's counts, flags and reference holders, for before/after comparisons. */
 function snapFolio(f: Folio) {
@@ -219,7 +219,7 @@ describe("migrate_pages: NR_MAX_MIGRATE_ASYNC_RETRY + NR_MAX_MIGRATE_SYNC_RETRY 
     expect(out).toEqual({ rc: 1, left: 1 });
     expect(r.counters.migrate_retry).toBe(10);
     const name = w.folio.name;
-    const check = "__folio_migrate_mapping";
+    const check = "folio_ref_count (__migrate_folio)";
     expect(ops(r, (l) => l === check || l === `folio_trylock(${name})` || l === `folio_unlock(${name})` || l.startsWith("folio_alloc"))).toEqual([
       "folio_alloc(GFP_HIGHUSER_MOVABLE)",
       `folio_trylock(${name})`,
@@ -230,7 +230,9 @@ describe("migrate_pages: NR_MAX_MIGRATE_ASYNC_RETRY + NR_MAX_MIGRATE_SYNC_RETRY 
       ...Array<string>(7).fill(check),
       `folio_unlock(${name})`,
     ]);
-    // Each check saw the page cache + isolation references expected, and the holder's on top.
+    // Each check saw the page cache + isolation references expected, and the holder's on top;
+    // none went on to the copy and the freeze.
+    expect(ops(r, (l) => l === "folio_mc_copy" || l === "__folio_migrate_mapping")).toEqual([]);
     const mismatches = events(r, "migrate_refcount_mismatch");
     expect(mismatches).toHaveLength(10);
     for (const e of mismatches) expect(e.args).toEqual({ count: 3, expected: 2 });
@@ -242,12 +244,68 @@ describe("migrate_pages: NR_MAX_MIGRATE_ASYNC_RETRY + NR_MAX_MIGRATE_SYNC_RETRY 
     expect(out).toEqual({ rc: 1, left: 1 });
     expect(r.counters.migrate_retry).toBe(10);
     const name = w.folio.name;
-    expect(ops(r, (l) => l === "__folio_migrate_mapping" || l === `folio_trylock(${name})` || l === `folio_unlock(${name})`)).toEqual([
+    expect(ops(r, (l) => l === "folio_ref_count (__migrate_folio)" || l === `folio_trylock(${name})` || l === `folio_unlock(${name})`)).toEqual([
       `folio_trylock(${name})`,
-      ...Array<string>(10).fill("__folio_migrate_mapping"),
+      ...Array<string>(10).fill("folio_ref_count (__migrate_folio)"),
       `folio_unlock(${name})`,
     ]);
     expect([r.counters.folio_alloc, r.counters.folio_freed]).toEqual([1, 1]);
+  });
+});
+
+describe("__migrate_folio: the check, folio_mc_copy and the freeze are separate steps", () => {
+  // mm/migrate.c __migrate_folio(): `if (folio_ref_count(src) != expected_count) return
+  // -EAGAIN;` then `folio_mc_copy(dst, src)`, then __folio_migrate_mapping(), which
+  // freezes a page-cache folio at expected_count under the xarray lock and freezes
+  // nothing for a small anonymous folio. The holder's folio_try_get lands during the
+  // 1 us copy of the first move pass (about 430 ns after the check).
+  function lateReference(shmem: boolean, holdNs: number) {
+    const w = world({ shmem });
+    let out!: Migrated;
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* sleepNs(3_000); yield* holdReference(w.folio, holdNs); } });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { out = yield* isolateMigratePutback(w, "MIGRATE_ASYNC"); } });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    const window = timeline(r, (e) => (e.type === "op" && ["folio_ref_count (__migrate_folio)", "folio_mc_copy", "folio_try_get", "__folio_migrate_mapping"].includes(e.name!) ? e.name! : e.type === "page_ref_freeze" ? `page_ref_freeze ${JSON.stringify(e.args)}` : null));
+    return { w, r, out, window };
+  }
+
+  it("shmem: a reference taken during the copy fails the freeze (-EAGAIN); the next pass, the reference gone, migrates", () => {
+    const { w, r, out, window } = lateReference(true, 500);
+    expect(out).toEqual({ rc: 0, left: 0 });
+    expect(window.slice(0, 5)).toEqual([
+      "migrator: folio_try_get", // the isolation's transient reference, dropped again before migrate_pages
+      "migrator: folio_ref_count (__migrate_folio)", // 2 = page cache + isolation: go on
+      "migrator: folio_mc_copy",
+      "holder: folio_try_get", // during the copy
+      expect.stringMatching(/^migrator: page_ref_freeze .*"ret":0/), // 3 != 2: the freeze fails
+    ]);
+    expect(events(r, "migrate_refcount_mismatch").map((e) => e.args)).toEqual([{ count: 3, expected: 2, at: "folio_ref_freeze" }]);
+    expect(r.counters.migrate_retry).toBe(1);
+    expect(w.folio.state).toBe("free");
+  });
+
+  it("shmem: held on, the reference fails the first pass at the freeze and the nine others at the check", () => {
+    const { r, out } = lateReference(true, 50_000_000);
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(events(r, "migrate_refcount_mismatch").map((e) => (e.args as { at?: string }).at ?? "check")).toEqual(["folio_ref_freeze", ...Array(9).fill("check")]);
+    expect(ops(r, (l) => l === "folio_mc_copy")).toHaveLength(1);
+  });
+
+  it("a small anonymous folio is not frozen: the same late reference does not stop the migration, and the holder's put frees the old folio", () => {
+    const { w, r, out, window } = lateReference(false, 50_000_000);
+    expect(out).toEqual({ rc: 0, left: 0 });
+    expect(window.slice(1)).toEqual([
+      "migrator: folio_ref_count (__migrate_folio)",
+      "migrator: folio_mc_copy",
+      "holder: folio_try_get",
+      "migrator: __folio_migrate_mapping",
+    ]);
+    expect(events(r, "migrate_refcount_mismatch")).toEqual([]);
+    expect(r.counters.migrate_retry ?? 0).toBe(0);
+    expect(mapped(w)).not.toBe(w.folio);
+    const freed = events(r, "mm_page_free", w.folio.name)[0];
+    expect(freed.t).toBeGreaterThan(50_000_000);
   });
 });
 

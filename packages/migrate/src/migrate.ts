@@ -35,7 +35,7 @@ import {
 } from "@foliosim/folio";
 import { folioAddLru, folioPutbackLru, lruAddDrain, ISOLATED_HOLDER } from "@foliosim/lru";
 import { removeMigrationPtes, tryToMigrate } from "@foliosim/mm";
-import { condResched, current, currentMachine, defineCosts, op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { condResched, current, currentMachine, defineCosts, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { devjainEarlyBail, devjainRefcountMismatch } from "./variants/devjain-early-bail.js";
 import { davidWaitersBackoff } from "./variants/david-waiters-backoff.js";
 import { davidWaitersBackoffInBatch } from "./variants/david-waiters-backoff-inbatch.js";
@@ -229,75 +229,127 @@ function folioMigrateFlagsNow(dst: Folio, src: Folio): void {
   src.clearBits(PG.swapcache | PG.private);
 }
 
+/** `folio_expected_refs(mapping, src)` (+ `extra`): what the isolated, unmapped source may hold. */
+function folioExpectedRefs(src: Folio, extra: number): number {
+  return folioExpectedRefCount(src) + 1 + extra;
+}
+
+/** A page-cache (or shmem, swap-cache) folio: its references are frozen while the cache entry is switched. */
+function isCached(src: Folio): boolean {
+  return src.mapping !== null && src.mapping.kind !== "anon";
+}
+
+function mismatch(m: Machine, src: Folio, expected: number, at?: string): number {
+  m.emit("migrate_refcount_mismatch", src.name, at ? { count: src.refcount, expected, at } : { count: src.refcount, expected });
+  return EAGAIN;
+}
+
 /**
- * `__folio_migrate_mapping` + copy: the expected-reference check. For a folio with no
- * mapping, `ref` must equal the expected count; a page-cache folio is frozen at the
- * expected count, the cache entry is switched, and the old folio unfrozen without the
- * cache references. `extra` is `folio_migrate_mapping`'s extra count.
+ * The body of `__folio_migrate_mapping(mapping, dst, src, expected)`. Without a mapping
+ * (an anonymous folio not in the swap cache) nothing is frozen for a small folio — "no
+ * turning back from here" — and a large one is frozen and unfrozen at `expected` (to
+ * take it off the deferred split queue). A page-cache folio is frozen at `expected`
+ * under the xarray lock, the cache entry switched, and the old folio unfrozen without
+ * the cache references. Returns -EAGAIN when the freeze fails.
  */
-export function folioMigrateMapping(dst: Folio, src: Folio, extra: number): Op<number> {
+function folioMigrateMappingNow(m: Machine, dst: Folio, src: Folio, expected: number, freezeLarge: boolean): number {
+  const mapping = src.mapping;
+  if (!isCached(src)) {
+    if (freezeLarge && src.order > 0) {
+      if (!refFreezeNow(m, src, expected)) return mismatch(m, src, expected, "folio_ref_freeze");
+      refUnfreezeNow(m, src, expected);
+    }
+    dst.index = src.index;
+    dst.mapping = mapping;
+    if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
+    m.markWrite(dst.map);
+    return MIGRATEPAGE_SUCCESS;
+  }
+  if (!refFreezeNow(m, src, expected)) return mismatch(m, src, expected, "folio_ref_freeze");
+  const nr = folioNrPages(src);
+  dst.index = src.index;
+  dst.mapping = mapping;
+  getNow(m, dst, nr, "pagecache", "__folio_migrate_mapping");
+  if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
+  if (src.test(PG.dirty)) {
+    src.clearBits(PG.dirty);
+    dst.setBits(PG.dirty);
+  }
+  mapping!.replaceFolio?.(src, dst);
+  refUnfreezeNow(m, src, expected - nr, { pagecache: nr });
+  m.markWrite(dst.map);
+  return MIGRATEPAGE_SUCCESS;
+}
+
+function mappingWrites(dst: Folio, src: Folio) {
   const writes = [src.ref, dst.ref, src.map, dst.map, src.flagsWord, dst.flagsWord];
   const xa = src.mapping?.xaLock;
   if (xa) writes.push(xa);
+  return writes;
+}
+
+/**
+ * `folio_migrate_mapping(mapping, dst, src, extra)`: the reference check, then
+ * `__folio_migrate_mapping`, with no work between them — one step here (used by
+ * migrate_device.c's `migrate_vma_pages`).
+ */
+export function folioMigrateMapping(dst: Folio, src: Folio, extra: number): Op<number> {
   return op({
     kind: "folio_migrate_mapping",
     label: "__folio_migrate_mapping",
-    writes,
+    writes: mappingWrites(dst, src),
     cost: "atomic",
     run: (m) => {
-      const expected = folioExpectedRefCount(src) + 1 + extra;
-      const mapping = src.mapping;
-      const cached = mapping !== null && mapping.kind !== "anon";
-      if (!cached) {
-        if (src.refcount !== expected) {
-          m.emit("migrate_refcount_mismatch", src.name, { count: src.refcount, expected });
-          return EAGAIN;
-        }
-        dst.index = src.index;
-        dst.mapping = mapping;
-        if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
-        m.markWrite(dst.map);
-        return MIGRATEPAGE_SUCCESS;
-      }
-      if (!refFreezeNow(m, src, expected)) {
-        m.emit("migrate_refcount_mismatch", src.name, { count: src.refcount, expected });
-        return EAGAIN;
-      }
-      const nr = folioNrPages(src);
-      dst.index = src.index;
-      dst.mapping = mapping;
-      getNow(m, dst, nr, "pagecache", "__folio_migrate_mapping");
-      if (src.test(PG.swapbacked)) dst.setBits(PG.swapbacked);
-      if (src.test(PG.dirty)) {
-        src.clearBits(PG.dirty);
-        dst.setBits(PG.dirty);
-      }
-      mapping.replaceFolio?.(src, dst);
-      refUnfreezeNow(m, src, expected - nr, { pagecache: nr });
-      m.markWrite(dst.map);
-      return MIGRATEPAGE_SUCCESS;
+      const expected = folioExpectedRefs(src, extra);
+      if (src.refcount !== expected) return mismatch(m, src, expected);
+      return folioMigrateMappingNow(m, dst, src, expected, false);
     },
   });
 }
 
-/** `migrate_folio` (`__migrate_folio`): check, copy the page, migrate the flags. */
+/**
+ * `__migrate_folio` (via `migrate_folio`), in the kernel's order: the reference check
+ * ("before we do more work"), `folio_mc_copy`, then `__folio_migrate_mapping` with the
+ * count the check expected, then `folio_migrate_flags`. The check and the freeze are
+ * separate steps with the copy between them: a reference taken during the copy fails
+ * the freeze of a page-cache (shmem, swap-cache) or large folio with -EAGAIN; a small
+ * anonymous folio is not frozen, so it migrates and the late holder keeps the old one.
+ */
 export function* migrateFolio(dst: Folio, src: Folio, extra = 0): TaskGen<number> {
-  const rc = yield* folioMigrateMapping(dst, src, extra);
-  if (rc !== MIGRATEPAGE_SUCCESS) return rc;
+  const expected = yield* op({
+    kind: "folio_ref_count",
+    label: "folio_ref_count (__migrate_folio)",
+    reads: [src.ref, src.map],
+    cost: "plain",
+    run: (m) => {
+      const want = folioExpectedRefs(src, extra);
+      return src.refcount === want ? want : mismatch(m, src, want);
+    },
+  });
+  if (expected === EAGAIN) return EAGAIN;
   yield* op({
     kind: "folio_mc_copy",
     label: "folio_mc_copy",
     reads: [src.map],
-    writes: [dst.map, dst.flagsWord, src.flagsWord],
+    writes: [dst.map],
     cost: "plain",
     run: (m) => {
       m.chargeCpu(current().cpu, m.cost("pageCopy") * folioNrPages(src));
       dst.data = src.data;
-      folioMigrateFlagsNow(dst, src);
       m.markWrite(dst.map);
     },
   });
-  return MIGRATEPAGE_SUCCESS;
+  return yield* op({
+    kind: "folio_migrate_mapping",
+    label: "__folio_migrate_mapping",
+    writes: mappingWrites(dst, src),
+    cost: "atomic",
+    run: (m) => {
+      const rc = folioMigrateMappingNow(m, dst, src, expected, true);
+      if (rc === MIGRATEPAGE_SUCCESS) folioMigrateFlagsNow(dst, src); // folio_migrate_flags
+      return rc;
+    },
+  });
 }
 
 /** `move_to_new_folio`. */
