@@ -8,10 +8,10 @@
  * |---------------------|------------------------|-----------------------------------------------|
  * | `pre-6.11`          | ./pre-6.11.ts          | mainline ≤ 6.16: `!lru` → drain all, once     |
  * | `will-v1`           | ./will-v1.ts           | Will Deacon, Aug 2025: also when mlocked      |
- * | `hugh-v1`           | ./hugh-v1.ts           | Hugh Dickins' first reply: mlocked, !unevictable |
+ * | `hugh-v1`           | ./hugh-v1.ts           | Hugh Dickins' first reply: local drain first; mlocked, !unevictable |
  * | `john-memalloc-pin` | ./john-memalloc-pin.ts | John Hubbard: gup.c unchanged, mlock flush    |
- * | `6.17`              | ./6.17.ts              | Hugh Dickins, merged 6.17-rc: ref ladder, +1  |
- * | `2026`              | ./2026.ts              | 2026 mainline: ladder with the pin references |
+ * | `6.17`              | ./6.17.ts              | Hugh Dickins, 6.17–7.2: ref ladder, +1 target |
+ * | `2026`              | ./2026.ts              | mainline since 7.3: ladder, pin-reference target |
  *
  * A rule may also drain once at the head of the call, before the loop (`hugh-v1`).
  *
