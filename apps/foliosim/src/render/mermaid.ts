@@ -7,8 +7,12 @@
  *   (`participant F1 as folio 0x9f83a8`).
  * - Messages, chosen for a reader: modelled-function entries (`T0->>T0: pin_user_pages`),
  *   every refcount change (`T0->>F1: folio_try_get (ref 2→3)`), allocation and free,
- *   work queued / run / done, IPIs, lock operations, sleeps, preemptions, RCU grace
- *   periods and static-key flips. Runs of identical messages collapse to one with `×N`.
+ *   work queued / run / done, IPIs, lock operations, retry operations (cpu_relax,
+ *   cond_resched, msleep, flush_work), sleeps, preemptions, RCU grace periods and
+ *   static-key flips. Runs of identical messages collapse to one with `× N`; a block of
+ *   messages repeated back to back (a retry loop) becomes one `loop × 28,597` block.
+ * - For a run that did not finish (livelock, step cap) a note names every task still
+ *   there: who sleeps in what, who retries which loop, who waits for a CPU it never gets.
  * - A Note for a model error, and a closing Note with the failure or hang.
  * - `rect rgb(255,230,230)` around the racing window: from the outermost function
  *   call in which a second task first touches the folio of the failure (or the folio
@@ -38,8 +42,8 @@ const MAX_TEXT = 160;
 const LOCK_OP = /(?:^|[^a-z])(?:spin_|mutex_|local_|bit_|folio_)?(?:try)?(?:un)?lock(?:_|\(|$)/i;
 
 interface Item {
-  /** A message (numbered by autonumber) or a note. */
-  kind: "msg" | "note";
+  /** A message (numbered by autonumber), a note, or a `loop` block of repeated items. */
+  kind: "msg" | "note" | "loop";
   from: string;
   to: string;
   arrow: "->>" | "-->>";
@@ -48,11 +52,19 @@ interface Item {
   times: number;
   /** A modelled-function entry (merged into a folio message of the same name that follows). */
   func?: boolean;
+  /** kind "loop": the repeated block (`times` is the number of repetitions). */
+  body?: Item[];
 }
+
+/** Operations a retry loop is made of (beside lock operations). */
+const RETRY_OP = /^(?:flush_work|cpu_relax|cond_resched|msleep|schedule|yield)\b/;
+
+/** Longest block of messages a repetition is looked for in. */
+const MAX_CYCLE = 24;
 
 export function writeMermaid(doc: TraceDocument, options: MermaidOptions = {}): string {
   const maxChars = Math.min(options.maxChars ?? MERMAID_MAX_TEXT - 1000, MERMAID_MAX_TEXT - 1);
-  const items = collect(doc);
+  const items = collapseCycles(collect(doc));
   const window = racingWindow(doc, items);
   let cap = Math.max(4, options.maxMessages ?? 100);
   for (;;) {
@@ -125,7 +137,7 @@ function collect(doc: TraceDocument): Item[] {
         break;
       }
       case "op":
-        if (e.name !== undefined && (LOCK_OP.test(e.name) || /^flush_work/.test(e.name))) add("msg", me, me, e.name, e.seq);
+        if (e.name !== undefined && (LOCK_OP.test(e.name) || RETRY_OP.test(e.name))) add("msg", me, me, e.name, e.seq);
         break;
       case "rcu_gp_start":
       case "rcu_gp_end":
@@ -207,6 +219,11 @@ function racingWindow(doc: TraceDocument, items: Item[]): number {
   return i;
 }
 
+/** Messages an item puts on the diagram (autonumber counts them). */
+function messages(it: Item): number {
+  return it.kind === "msg" ? 1 : it.kind === "loop" ? (it.body ?? []).reduce((n, b) => n + messages(b), 0) : 0;
+}
+
 function render(doc: TraceDocument, all: Item[], window: number, cap: number): string {
   // Choose what to keep: everything, or the head and the tail around an elision.
   let kept: (Item | { elided: number; nextNumber: number })[] = all;
@@ -214,28 +231,13 @@ function render(doc: TraceDocument, all: Item[], window: number, cap: number): s
   if (all.length > cap) {
     const head = Math.max(1, Math.floor(cap / 5));
     const tailStart = all.length - (cap - head);
-    const numberBefore = (n: number): number => all.slice(0, n).filter((it) => it.kind === "msg").length;
+    const numberBefore = (n: number): number => all.slice(0, n).reduce((k, it) => k + messages(it), 0);
     kept = [...all.slice(0, head), { elided: tailStart - head, nextNumber: numberBefore(tailStart) + 1 }, ...all.slice(tailStart)];
     if (window >= 0) windowAt = window < head ? window : window < tailStart ? head : window - tailStart + head + 1;
   }
-
-  // Participants: tasks in CPU order, then folios, each only if used.
-  const used = new Set<string>();
-  for (const it of kept) if ("kind" in it) used.add(it.from).add(it.to);
-  const endNotes = closingNotes(doc);
-  const taskOrder = [...doc.tasks].sort((x, y) => x.cpu - y.cpu || x.id - y.id);
-  let taskParts = taskOrder.filter((t) => used.has(participantOfTask(t.id)));
-  if (taskParts.length === 0) taskParts = taskOrder.filter((t) => !t.daemon).slice(0, 1);
-  const folioParts = doc.folios.filter((f) => used.has(`F${f.index + 1}`));
-
-  const lines = ["sequenceDiagram", "    autonumber"];
-  for (const t of taskParts) lines.push(`    participant ${participantOfTask(t.id)} as ${esc(`CPU${t.cpu} · ${t.name}`)}`);
-  for (const f of folioParts) lines.push(`    participant F${f.index + 1} as ${esc(f.name)}`);
-  if (taskParts.length === 0 && folioParts.length === 0) lines.push("    participant M as machine");
-  const first = taskParts.length > 0 ? participantOfTask(taskParts[0].id) : folioParts.length > 0 ? `F${folioParts[0].index + 1}` : "M";
-  const lastTask = taskParts.length > 0 ? participantOfTask(taskParts[taskParts.length - 1].id) : first;
-  const span = first === lastTask ? first : `${first},${lastTask}`;
-
+  const state = stateNotes(doc, all);
+  const endNotes = [...state.notes, ...closingNotes(doc)];
+  const { lines, span } = participants(doc, kept, state.mentions);
   let indent = "    ";
   kept.forEach((it, i) => {
     if (i === windowAt) {
@@ -247,13 +249,125 @@ function render(doc: TraceDocument, all: Item[], window: number, cap: number): s
       lines.push(`${indent}autonumber ${it.nextNumber}`);
       return;
     }
-    const text = esc(it.times > 1 ? `${it.text} ×${it.times}` : it.text);
-    if (it.kind === "note") lines.push(`${indent}Note right of ${it.from}: ${text}`);
-    else lines.push(`${indent}${it.from}${it.arrow}${it.to}: ${text}`);
+    lines.push(...itemLines(it, indent));
   });
   for (const n of endNotes) lines.push(`${indent}Note over ${span}: ${esc(n)}`);
   if (windowAt >= 0 && windowAt < kept.length) lines.push("    end");
   return lines.join("\n") + "\n";
+}
+
+/** The participant lines (tasks in CPU order, then folios, each only if used) and the span of a note over all. */
+function participants(doc: TraceDocument, kept: readonly (Item | { elided: number })[], mentioned: ReadonlySet<number>): { lines: string[]; span: string } {
+  const used = new Set<string>();
+  const use = (it: Item): void => {
+    used.add(it.from).add(it.to);
+    for (const b of it.body ?? []) use(b);
+  };
+  for (const it of kept) if ("kind" in it) use(it);
+  for (const t of mentioned) used.add(participantOfTask(t));
+  const taskOrder = [...doc.tasks].sort((x, y) => x.cpu - y.cpu || x.id - y.id);
+  let taskParts = taskOrder.filter((t) => used.has(participantOfTask(t.id)));
+  if (taskParts.length === 0) taskParts = taskOrder.filter((t) => !t.daemon).slice(0, 1);
+  const folioParts = doc.folios.filter((f) => used.has(`F${f.index + 1}`));
+  const lines = ["sequenceDiagram", "    autonumber"];
+  for (const t of taskParts) lines.push(`    participant ${participantOfTask(t.id)} as ${esc(`CPU${t.cpu} · ${t.name}`)}`);
+  for (const f of folioParts) lines.push(`    participant F${f.index + 1} as ${esc(f.name)}`);
+  if (taskParts.length === 0 && folioParts.length === 0) lines.push("    participant M as machine");
+  const first = taskParts.length > 0 ? participantOfTask(taskParts[0].id) : folioParts.length > 0 ? `F${folioParts[0].index + 1}` : "M";
+  const lastTask = taskParts.length > 0 ? participantOfTask(taskParts[taskParts.length - 1].id) : first;
+  return { lines, span: first === lastTask ? first : `${first},${lastTask}` };
+}
+
+/** "× 28,597". */
+function timesText(n: number): string {
+  return `× ${n.toLocaleString("en-US")}`;
+}
+
+function itemLines(it: Item, indent: string): string[] {
+  if (it.kind === "loop") {
+    return [`${indent}loop ${timesText(it.times)}`, ...(it.body ?? []).flatMap((b) => itemLines(b, indent + "    ")), `${indent}end`];
+  }
+  const text = esc(it.times > 1 ? `${it.text} ${timesText(it.times)}` : it.text);
+  return [it.kind === "note" ? `${indent}Note right of ${it.from}: ${text}` : `${indent}${it.from}${it.arrow}${it.to}: ${text}`];
+}
+
+function sameItem(a: Item, b: Item): boolean {
+  return a.kind === b.kind && a.from === b.from && a.to === b.to && a.arrow === b.arrow && a.text === b.text && a.times === b.times;
+}
+
+/**
+ * A block of 2..MAX_CYCLE items repeated back to back (a retry loop) becomes one `loop × N`
+ * block; the longest repetition wins. Runs of one repeated message are already `×N`.
+ */
+export function collapseCycles(items: Item[]): Item[] {
+  const out: Item[] = [];
+  const same = (i: number, j: number, p: number): boolean => {
+    for (let k = 0; k < p; k++) if (!sameItem(items[i + k], items[j + k])) return false;
+    return true;
+  };
+  let i = 0;
+  while (i < items.length) {
+    let best = { p: 0, n: 1 };
+    for (let p = 2; p <= MAX_CYCLE && i + 2 * p <= items.length; p++) {
+      let n = 1;
+      while (i + (n + 1) * p <= items.length && same(i, i + n * p, p)) n++;
+      if (n >= 2 && n * p > best.n * best.p) best = { p, n };
+    }
+    if (best.p === 0) {
+      out.push(items[i++]);
+      continue;
+    }
+    const body = items.slice(i, i + best.p);
+    out.push({ kind: "loop", from: body[0].from, to: body[0].to, arrow: "->>", text: "", seq: body[0].seq, times: best.n, body });
+    i += best.p * best.n;
+  }
+  return out;
+}
+
+/**
+ * For a run that did not finish (a livelock, a hang, the step cap) and broke no promise:
+ * one note with every task still there — who sleeps in what, who retries which loop,
+ * who waits for a CPU it never gets — so the diagram shows the whole cycle, not only
+ * the spinning task. `mentions` are those tasks' ids (they become participants).
+ */
+function stateNotes(doc: TraceDocument, items: readonly Item[]): { notes: string[]; mentions: Set<number> } {
+  const notes: string[] = [];
+  const mentions = new Set<number>();
+  if (doc.outcome.status === "done" || doc.outcome.failure || doc.outcome.hang?.kind === "deadlock") return { notes, mentions };
+  // The last repetition: a loop block, or one message repeated (`×N`).
+  const loop = [...items].reverse().find((it) => it.kind === "loop" || (it.kind === "msg" && it.times >= 3));
+  const retries = new Map<string, string[]>();
+  for (const b of loop?.body ?? (loop ? [loop] : [])) if (b.kind === "msg") retries.set(b.from, [...new Set([...(retries.get(b.from) ?? []), b.text])]);
+  const parts: string[] = [];
+  for (const [task, state] of finalStates(doc)) {
+    const ops = retries.get(participantOfTask(task));
+    const t = doc.tasks[task];
+    parts.push(`${t.name} ${ops ? `retries ${ops.join(" → ")}${loop ? ` (${timesText(loop.times)})` : ""}` : state}`);
+    mentions.add(task);
+  }
+  if (parts.length > 0) notes.push(clip(`⟳ when the run stopped: ${parts.join(" · ")}`, 600));
+  return { notes, mentions };
+}
+
+/** What each task that did not exit was doing when the run ended. */
+function finalStates(doc: TraceDocument): Map<number, string> {
+  const state = new Map<number, string>();
+  const ran = new Set<number>();
+  const running = new Map<number, number>(); // cpu → task
+  for (const e of doc.events) {
+    if (e.task < 0 || /^setup\d+$/.test(doc.tasks[e.task]?.name ?? "")) continue;
+    if (e.type === "spawn") state.set(e.task, `runnable on CPU${doc.tasks[e.task]?.cpu ?? "?"}, never ran`);
+    else if (e.type === "block") state.set(e.task, `sleeps in ${e.name ?? "?"}`);
+    else if (e.type === "exit") state.delete(e.task);
+    else if (e.type === "switch" && e.switch) {
+      if (e.switch.next >= 0) ran.add(e.switch.next);
+      running.set(e.cpu, e.switch.next);
+      const prev = e.switch.prev;
+      if (prev >= 0 && e.switch.prevState === "R") state.set(prev, `runnable on CPU${e.cpu}, preempted at step ${e.step} and never ran again`);
+    }
+  }
+  for (const [cpu, task] of running) if (task >= 0 && state.has(task)) state.set(task, `runs on CPU${cpu}`);
+  return state;
 }
 
 function closingNotes(doc: TraceDocument): string[] {

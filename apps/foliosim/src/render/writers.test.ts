@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildTraceDocument, writeFtrace, writeMermaid, writePerfetto, type TraceDocument } from "../index.js";
-import { golden, runBig, runHang, runRace } from "./test-support.js";
+import { golden, runBig, runHang, runLivelock, runRace } from "./test-support.js";
 
 /** The tokenizer regex of Perfetto's systrace line parser (0 or 4 flag characters). */
 const FTRACE_LINE = /^\s*(.+)-(\d+)\s+(?:\(\s*\d+\)\s+)?\[(\d+)\]\s+(?:[\w.]{4}\s+)?(\d+\.\d+):\s+([^:]+):\s*(.*)$/;
@@ -247,6 +247,24 @@ describe("Mermaid", () => {
     expect(text).toContain("T1->>F1: folio_try_get (ref 1025→1026)");
     expect(text).toMatch(/Note over T0,T2: ✗ folio_migrate_mapping: folio 0x9f83a8: expected 2 references/);
     expect(text).toContain("rect rgb(255,230,230)");
+  });
+
+  it("draws a livelock's whole cycle: the sleeper, the starved kworker and the retry loop collapsed", () => {
+    const text = writeMermaid(buildTraceDocument(runLivelock(3000), META));
+    const lines = text.split("\n");
+    expect(lines.filter((l) => l.trim().startsWith("participant "))).toEqual([
+      "    participant T0 as CPU0 · A",
+      "    participant T1 as CPU1 · B",
+      "    participant T2 as CPU1 · kworker/1:1",
+    ]);
+    const loop = lines.indexOf("    loop × 1,494");
+    expect(loop).toBeGreaterThan(0);
+    expect(lines.slice(loop + 1, loop + 4)).toEqual(["        T1->>T1: trylock(folio_lock)", "        T1->>T1: cpu_relax", "    end"]);
+    expect(lines[loop - 1]).toBe("    T0-->>T0: sleeps in flush_work(lru_add_drain_work/1) on CPU1");
+    expect(text).toContain(
+      "Note over T0,T2: ⟳ when the run stopped: A sleeps in flush_work(lru_add_drain_work/1) on CPU1 · B retries trylock(folio_lock) → cpu_relax (× 1,494) · kworker/1:1 runnable on CPU1, never ran\n",
+    );
+    expect(text.length).toBeLessThan(2000);
   });
 
   it("notes a hang", () => {
