@@ -71,8 +71,9 @@ describe("hmm-migrate-cycle", () => {
     // p = present (system), d = device-private, n = none (a hole).
     expect(log).toEqual([
       "pppndd",
-      // SELECT_SYSTEM: three system pages and the hole (migrate_vma_collect counts holes); own device pages are not selected.
-      { to: { cpages: 4, migrated: 4 }, ptes: "dddddd" },
+      // SELECT_SYSTEM: three system pages and the hole migrate (own device pages are not
+      // selected); the read-back finds all six pages mirrored: cmd->cpages is 6.
+      { to: { cpages: 6, migrated: 4 }, ptes: "dddddd" },
       { back: { cpages: 6, migrated: 6 }, ptes: "pppppp" },
       { to: { cpages: 6, migrated: 6 }, ptes: "dddddd" },
       { back: { cpages: 6, migrated: 6 }, ptes: "pppppp" },

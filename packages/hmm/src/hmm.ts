@@ -10,6 +10,12 @@
  * Mainline has no sleep and no `cond_resched()` in the re-walk loop (reference §7.1);
  * the proposals `hmm-cond-resched` and `hmm-msleep` add one at the loop's end.
  *
+ * A device-private entry whose pgmap owner is the caller's `dev_private_owner` is
+ * always reported with its PFN and the entry's own permission, never faulted — even
+ * for a write request on a read-only entry (mm/hmm.c `hmm_vma_handle_pte`); the
+ * caller decides what a read-only answer means (lib/test_hmm.c's `dmirror_do_fault`
+ * returns -EFAULT).
+ *
  * Simplifications: PTE level only (no PMD/PUD leaves, no hugetlb); `hmm_vma_walk_test`
  * reduced to VM_READ; the walk is one step per PTE (`hmmWalkPte`).
  * HMM_PFN_* flags live in the low bits of the model's `hmm_pfns` entries
@@ -38,7 +44,7 @@ import {
 import { current, currentMachine, op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { folioPgmap } from "./memremap.js";
-import { mmuIntervalCheckRetry, mmuIntervalReadBegin, type MmuIntervalNotifier } from "./mmu-notifier.js";
+import { mmuIntervalCheckRetry, mmuIntervalReadBegin, type MmuIntervalNotifier } from "@foliosim/mm";
 import { hmmCondReschedRewalk } from "./variants/hmm-cond-resched.js";
 import { hmmMsleepRewalk } from "./variants/hmm-msleep.js";
 
@@ -148,14 +154,12 @@ function* walkPageRange(mm: MmStruct, walk: HmmVmaWalk): TaskGen<number> {
     }
     if (pte.kind === "device-private") {
       const pg = folioPgmap(pte.folio);
-      const cpuFlags = HMM_PFN_VALID | (pte.writable ? HMM_PFN_WRITE : 0);
       if (pg && pg.owner === range.devPrivateOwner) {
-        const required = hmmPteNeedFault(req, cpuFlags);
-        if (!required) {
-          range.hmmPfns[i] = (pte.folio.pfn + pte.page) * (1 << HMM_PFN_SHIFT) + cpuFlags;
-          continue;
-        }
-        return yield* hmmVmaFault(mm, walk, addr, addr + PAGE_SIZE, required);
+        // "Don't fault in device private pages owned by the caller, just report the
+        // PFN" — even when a write is requested and the entry is read-only.
+        const cpuFlags = HMM_PFN_VALID | (pte.writable ? HMM_PFN_WRITE : 0);
+        range.hmmPfns[i] = (pte.folio.pfn + pte.page) * (1 << HMM_PFN_SHIFT) + cpuFlags;
+        continue;
       }
       const required = hmmPteNeedFault(req, 0);
       if (!required) {

@@ -19,7 +19,7 @@ export {
   type MmuIntervalNotifierOps,
   type MmuNotifierRange,
   type MmuNotifyEvent,
-} from "./mmu-notifier.js";
+} from "@foliosim/mm";
 export {
   COLLECT_HOLDER,
   DST_HOLDER,
@@ -69,7 +69,8 @@ export {
   hmmRangeFaultRetry,
   type HmmRange,
 } from "./hmm.js";
-export { FAULT_HOLDER, copyNonpresentPte, doSwapPageDevicePrivate, hmmInit, ptlLockQuiet, ptlUnlockQuiet } from "./memory-device.js";
+export { FAULT_HOLDER, doSwapPageDevicePrivate, hmmInit, ptlLockQuiet, ptlUnlockQuiet } from "./memory-device.js";
+export { copyNonpresentPte } from "@foliosim/mm";
 export {
   Dmirror,
   DmirrorDevice,

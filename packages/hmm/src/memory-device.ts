@@ -1,8 +1,9 @@
 /**
  * The device-private branch of `do_swap_page` (mm/memory.c), registered with
  * @foliosim/mm through `setDevicePrivateFaultHandler`, by kernel variant (reference
- * §7.2, §12.6); and the device-private case of `copy_nonpresent_pte` (fork), which
- * is how a device-private folio comes to be mapped twice (S6 prerequisite 2).
+ * §7.2, §12.6). (The device-private case of `copy_nonpresent_pte`, fork's copy that
+ * maps a device-private folio twice — S6 prerequisite 2 — lives in @foliosim/mm's
+ * fork.ts; it is re-exported here.)
  *
  * - hmm-pre-6.15 (./variants/hmm-pre-6.15.ts): reference, drop the PTE lock,
  *   `migrate_to_ram`, put. No folio lock.
@@ -19,19 +20,8 @@
  * such checks is what it is — no state change.
  */
 
-import { VM_WRITE, folioGet, folioPut, folioTrylock, folioUnlock, type Folio } from "@foliosim/folio";
-import {
-  MmModelError,
-  TRANSIENT_HOLDER,
-  findVma,
-  folioAddAnonRmapPtes,
-  readPte,
-  setDevicePrivateFaultHandler,
-  setPte,
-  type MmStruct,
-  type PteDevicePrivate,
-  type VmFault,
-} from "@foliosim/mm";
+import { folioGet, folioPut, folioTrylock, folioUnlock } from "@foliosim/folio";
+import { MmModelError, readPte, setDevicePrivateFaultHandler, type PteDevicePrivate, type VmFault } from "@foliosim/mm";
 import { spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
 import { folioPgmap } from "./memremap.js";
 import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";
@@ -96,29 +86,3 @@ function* doSwapPageDevicePrivateBody(vmf: VmFault & { origPte: PteDevicePrivate
 export function hmmInit(m: Machine): void {
   setDevicePrivateFaultHandler(m, doSwapPageDevicePrivate);
 }
-
-/**
- * `copy_nonpresent_pte` for a device-private entry, as `fork` runs it: the child gets
- * the entry and a mapping reference; in a COW mapping a writable entry becomes
- * readable in both. `dst` must have a vma covering `dstAddr`.
- */
-export function copyNonpresentPte(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
-  return traced("copy_nonpresent_pte", copyNonpresentPteBody(src, addr, dst, dstAddr));
-}
-
-function* copyNonpresentPteBody(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
-  const srcSlot = src.slot(addr);
-  const dstVma = findVma(dst, dstAddr);
-  if (!dstVma) throw new MmModelError("copy_nonpresent_pte", dst.name, `no vma at 0x${dstAddr.toString(16)}`);
-  yield* spinLock(src.ptl(addr));
-  const p = yield* readPte(srcSlot);
-  if (p.kind !== "device-private") throw new MmModelError("copy_nonpresent_pte", src.name, `not a device-private entry at 0x${addr.toString(16)}`);
-  const folio: Folio = p.folio;
-  yield* folioGet(folio, TRANSIENT_HOLDER);
-  yield* folioAddAnonRmapPtes(folio, 1, dstVma);
-  const cow = (dstVma.flags & VM_WRITE) !== 0;
-  if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "make_readable_device_private_entry");
-  yield* setPte(dst.slot(dstAddr), { kind: "device-private", folio, page: p.page, writable: false }, "set_pte_at");
-  yield* spinUnlock(src.ptl(addr));
-}
-

@@ -20,7 +20,7 @@
  *   a PTE and the installation of its migration entry is one step (the kernel does
  *   both under that lock). No zero page (no shared zero folio in the model).
  * - `mmu_notifier_invalidate_range_start/end` run the interval notifiers of
- *   ./mmu-notifier.ts.
+ *   @foliosim/mm (mm/mmu_notifier.c).
  * - `folio_free_swap` is not modelled: there is no swap cache, so an anonymous
  *   source never has a `folio_mapping`.
  * - `migrate_pfn` keeps the kernel's encoding (`pfn << MIGRATE_PFN_SHIFT | flags`);
@@ -64,7 +64,7 @@ import { VM_SPECIAL, VM_WRITE } from "@foliosim/folio";
 import { currentMachine, op, spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { allPagemaps, folioPgmap } from "./memremap.js";
-import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "./mmu-notifier.js";
+import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "@foliosim/mm";
 import { hmmDrainOutsideLock } from "./variants/hmm-drain-outside-lock.js";
 import { hmmLruCacheDisable } from "./variants/hmm-lru-cache-disable.js";
 import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";

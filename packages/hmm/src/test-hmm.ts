@@ -6,8 +6,9 @@
  * `dmirror_interval_invalidate` (skips its own MMU_NOTIFY_MIGRATE), `dmirror_fault` →
  * `dmirror_range_fault` (the driver loop around `hmm_range_fault`) → `dmirror_do_fault`,
  * `dmirror_read`/`dmirror_write` (device accesses through the mirror table),
- * `dmirror_migrate_to_device` (+ `dmirror_migrate_alloc_and_copy`,
- * `dmirror_migrate_finalize_and_map`), `dmirror_migrate_to_system`,
+ * `dmirror_migrate_to_device` (+ `dmirror_migrate_alloc_and_copy`, which skips
+ * ZONE_DEVICE sources, `dmirror_migrate_finalize_and_map`, and the read-back through
+ * `dmirror_do_read` that reports -ENOENT and `cmd->cpages`), `dmirror_migrate_to_system`,
  * `dmirror_devmem_fault` (the `migrate_to_ram` callback) with
  * `dmirror_devmem_fault_alloc_and_copy`, `dmirror_devmem_free` (`page_free`), and
  * `dmirror_device_evict_chunk` (release of device memory through
@@ -23,11 +24,11 @@
  * no THP chunks; the ioctl entry is one costed step.
  */
 
-import { VM_READ, VM_WRITE, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
+import { VM_READ, VM_WRITE, folioIsZoneDevice, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, type MmStruct, type VmFault } from "@foliosim/mm";
 import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
-import { HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_SHIFT, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
+import { EFAULT, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
 import { DevPagemap, devicePageAlloc, memremapPages, type MemoryType, allPagemaps } from "./memremap.js";
 import {
   DST_HOLDER,
@@ -49,7 +50,7 @@ import {
   pfnToFolio,
   type MigrateVma,
 } from "./migrate-device.js";
-import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier } from "./mmu-notifier.js";
+import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier } from "@foliosim/mm";
 import { PAGE_SIZE } from "@foliosim/mm";
 
 export const ENOENT = -2;
@@ -138,7 +139,7 @@ function copyPage(dst: Folio, src: Folio | null): Op<void> {
   });
 }
 
-function mirrorUpdate(d: Dmirror, label: string, fn: (m: Machine) => void): Op<void> {
+function mirrorUpdate<R>(d: Dmirror, label: string, fn: (m: Machine) => R): Op<R> {
   return op({ kind: "mirror_update", label, writes: [d.mutex], cost: "hmmMirrorUpdate", run: (m) => fn(m) });
 }
 
@@ -168,16 +169,24 @@ function* dmirrorFaultBody(d: Dmirror, start: number, end: number, write: boolea
   const ret = yield* traced("dmirror_range_fault", hmmRangeFaultRetry(range, () => once(mutexLock(d.mutex)), () => once(mutexUnlock(d.mutex))));
   if (ret) return ret;
   const m = currentMachine();
-  yield* mirrorUpdate(d, "dmirror_do_fault", () => {
+  const err = yield* mirrorUpdate(d, "dmirror_do_fault", () => {
     for (let i = 0; i < n; i++) {
       const v = range.hmmPfns[i];
       const f = pfnToFolio(m, hmmPfnToPfn(v));
       if (!f) throw new ModelError("dmirror_do_fault", d.name, `no page at pfn 0x${hmmPfnToPfn(v).toString(16)}`);
+      // A read-only answer to a write request (this device's own read-only
+      // device-private entry, which hmm_range_fault reports without faulting):
+      // WARN_ON(range->default_flags & HMM_PFN_WRITE) and -EFAULT.
+      if (!(v & HMM_PFN_WRITE) && range.defaultFlags & HMM_PFN_REQ_WRITE) {
+        m.emit("dmirror_do_fault_read_only", f.name, { addr: "0x" + (start + i * PAGE_SIZE).toString(16) });
+        return EFAULT;
+      }
       d.pt.set(start + i * PAGE_SIZE, { folio: f, write: (v & HMM_PFN_WRITE) !== 0 });
     }
+    return 0;
   });
   yield* mutexUnlock(d.mutex);
-  return 0;
+  return err;
 }
 
 function* once<R>(o: Op<R>): TaskGen<R> {
@@ -231,11 +240,23 @@ function* dmirrorAccess(d: Dmirror, addr: number, write: boolean, value: unknown
 // ------------------------------------------------------------------------ migration
 
 export interface MigrateResult {
+  /**
+   * The ioctl's return: 0; -EINVAL, or `migrate_vma_setup`'s error. After a migration
+   * to the device, -ENOENT when the read-back (`dmirror_do_read`) finds a page of the
+   * range the device does not mirror — a page that did not migrate and was not mirrored
+   * before.
+   */
   ret: number;
-  /** `cmd->cpages`: pages that migrated (`dmirror_successful_migrated_pages`). */
+  /** Pages that migrated (`dmirror_successful_migrated_pages`). */
   migrated: number;
-  /** `args.cpages` after `migrate_vma_setup`. */
+  /**
+   * `cmd->cpages` as lib/test_hmm.c sets it: to the device, the pages the read-back
+   * found mirrored before it stopped (`bounce.cpages`; the kernel copies `cmd` back to
+   * user space only when `ret` is 0); to system memory, the pages that migrated.
+   */
   cpages: number;
+  /** `args.cpages` after `migrate_vma_setup`: the pages collected (holes included). */
+  collected: number;
   /** `args.src` after `migrate_vma_pages` (for checks). */
   src: number[];
 }
@@ -254,15 +275,15 @@ function* migrateRange(d: Dmirror, start: number, npages: number, label: string,
   const vma = findVma(mm, start);
   if (!vma || !(vma.flags & VM_READ) || end > vma.end) {
     yield* mmapReadUnlock(mm);
-    return { ret: EINVAL, migrated: 0, cpages: 0, src: [] };
+    return { ret: EINVAL, migrated: 0, cpages: 0, collected: 0, src: [] };
   }
   const args = newMigrateVma({ vma, start, end, pgmapOwner: d.dev, flags });
   const ret = yield* migrateVmaSetup(args);
   if (ret) {
     yield* mmapReadUnlock(mm);
-    return { ret, migrated: 0, cpages: 0, src: [] };
+    return { ret, migrated: 0, cpages: 0, collected: 0, src: [] };
   }
-  const cpages = args.cpages;
+  const collected = args.cpages;
   if (toDevice) yield* dmirrorMigrateAllocAndCopy(args, d);
   else yield* dmirrorDevmemFaultAllocAndCopy(args, d.dev);
   yield* migrateVmaPages(args);
@@ -271,7 +292,26 @@ function* migrateRange(d: Dmirror, start: number, npages: number, label: string,
   const migrated = successfulMigrated(args);
   yield* migrateVmaFinalize(args);
   yield* mmapReadUnlock(mm);
-  return { ret: 0, migrated, cpages, src };
+  if (!toDevice) return { ret: 0, migrated, cpages: migrated, collected, src };
+  // "Return the migrated data for verification": dmirror_do_read of the whole range.
+  yield* mutexLock(d.mutex);
+  const back = yield* dmirrorDoRead(d, start, npages);
+  yield* mutexUnlock(d.mutex);
+  return { ret: back.ret, migrated, cpages: back.cpages, collected, src };
+}
+
+/** `dmirror_do_read(dmirror, start, end, bounce)` (mirror mutex held): -ENOENT at the first page not mirrored. */
+function dmirrorDoRead(d: Dmirror, start: number, npages: number): Op<{ ret: number; cpages: number }> {
+  return op({
+    kind: "device_access",
+    label: "dmirror_do_read",
+    writes: [d.mutex],
+    cost: "hmmDeviceAccess",
+    run: () => {
+      for (let i = 0; i < npages; i++) if (!d.pt.has(start + i * PAGE_SIZE)) return { ret: ENOENT, cpages: i };
+      return { ret: 0, cpages: npages };
+    },
+  });
 }
 
 /**
@@ -297,6 +337,8 @@ function* dmirrorMigrateAllocAndCopy(args: MigrateVma, d: Dmirror): TaskGen<void
     const s = args.src![i];
     if (!(s & MIGRATE_PFN_MIGRATE)) continue;
     const spage = migratePfnToFolio(m, s);
+    // "Don't migrate device private pages from our own driver or others."
+    if (spage && folioIsZoneDevice(spage)) continue;
     const dpage = yield* devicePageAlloc(d.dev.pgmap, DST_HOLDER);
     if (!dpage) continue;
     yield* copyPage(dpage, spage);

@@ -4,11 +4,10 @@
  */
 
 import { PhysicalMemory, type Folio } from "@foliosim/folio";
-import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, createMm, mmInvariants, mmap, touch, type MmStruct } from "@foliosim/mm";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, copyNonpresentPte, createMm, mmInvariants, mmap, touch, type MmStruct } from "@foliosim/mm";
 import { Machine, firstChooser, type Chooser, type Policy, type PreemptionModel, type RunResult, type TaskGen } from "@foliosim/sim";
 import { hmmInit } from "./memory-device.js";
 import { MIGRATE_VMA_SELECT_DEVICE_PRIVATE, MIGRATE_VMA_SELECT_SYSTEM } from "./migrate-device.js";
-import { copyNonpresentPte } from "./memory-device.js";
 import { dmirrorDeviceCreate, dmirrorMigrateToDevice, dmirrorOpen, dmirrorRead, type DeviceAccess, type Dmirror, type DmirrorDevice, type MigrateResult } from "./test-hmm.js";
 import type { HmmVariant } from "./variants/select.js";
 
@@ -60,6 +59,15 @@ export function setup(w: World, cpu: number, body: () => TaskGen<void>): void {
   w.m.spawn({ name: `setup${cpu}`, cpu, body });
   w.m.settle(firstChooser);
   if (w.m.status !== "running") throw new Error(`set-up failed: ${w.m.status} ${w.m.failure?.message ?? w.m.hang?.message ?? ""}`);
+}
+
+/** Run `body` as a task on `cpu` to completion and return its result (a sequential step). */
+export function step<R>(w: World, cpu: number, body: () => TaskGen<R>): R {
+  const out: { r?: R } = {};
+  setup(w, cpu, function* () {
+    out.r = yield* body();
+  });
+  return out.r as R;
 }
 
 export function* anonMap(mm: MmStruct, pages: number): TaskGen<number> {

@@ -96,6 +96,7 @@ export {
   folioAddAnonRmapPtes,
   folioAddFileRmapPtes,
   folioAddNewAnonRmap,
+  folioDupRmapPte,
   folioRemoveRmapPte,
   folioRemoveRmapPtes,
   mlockVmaFolio,
@@ -132,4 +133,22 @@ export {
   zapVmaRange,
   type MmapArgs,
 } from "./mmap.js";
+export { copyNonpresentPte, copyPageRange, forkMm, isCowMapping } from "./fork.js";
+export {
+  MmuIntervalNotifier,
+  mmHasNotifiers,
+  mmuIntervalCheckRetry,
+  mmuIntervalNotifierInsert,
+  mmuIntervalReadBegin,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+  mmuNotifierInvalidateEnd,
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierInvalidateStart,
+  withInvalidation,
+  type MmuIntervalNotifierOps,
+  type MmuNotifierRange,
+  type MmuNotifyEvent,
+} from "./mmu-notifier.js";
 export { mlockCountProblems, mmInvariants, type MmInvariantOptions } from "./invariants.js";

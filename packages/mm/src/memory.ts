@@ -15,8 +15,9 @@
  * Simplifications:
  * - No shared zero page: a read fault on anonymous memory allocates a folio as a
  *   write fault does (as with `mm_forbids_zeropage`); the PTE is then read-only
- *   unless the vma is writable. No fork, so anonymous folios are always exclusive
- *   and `do_wp_page` on them reuses the page.
+ *   unless the vma is writable. `do_wp_page` reuses an anonymous folio that is
+ *   PageAnonExclusive or that `wp_can_reuse_anon_folio` finds unshared (after fork,
+ *   ./fork.ts), and copies it otherwise.
  * - No page_mkwrite, no fault-around, no NUMA hinting, no userfaultfd, no swap-in
  *   (the swap branch of `do_swap_page` only knows migration and device-private entries).
  * - mTHP: an anonymous fault allocates a folio of the vma's `folioOrder` when the
@@ -38,11 +39,13 @@ import {
   folioPutRefs,
   folioRefAdd,
   folioTestAnon,
+  folioTestLarge,
+  folioTrylock,
   folioUnlock,
   folioWaitLocked,
   type Folio,
 } from "@foliosim/folio";
-import { folioAddLruVma } from "@foliosim/lru";
+import { folioAddLruVma, lruAddDrain } from "@foliosim/lru";
 import { op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import {
   TRANSIENT_HOLDER,
@@ -74,6 +77,7 @@ import {
   type Vma,
 } from "./mm-types.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte, pteLock, pteUnlock, readPte, setPte } from "./rmap.js";
+import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { shmemFault } from "./shmem.js";
 
 // FAULT_FLAG_* (include/linux/mm_types.h `enum fault_flag`).
@@ -371,8 +375,9 @@ function* setPteRangeBody(vmf: VmFault, folio: Folio, page: number, nr: number):
 /**
  * `do_wp_page`: a write to a read-only present PTE. Shared mappings (`wp_page_shared`):
  * make it writable and dirty, then `fault_dirty_shared_page`. Private: an exclusive
- * anonymous folio is reused (`wp_page_reuse`); a page-cache folio is copied
- * (`wp_page_copy`: a new anonymous folio replaces it in the PTE).
+ * (or no longer shared) anonymous folio is reused (`wp_page_reuse`); a shared one or a
+ * page-cache folio is copied (`wp_page_copy`: a new anonymous folio replaces it in the
+ * PTE, inside an MMU_NOTIFY_CLEAR invalidation).
  */
 function doWpPage(vmf: VmFault, orig: PtePresent): TaskGen<number> {
   return traced("do_wp_page", doWpPageBody(vmf, orig));
@@ -397,8 +402,9 @@ function* doWpPageBody(vmf: VmFault, orig: PtePresent): TaskGen<number> {
     yield* folioPut(folio, TRANSIENT_HOLDER);
     return 0;
   }
-  if (folioTestAnon(folio)) {
-    // Exclusive (no fork in this model): reuse.
+  // PageAnonExclusive is read under the PTE lock, which keeps it stable (no step).
+  if (folioTestAnon(folio) && (folio.test(PG.anon_exclusive) || (yield* wpCanReuseAnonFolio(folio, vmf.vma)))) {
+    if (!folio.test(PG.anon_exclusive)) yield* setAnonExclusive(folio);
     yield* setPte(slot, { ...orig, writable: true, dirty: true }, "wp_page_reuse");
     yield* pteUnlock(mm, vmf.address);
     return 0;
@@ -406,6 +412,56 @@ function* doWpPageBody(vmf: VmFault, orig: PtePresent): TaskGen<number> {
   yield* folioGet(folio, TRANSIENT_HOLDER);
   yield* pteUnlock(mm, vmf.address);
   return yield* traced("wp_page_copy", wpPageCopy(vmf, orig));
+}
+
+function folioRefCount(folio: Folio, label: string): Op<number> {
+  return op({ kind: "folio_ref_count", label, reads: [folio.ref], cost: "plain", run: () => folio.refcount });
+}
+
+/**
+ * `wp_can_reuse_anon_folio(folio, vma)` for a small folio (a shared one, after fork):
+ * reusable only when the faulting mapping holds the last reference — at most 3 at a
+ * glance, a local `lru_add_drain()` if the folio is off the LRU (its batch holds one),
+ * then exactly 1 under the folio lock; `folio_move_anon_rmap` makes it this vma's.
+ * Large folios are never reused here (the kernel's `__wp_can_reuse_large_anon_folio`
+ * is not modelled): they are copied.
+ */
+function* wpCanReuseAnonFolio(folio: Folio, vma: Vma): TaskGen<boolean> {
+  if (folioTestLarge(folio)) return false;
+  if ((yield* folioRefCount(folio, "folio_ref_count")) > 3) return false;
+  if (!(yield* op({ kind: "folio_test_flag", label: "folio_test_lru", reads: [folio.flagsWord], cost: "plain", run: () => folio.test(PG.lru) }))) yield* lruAddDrain();
+  if ((yield* folioRefCount(folio, "folio_ref_count")) > 1 + (folio.test(PG.swapcache) ? 1 : 0)) return false;
+  if (!(yield* folioTrylock(folio))) return false;
+  if ((yield* folioRefCount(folio, "folio_ref_count")) !== 1) {
+    yield* folioUnlock(folio);
+    return false;
+  }
+  yield* op({
+    kind: "folio_move_anon_rmap",
+    label: "folio_move_anon_rmap",
+    writes: [folio.map],
+    cost: "plain",
+    run: (m) => {
+      folio.mapping = vma.mm.anon;
+      m.markWrite(folio.map);
+    },
+  });
+  yield* folioUnlock(folio);
+  return true;
+}
+
+/** `SetPageAnonExclusive` (under the PTE lock, on a folio this mapping now owns alone). */
+function setAnonExclusive(folio: Folio): Op<void> {
+  return op({
+    kind: "set_page_flag",
+    label: "SetPageAnonExclusive",
+    writes: [folio.flagsWord],
+    cost: "plain",
+    run: (m) => {
+      folio.setBits(PG.anon_exclusive);
+      m.markWrite(folio.flagsWord);
+    },
+  });
 }
 
 function* wpPageCopy(vmf: VmFault, orig: PtePresent): TaskGen<number> {
@@ -417,6 +473,7 @@ function* wpPageCopy(vmf: VmFault, orig: PtePresent): TaskGen<number> {
     return VM_FAULT_OOM;
   }
   yield* copyFolio(old, fresh);
+  const notified = yield* mmuNotifierInvalidateStart(mm, vmf.address, vmf.address + PAGE_SIZE, "MMU_NOTIFY_CLEAR");
   yield* pteLock(mm, vmf.address);
   const p = yield* readPte(slot, "pte_same");
   let toFree: Folio = fresh;
@@ -429,6 +486,7 @@ function* wpPageCopy(vmf: VmFault, orig: PtePresent): TaskGen<number> {
     toFree = old; // the old PTE's reference
   }
   yield* pteUnlock(mm, vmf.address);
+  yield* mmuNotifierInvalidateEnd(mm, notified);
   yield* folioPut(toFree, TRANSIENT_HOLDER);
   yield* folioPut(old, TRANSIENT_HOLDER); // do_wp_page's reference
   return 0;

@@ -5,13 +5,14 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { PG, VM_IO, VM_LOCKED, VM_LOCKONFAULT } from "@foliosim/folio";
+import { PG, VM_IO, VM_LOCKED, VM_LOCKONFAULT, folioLock } from "@foliosim/folio";
 import { lruAddDrain, mlockDrainLocal } from "@foliosim/lru";
 import { findVma, getPte } from "./mm-types.js";
 import { touch } from "./memory.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT, mlock, mlock2, mlockall, munlock, munlockall } from "./mlock.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
-import { snap, where, world } from "./testing.js";
+import { tryToMigrate } from "./rmap.js";
+import { grabMapped, snap, where, world } from "./testing.js";
 
 const RW = PROT_READ | PROT_WRITE;
 const PAGE = 4096;
@@ -121,5 +122,25 @@ describe("mlock, munlock, munmap of locked memory", () => {
     expect(w.step(0, () => mlockall(mm, MCL_CURRENT))).toBe(0);
     for (let i = 0; i < 3; i++) expect(getPte(mm, a + i * PAGE).kind).toBe("present");
     expect(mm.lockedVm).toBe(3);
+  });
+});
+
+describe("try_to_migrate in a VM_LOCKED vma", () => {
+  it("drains the local mlock batch after the rmap removal munlocks (mlock_drain_local, mm/rmap.c)", () => {
+    const { w, mm, a } = setup(1);
+    expect(w.step(0, () => mlock(mm, a, PAGE))).toBe(0);
+    const f = w.step(0, () => touch(mm, a, false));
+    w.step(0, () => lruAddDrain());
+    expect(snap(f)).toMatchObject({ flags: "uptodate|lru|swapbacked|unevictable|mlocked|anon_exclusive", holders: { map: 1 } });
+    // CPU1 migrates it: folio_remove_rmap_pte → munlock_vma_folio → munlock_folio puts it
+    // in CPU1's mlock batch, and try_to_migrate_one drains that batch before returning.
+    // (The migration's caller holds a reference: here a follow_page_pte + FOLL_GET one.)
+    w.step(1, function* () {
+      yield* grabMapped(mm, a);
+      yield* folioLock(f);
+      expect(yield* tryToMigrate(f)).toBe(true);
+    });
+    expect(where(w.m, f)).toEqual(["inactive_anon"]);
+    expect(snap(f)).toMatchObject({ ref: 1, mapcount: 0, flags: "locked|uptodate|dirty|lru|swapbacked|anon_exclusive", holders: { transient: 1 } });
   });
 });

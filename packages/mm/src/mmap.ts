@@ -8,8 +8,8 @@
  * MAP_LOCKED (or `mlockall(MCL_FUTURE)`'s `def_flags`) makes it VM_LOCKED and
  * populates it unless VM_LOCKONFAULT. `munmap` splits vmas at the range's edges, zaps
  * every entry (rmap removal, which munlocks in VM_LOCKED vmas; the mapping's
- * reference is dropped after the PTE lock, as the mmu_gather frees pages), and
- * removes the vmas.
+ * reference is dropped after the PTE lock, as the mmu_gather frees pages) inside one
+ * MMU_NOTIFY_UNMAP invalidation (`unmap_vmas`), and removes the vmas.
  *
  * Simplifications: no vma merging; MAP_FIXED over an existing mapping, mremap,
  * mprotect and fork are not modelled; `__mm_populate` faults pages directly instead
@@ -35,6 +35,7 @@ import {
   mmapWriteUnlock,
   type MmStruct,
 } from "./mm-types.js";
+import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { folioRemoveRmapPte, pteLock, pteUnlock, readPte, setPte } from "./rmap.js";
 import { shmemZeroSetup } from "./shmem.js";
 
@@ -234,7 +235,10 @@ function* munmapBody(mm: MmStruct, addr: number, length: number): TaskGen<number
     throw new MmModelError("munmap", addrObject(mm, addr), `no vma in ${hexAddr(addr)}-${hexAddr(end)}: unmapping a range that is not mapped`);
   }
   const vmas = yield* splitRange(mm, addr, end);
+  // unmap_vmas: one MMU_NOTIFY_UNMAP invalidation around the zap of every vma.
+  const notified = yield* mmuNotifierInvalidateStart(mm, addr, end, "MMU_NOTIFY_UNMAP");
   for (const vma of vmas) yield* zapVmaRange(vma, vma.start, vma.end);
+  yield* mmuNotifierInvalidateEnd(mm, notified);
   yield* vmaTreeOp(mm, "vms_complete_munmap_vmas", () => {
     for (const v of vmas) {
       const i = mm.vmas.indexOf(v);

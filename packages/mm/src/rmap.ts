@@ -17,14 +17,16 @@
  *   mm's page table in one step whose footprint is the folio's `mapping` word;
  *   each hit is then re-checked under its PTE lock, as `page_vma_mapped_walk` does.
  * - Mapcount is one total per folio (no per-page `_mapcount`, no PMD mappings).
- * - No anon_vma reuse or fork: each mm has one anon_vma.
+ * - Each mm has one anon_vma; a folio a fork child maps keeps its parent's anon_vma
+ *   as `mapping` (the rmap walk scans every mm anyway).
  */
 
-import { PG, folioGet, folioNrPages, folioPut, folioTestAnon, folioTestLarge, transferHolder, type Folio } from "@foliosim/folio";
+import { PG, folioGet, folioIsDevicePrivate, folioMaybeDmaPinned, folioNrPages, folioPut, folioTestAnon, folioTestLarge, transferHolder, type Folio } from "@foliosim/folio";
 import { mlockDrainLocal, mlockFolio, munlockFolio } from "@foliosim/lru";
 import { VM_LOCKED, VM_SPECIAL } from "@foliosim/folio";
 import { op, spinLock, spinUnlock, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
+import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { MmModelError, PAGE_SIZE, allMms, findVma, formatPte, hexAddr, type MmStruct, type Pte, type PteSlot, type Vma } from "./mm-types.js";
 
 /** Holder of the references page-table mappings hold (one per mapped page). */
@@ -134,6 +136,38 @@ export function folioAddFileRmapPtes(folio: Folio, nr: number, vma: Vma, from = 
 function* addRmap(folio: Folio, nr: number, vma: Vma, from: string, anon: boolean): TaskGen<void> {
   yield* rmapAddOp(folio, nr, vma, from, anon ? "folio_add_anon_rmap_ptes" : "folio_add_file_rmap_ptes", anon);
   yield* mlockVmaFolio(folio, vma);
+}
+
+/**
+ * fork's rmap duplication of one entry, as one step: `folio_try_dup_anon_rmap_ptes`
+ * (the page stops being PageAnonExclusive; returns false — nothing done — when it was
+ * exclusive and may be DMA-pinned, `folio_needs_cow_for_dma`, except for a
+ * device-private folio, which cannot be pinned) or `folio_dup_file_rmap_ptes`. The
+ * caller's `folio_get` reference (held by `from`) becomes the new mapping's. No mlock:
+ * the child's vma is never VM_LOCKED.
+ */
+export function folioDupRmapPte(folio: Folio, dstVma: Vma, from = TRANSIENT_HOLDER): Op<boolean> {
+  const anon = folioTestAnon(folio);
+  const label = anon ? "folio_try_dup_anon_rmap_ptes" : "folio_dup_file_rmap_ptes";
+  return op({
+    kind: "rmap_add",
+    label,
+    writes: [folio.map, folio.flagsWord],
+    cost: "atomic",
+    run: (m) => {
+      if (anon && folio.test(PG.anon_exclusive) && !folioIsDevicePrivate(folio) && folioMaybeDmaPinned(folio)) return false;
+      checkHolder(folio, from, 1, label);
+      if (anon && folio.test(PG.anon_exclusive)) {
+        folio.clearBits(PG.anon_exclusive);
+        m.markWrite(folio.flagsWord);
+      }
+      folio.mapcount += 1;
+      transferHolder(folio, from, MAP_HOLDER, 1);
+      m.markWrite(folio.map);
+      m.emit("rmap_add", folio.name, { rmap: anon ? "dup_anon" : "dup_file", vma: dstVma.describe(), nr: 1, mapcount: folio.mapcount });
+      return true;
+    },
+  });
 }
 
 /**
@@ -249,7 +283,9 @@ export function countLockedMappings(m: Machine, folio: Folio): number {
  * `folio` in every mm by a migration entry. Per entry (`try_to_migrate_one`, under the
  * PTE lock): clear it (the dirty bit goes to the folio), install the migration entry,
  * `folio_remove_rmap_pte` (which munlocks in a VM_LOCKED vma), `mlock_drain_local` in a
- * VM_LOCKED vma, and `folio_put` of the mapping's reference. The folio must be locked.
+ * VM_LOCKED vma, and `folio_put` of the mapping's reference; each entry's change is
+ * bracketed by an MMU_NOTIFY_CLEAR invalidation of its page, so device mirrors drop
+ * it. The folio must be locked.
  * Returns whether the folio is now unmapped (`!folio_mapped`).
  */
 export function tryToMigrate(folio: Folio): TaskGen<boolean> {
@@ -260,6 +296,7 @@ function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
   if (!folio.lock.locked) throw new MmModelError("try_to_migrate", folio.name, "folio is not locked");
   const hits = yield* rmapWalk(folio, ["present", "device-private"]);
   for (const { mm, vma, slot } of hits) {
+    const notified = yield* mmuNotifierInvalidateStart(mm, slot.addr, slot.addr + PAGE_SIZE, "MMU_NOTIFY_CLEAR");
     yield* pteLock(mm, slot.addr);
     const replaced = yield* op({
       kind: "try_to_migrate_one",
@@ -286,6 +323,7 @@ function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
       yield* folioPut(folio, TRANSIENT_HOLDER);
     }
     yield* pteUnlock(mm, slot.addr);
+    yield* mmuNotifierInvalidateEnd(mm, notified);
   }
   return yield* op({ kind: "folio_mapped", label: "folio_mapped", reads: [folio.map], cost: "plain", run: () => folio.mapcount === 0 });
 }

@@ -2,21 +2,35 @@
  * MMU interval notifiers (mm/mmu_notifier.c, include/linux/mmu_notifier.h):
  * `mmu_interval_notifier_insert`, `mmu_interval_read_begin`,
  * `mmu_interval_check_retry`, `mmu_interval_read_retry`, `mmu_interval_set_seq`, and
- * `mmu_notifier_invalidate_range_start/end` for the invalidations device migration
- * issues (`MMU_NOTIFY_MIGRATE` with an owner).
+ * `mmu_notifier_invalidate_range_start/end` with `mm_has_notifiers`. Every path of
+ * the model that changes a PTE a device may mirror brackets the change with them, as
+ * the kernel does: `unmap_vmas` (MMU_NOTIFY_UNMAP), `try_to_migrate_one` and
+ * `wp_page_copy` (MMU_NOTIFY_CLEAR), `copy_page_range` of a COW mapping
+ * (MMU_NOTIFY_PROTECTION_PAGE), `migrate_vma_collect` (MMU_NOTIFY_MIGRATE with the
+ * pgmap owner).
  *
  * Simplifications: the per-mm `invalidate_seq` machinery is reduced to one sequence
  * per interval notifier and a count of invalidations in progress per mm;
  * `mmu_interval_read_begin` sleeps while one is in progress (the kernel waits for the
  * mm's invalidation sequence to move). Callbacks run inside the start step (one step
- * per subscriber). Only interval notifiers exist.
+ * per subscriber). Only interval notifiers exist. `mm_has_notifiers` is true once an
+ * interval notifier was inserted in the mm; without one the start/end calls of the mm
+ * paths are no steps at all (the kernel's static check), so runs without a mirror keep
+ * their traces.
  */
 
-import { Block, Cell, Shared, op, type Machine, type Op, type TaskGen } from "@foliosim/sim";
-import type { MmStruct } from "@foliosim/mm";
-import "./costs.js";
+import { Block, Cell, Shared, defineCosts, op, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import type { MmStruct } from "./mm-types.js";
 
-export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_MIGRATE";
+defineCosts({
+  /** One `mmu_notifier_invalidate_range_start`/`_end` pair: SRCU read lock, the
+   *  interval-tree lookup and the subscribers' callbacks (dmirror takes its mutex and
+   *  zaps its mirror table): ~500 ns on a quiet system. (Also listed in HMM_COSTS.) */
+  hmmNotifierInvalidate: 500,
+});
+
+/** `enum mmu_notifier_event` (the values the model's paths raise). */
+export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_PROTECTION_PAGE" | "MMU_NOTIFY_MIGRATE";
 
 export interface MmuNotifierRange {
   mm: MmStruct;
@@ -66,6 +80,12 @@ function subscriptions(mm: MmStruct): MmSubscriptions {
   let s = map.get(mm);
   if (!s) map.set(mm, (s = new MmSubscriptions(`${mm.name} notifier_subscriptions`)));
   return s;
+}
+
+/** `mm_has_notifiers(mm)`: whether any notifier was ever registered on `mm` (no step). */
+export function mmHasNotifiers(mm: MmStruct): boolean {
+  const map = mm.machine.ext.get(SUBS) as Map<MmStruct, MmSubscriptions> | undefined;
+  return (map?.get(mm)?.notifiers.length ?? 0) > 0;
 }
 
 /** `mmu_interval_notifier_insert(sub, mm, start, length, ops)` (set-up: no step). */
@@ -138,6 +158,22 @@ export function mmuNotifierInvalidateRangeEnd(mm: MmStruct): Op<void> {
       m.markWrite(s);
     },
   });
+}
+
+/**
+ * `mmu_notifier_invalidate_range_start(range)` as the mm paths call it: nothing at all
+ * unless `mm_has_notifiers(mm)`. Returns whether it notified; pass that to
+ * `mmuNotifierInvalidateEnd` (a notifier inserted in between must not see an end only).
+ */
+export function* mmuNotifierInvalidateStart(mm: MmStruct, start: number, end: number, event: MmuNotifyEvent, owner: object | null = null): TaskGen<boolean> {
+  if (!mmHasNotifiers(mm)) return false;
+  yield* mmuNotifierInvalidateRangeStart(mm, start, end, event, owner);
+  return true;
+}
+
+/** `mmu_notifier_invalidate_range_end(range)` pairing with `mmuNotifierInvalidateStart`. */
+export function* mmuNotifierInvalidateEnd(mm: MmStruct, notified: boolean): TaskGen<void> {
+  if (notified) yield* mmuNotifierInvalidateRangeEnd(mm);
 }
 
 /** Run `body` bracketed by invalidate start/end (as the kernel's callers do). */

@@ -1,0 +1,198 @@
+/**
+ * fork's copy of an address space (kernel/fork.c `dup_mmap`; mm/memory.c
+ * `copy_page_range`, `copy_pte_range`, `copy_present_pte`, `copy_present_page`,
+ * `copy_nonpresent_pte`).
+ *
+ * `forkMm` takes the parent's mmap_lock for writing, gives the child a copy of every
+ * vma (VM_LOCKED and VM_LOCKONFAULT cleared: mlock is not inherited) and copies the
+ * page tables of every vma that holds anonymous memory (`vma_needs_copy`). A COW
+ * mapping (`is_cow_mapping`) is copied inside one MMU_NOTIFY_PROTECTION_PAGE
+ * invalidation of the parent's range, so device mirrors drop what they mirrored, and
+ * its writable entries become read-only in both processes:
+ * - present: `folio_get` + `folio_try_dup_anon_rmap_ptes` (the page stops being
+ *   PageAnonExclusive; the next write in either process goes through `do_wp_page`,
+ *   which copies while the folio is shared) or `folio_dup_file_rmap_ptes`; an
+ *   exclusive anonymous folio that may be DMA-pinned is copied for the child at once
+ *   (`copy_present_page`) and the parent keeps its writable entry;
+ * - device-private: `folio_get`, the rmap duplication, and a writable entry made
+ *   readable in the parent (`make_readable_device_private_entry`); the child gets the
+ *   same entry. A later CPU write in either process migrates the folio back
+ *   (`do_swap_page` → `migrate_to_ram`) and then copies it in `do_wp_page`; a device
+ *   write through `hmm_range_fault` sees a read-only entry;
+ * - migration: no reference; a writable entry becomes readable in both.
+ *
+ * Simplifications: `is_cow_mapping` is `!VM_SHARED` (every private mapping is
+ * VM_MAYWRITE in the model); `vma_needs_copy` is "some entry of the vma maps an
+ * anonymous folio" (the model has no per-vma anon_vma); one PTE at a time (no batching
+ * of large folios); the child's anonymous folios keep the parent's anon_vma.
+ */
+
+import { PG, VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
+import { folioAddLruVma } from "@foliosim/lru";
+import { op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { TRANSIENT_HOLDER } from "./filemap.js";
+import { VM_LOCKED_MASK } from "./mlock.js";
+import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
+import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
+import { folioAddNewAnonRmap, folioDupRmapPte, readPte, setPte } from "./rmap.js";
+
+/** `is_cow_mapping(vm_flags)`: a private mapping. */
+export function isCowMapping(vma: Vma): boolean {
+  return (vma.flags & VM_SHARED) === 0;
+}
+
+/** `copy_present_page`: a copy of an exclusive, maybe-pinned anonymous page for the child. */
+function* copyPresentPage(dstVma: Vma, addr: number, src: Folio): TaskGen<Pte | null> {
+  const fresh = yield* dstVma.mm.memory.allocFolio({ movable: true }, TRANSIENT_HOLDER);
+  if (fresh === null) return null;
+  yield* op({
+    kind: "copy_highpage",
+    label: "copy_user_highpage",
+    reads: [src.flagsWord],
+    writes: [fresh.flagsWord],
+    cost: "mmCopyPage",
+    run: (m) => {
+      fresh.data = src.data;
+      fresh.setBits(PG.uptodate);
+      m.markWrite(fresh.flagsWord);
+    },
+  });
+  yield* folioAddNewAnonRmap(fresh, dstVma, addr);
+  yield* folioAddLruVma(fresh, dstVma);
+  const writable = (dstVma.flags & VM_WRITE) !== 0;
+  return { kind: "present", folio: fresh, page: 0, writable, dirty: true };
+}
+
+/**
+ * One entry of `copy_pte_range` (both PTE locks held): the child's entry, after the
+ * parent's was write-protected if needed. Null: nothing to copy.
+ */
+function* copyOnePte(srcSlot: PteSlot, srcVma: Vma, dstVma: Vma, dstAddr: number): TaskGen<Pte | null> {
+  const p = yield* readPte(srcSlot);
+  if (p.kind === "none") return null;
+  const cow = isCowMapping(srcVma);
+  if (p.kind === "migration") {
+    if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "make_readable_migration_entry");
+    return { ...p, writable: p.writable && !cow };
+  }
+  yield* folioGet(p.folio, TRANSIENT_HOLDER);
+  if (!(yield* folioDupRmapPte(p.folio, dstVma))) {
+    // copy_present_pte → -EAGAIN → copy_present_page; the parent keeps its entry.
+    yield* folioPut(p.folio, TRANSIENT_HOLDER);
+    const copy = yield* copyPresentPage(dstVma, dstAddr, p.folio);
+    if (copy === null) throw new MmModelError("copy_present_page", dstVma.describe(), "no memory for the child's copy (fork fails with -ENOMEM)");
+    return copy;
+  }
+  if (p.kind === "device-private") {
+    if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "make_readable_device_private_entry");
+    return { ...p, writable: p.writable && !cow };
+  }
+  if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "ptep_set_wrprotect");
+  return { ...p, writable: p.writable && !cow, dirty: (srcVma.flags & VM_SHARED) !== 0 ? false : p.dirty };
+}
+
+/** `copy_pte_range` of `[start, end)` (one page-table page): src and dst PTE locks held. */
+function* copyPteRange(srcVma: Vma, dstVma: Vma, start: number, end: number): TaskGen<void> {
+  const src = srcVma.mm;
+  const dst = dstVma.mm;
+  const slots: PteSlot[] = [];
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    const s = src.ptes.get(a / PAGE_SIZE);
+    if (s && s.pte.kind !== "none") slots.push(s);
+  }
+  if (slots.length === 0) return;
+  yield* spinLock(dst.ptl(start));
+  yield* spinLock(src.ptl(start));
+  for (const slot of slots) {
+    const pte = yield* copyOnePte(slot, srcVma, dstVma, slot.addr);
+    if (pte !== null) yield* setPte(dst.slot(slot.addr), pte, "set_ptes");
+  }
+  yield* spinUnlock(src.ptl(start));
+  yield* spinUnlock(dst.ptl(start));
+}
+
+/** `vma_needs_copy`: the vma holds anonymous memory (the model's stand-in for `anon_vma`). */
+function vmaNeedsCopy(vma: Vma): boolean {
+  for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
+    const p = vma.mm.ptes.get(a / PAGE_SIZE)?.pte;
+    if (p && p.kind !== "none" && folioTestAnon(p.folio)) return true;
+  }
+  return false;
+}
+
+/** `copy_page_range(dst_vma, src_vma)`: inside an MMU_NOTIFY_PROTECTION_PAGE invalidation for a COW mapping. */
+export function copyPageRange(dstVma: Vma, srcVma: Vma): TaskGen<void> {
+  return traced("copy_page_range", copyPageRangeBody(dstVma, srcVma));
+}
+
+function* copyPageRangeBody(dstVma: Vma, srcVma: Vma): TaskGen<void> {
+  if (!vmaNeedsCopy(srcVma)) return;
+  const src = srcVma.mm;
+  const notified = isCowMapping(srcVma) ? yield* mmuNotifierInvalidateStart(src, srcVma.start, srcVma.end, "MMU_NOTIFY_PROTECTION_PAGE") : false;
+  const span = PAGE_SIZE * PTRS_PER_PTE;
+  for (let table = Math.floor(srcVma.start / span) * span; table < srcVma.end; table += span) {
+    yield* copyPteRange(srcVma, dstVma, Math.max(srcVma.start, table), Math.min(srcVma.end, table + span));
+  }
+  yield* mmuNotifierInvalidateEnd(src, notified);
+}
+
+function vmaInsert(mm: MmStruct, vma: Vma): Op<void> {
+  return op({
+    kind: "vma_tree",
+    label: "vma_iter_bulk_store",
+    writes: [mm, vma],
+    cost: "lock",
+    run: (m) => {
+      mm.vmas.push(vma);
+      m.markWrite(mm);
+      m.markWrite(vma);
+    },
+  });
+}
+
+/**
+ * `fork()`'s `dup_mm` → `dup_mmap(mm, oldmm)`: a new address space named `name` with a
+ * copy of every vma of `parent` and of the page tables that need it. Returns the child.
+ */
+export function forkMm(parent: MmStruct, name: string): TaskGen<MmStruct> {
+  return traced("dup_mmap", forkMmBody(parent, name));
+}
+
+function* forkMmBody(parent: MmStruct, name: string): TaskGen<MmStruct> {
+  const child = createMm(parent.machine, { memory: parent.memory, name });
+  child.mmapBase = parent.mmapBase;
+  yield* mmapWriteLock(parent);
+  for (const vma of [...parent.vmas].sort((a, b) => a.start - b.start)) {
+    const copy = new Vma(child, vma.start, vma.end, vma.flags & ~VM_LOCKED_MASK, vma.file, vma.pgoff, vma.folioOrder);
+    yield* vmaInsert(child, copy);
+    yield* copyPageRange(copy, vma);
+  }
+  parent.machine.emit("fork", undefined, { parent: parent.name, child: name, vmas: parent.vmas.length });
+  yield* mmapWriteUnlock(parent);
+  return child;
+}
+
+/**
+ * `copy_nonpresent_pte` for one device-private entry, outside a whole fork: the entry
+ * of `src` at `addr` is copied into `dst` at `dstAddr` (which a vma of `dst` must
+ * cover) exactly as `copy_page_range` copies it, inside the same invalidation of the
+ * parent's page. (The catalog's `fork_device_entry` maps one shared page this way.)
+ */
+export function copyNonpresentPte(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
+  return traced("copy_nonpresent_pte", copyNonpresentPteBody(src, addr, dst, dstAddr));
+}
+
+function* copyNonpresentPteBody(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
+  const srcVma = findVma(src, addr);
+  const dstVma = findVma(dst, dstAddr);
+  if (!srcVma) throw new MmModelError("copy_nonpresent_pte", src.name, `no vma at ${hexAddr(addr)}`);
+  if (!dstVma) throw new MmModelError("copy_nonpresent_pte", dst.name, `no vma at ${hexAddr(dstAddr)}`);
+  const srcSlot = src.slot(addr);
+  const notified = isCowMapping(srcVma) ? yield* mmuNotifierInvalidateStart(src, addr, addr + PAGE_SIZE, "MMU_NOTIFY_PROTECTION_PAGE") : false;
+  yield* spinLock(src.ptl(addr));
+  const pte = yield* copyOnePte(srcSlot, srcVma, dstVma, dstAddr);
+  if (pte === null || pte.kind !== "device-private") throw new MmModelError("copy_nonpresent_pte", src.name, `not a device-private entry at ${hexAddr(addr)}`);
+  yield* setPte(dst.slot(dstAddr), pte, "set_pte_at");
+  yield* spinUnlock(src.ptl(addr));
+  yield* mmuNotifierInvalidateEnd(src, notified);
+}
