@@ -16,6 +16,9 @@ import { compareCommand, InterruptedCompare, type CompareOutput } from "./comman
 import { mergeCommand } from "./commands/merge.js";
 import { replayCommand } from "./commands/replay.js";
 import { validateCommand } from "./commands/validate.js";
+import { workerCommand } from "./commands/worker.js";
+import { queueExplore } from "./queue-cli.js";
+import { queueProgressLine } from "./commands/queue.js";
 import { describeError, isInputError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError } from "./explore-session.js";
@@ -164,9 +167,15 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--stop-at-first", "stop at the first failure")
     .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
     .option("--out <file>", "also write the JSON report to a file (atomically)")
+    .option("--queue <redis-url>", "DPOR: split the proof into sub-jobs for foliosim worker processes on this Redis")
+    .option("--split-after <n>", "with --queue: executions after which a sub-job hands its open branches out (default 2000)")
     .action(async (scenario: string, o: Record<string, string & string[]>, cmd: Command) => {
       const asJson = jsonOf(cmd);
       const choice = strategyChoice(o, true);
+      if (o.queue !== undefined || o.splitAfter !== undefined) {
+        exitCode = await queueExplore(scenario, o, choice, asJson, io);
+        return;
+      }
       const bar = io.stderrIsTTY;
       let last = { executions: 0, failures: 0 };
       const session = startExplore(
@@ -228,6 +237,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--shard <i/N>", "run only shard i of N (write it with --out, join with merge)")
     .option("--out <file>", "write the matrix document (shard or whole) to a file, atomically")
     .option("--workers <n>", "worker threads (default: CPUs - 1; 0 runs in this thread)")
+    .option("--queue <redis-url>", "run the cells on foliosim worker processes through this Redis (same document)")
     .action(async (scenarios: string[], o: Record<string, string & string[] & boolean>, cmd: Command) => {
       const asJson = jsonOf(cmd);
       const metric = checkMetric(o.metric);
@@ -251,6 +261,8 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
           workers,
           signal: controller.signal,
           onRow: (done, total) => io.stderr(`${progressBar(done.length / total)} ${done.length}/${total} cells\n`),
+          queue: o.queue as string | undefined,
+          onQueueProgress: (p) => io.stderr(`${queueProgressLine(p, "cells")}\n`),
         });
         if (o.out) writeFileAtomic(o.out, matrixJson(output.matrix) + "\n");
         emitCompare(output, metric, asJson, io, `foliosim compare: ${output.scenarios.length} scenario(s) × ${output.kernels.length} kernel(s)${shard ? `, shard ${shard.index}/${shard.count}` : ""} — ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -310,6 +322,23 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
       const report = validateCommand(files);
       io.stdout(jsonOf(cmd) ? json(report) : renderValidate(report));
       exitCode = report.files.every((f) => f.valid) ? EXIT.ok : EXIT.usage;
+    });
+
+  program
+    .command("worker")
+    .description("take compare cells and DPOR sub-jobs from a Redis queue until stopped (SIGTERM finishes the running jobs)")
+    .requiredOption("--queue <redis-url>", "the Redis the sweeps are enqueued on (redis://host:port)")
+    .option("--concurrency <n>", "jobs at once, each in its own worker thread (default 1)")
+    .option("--lock-duration <ms>", "lease of a running job; a dead worker's job is taken over after it (default 30000)")
+    .option("--stalled-interval <ms>", "how often leases are checked (default 30000)")
+    .action(async (o: { queue: string; concurrency?: string; lockDuration?: string; stalledInterval?: string }) => {
+      exitCode = await workerCommand({
+        queue: o.queue,
+        concurrency: parseIntOption("--concurrency", o.concurrency, 1),
+        lockDurationMs: parseIntOption("--lock-duration", o.lockDuration, 200),
+        stalledIntervalMs: parseIntOption("--stalled-interval", o.stalledInterval, 100),
+        log: (line) => io.stderr(`${line}\n`),
+      });
     });
 
   program

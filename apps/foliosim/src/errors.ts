@@ -5,6 +5,7 @@
  */
 
 import { TokenError } from "@foliosim/explore";
+import { isQueueError } from "@foliosim/queue";
 import { KernelError, ScenarioError, ScenarioValidationError, UnknownCallError } from "@foliosim/scenarios";
 
 /** Bad command-line input (exit 2). */
@@ -21,6 +22,7 @@ export function isInputError(error: unknown): error is Error {
     error instanceof ScenarioValidationError ||
     error instanceof UnknownCallError ||
     error instanceof TokenError ||
+    isQueueError(error) ||
     (error instanceof Error && error.name === "ScenarioFileError")
   );
 }

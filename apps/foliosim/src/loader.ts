@@ -4,9 +4,20 @@
  */
 
 import type { ExploreTarget } from "@foliosim/explore";
+import { createHash } from "node:crypto";
+import { stableStringify } from "@foliosim/sim";
 import { splitScenarioId, targetFor, workerScenario } from "./catalog.js";
 
 export default function load(scenarioId: string, kernelId: string): ExploreTarget {
   const { id, params } = splitScenarioId(scenarioId);
   return targetFor(workerScenario(id), kernelId, params);
+}
+
+/**
+ * Content hash of a scenario as this worker resolves it: queue workers check it against
+ * the job's. The same digest as @foliosim/queue's scenarioHash (not imported here, so
+ * that pool workers loading this module do not load the queue client).
+ */
+export function scenarioHash(scenarioId: string): string {
+  return createHash("sha256").update(stableStringify(workerScenario(splitScenarioId(scenarioId).id))).digest("hex");
 }

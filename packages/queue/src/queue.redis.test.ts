@@ -45,7 +45,8 @@ describe("a sweep on the queue", () => {
     const a = await spawnWorker({ url: redis.url });
     const b = await spawnWorker({ url: redis.url });
     workers.push(a, b);
-    const sweep = runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 90_000, pollMs: 100 });
+    const seen = new Set<string>();
+    const sweep = runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 90_000, pollMs: 100, onProgress: (p) => p.workers.forEach((w) => seen.add(w)) });
     // Let worker a finish a few cells, then kill it while its next cell is in flight.
     await a.waitFor(/^done /);
     for (let i = 0; i < 400 && a.lines.filter((l) => l.startsWith("done ")).length < 4; i++) await new Promise((r) => setTimeout(r, 10));
@@ -54,6 +55,7 @@ describe("a sweep on the queue", () => {
     const finished = (await openQueue(admin).getJob(inFlight))!;
     await completions.close();
     expect(matrixJson(document)).toBe(expected);
+    expect([...seen].sort()).toEqual([a.name, b.name].sort());
     const ids = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId);
     expect(ids.length).toBeGreaterThanOrEqual(100);
     expect(new Set(ids).size).toBe(ids.length);

@@ -195,8 +195,10 @@ export class Watcher {
     for (;;) {
       if (this.options.signal?.aborted) throw new QueueJobError("interrupted: the jobs stay queued; run the same command again to collect them");
       await this.report();
-      const finished = await step();
-      if (finished) return;
+      if (await step()) {
+        await this.report();
+        return;
+      }
       if (this.options.timeoutMs !== undefined && Date.now() - this.started > this.options.timeoutMs) {
         throw new QueueJobError(`the queue did not finish within ${this.options.timeoutMs} ms: ${this.total - this.done} of ${this.total} job(s) still to do; workers seen: ${[...this.workers].join(", ") || "none"}`);
       }
@@ -205,9 +207,11 @@ export class Watcher {
   }
 
   private async report(): Promise<void> {
+    // BullMQ names a worker's connection "<prefix>:<queue>:w:<worker name>" (rawname).
     for (const worker of await this.queue.getWorkers()) {
-      const name = (worker as { name?: string }).name;
-      if (name) this.workers.add(name);
+      const raw = (worker as { rawname?: string }).rawname ?? "";
+      const at = raw.indexOf(":w:");
+      if (at >= 0) this.workers.add(raw.slice(at + 3));
     }
     const workers = [...this.workers].sort();
     const otherVersions = workers.filter((w) => !w.endsWith(`@${this.options.modelVersion}`));

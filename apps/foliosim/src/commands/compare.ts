@@ -9,6 +9,8 @@ import { parseKernelSpec } from "../kernel-spec.js";
 import { describeBudget, matrixStrategy, type StrategyChoice } from "../options.js";
 import { resultRow, SCHEMA_VERSION, type ResultsDocument } from "../report.js";
 import { looksLikeFile } from "../scenario-files.js";
+import type { QueueProgress } from "@foliosim/queue";
+import { compareOnQueue } from "./queue.js";
 
 export interface CompareOptions extends StrategyChoice {
   scenarios: string[];
@@ -20,6 +22,9 @@ export interface CompareOptions extends StrategyChoice {
   signal?: AbortSignal;
   /** Called after each scenario's row is done (not for shards). */
   onRow?(done: MatrixCellResult[], total: number): void;
+  /** Run the cells on `foliosim worker` processes through this Redis (see commands/queue.ts). */
+  queue?: string;
+  onQueueProgress?(progress: QueueProgress): void;
 }
 
 export interface CompareOutput {
@@ -75,7 +80,10 @@ export async function compareCommand(options: CompareOptions): Promise<CompareOu
   const workers = options.workers ?? Math.max(1, availableParallelism());
   const budget = describeBudget(options);
   let matrix: MatrixDocument;
-  if (options.shard) {
+  if (options.queue !== undefined) {
+    if (options.shard) throw new UsageError("give --queue or --shard, not both (--shard is the no-Redis way to split a sweep)");
+    matrix = await compareOnQueue(spec, options.scenarios, Boolean(options.all), { url: options.queue, onProgress: options.onQueueProgress, signal: options.signal });
+  } else if (options.shard) {
     matrix = await runMatrix(spec, { workers, shard: options.shard, signal: options.signal });
   } else {
     const total = matrixCells(spec).length;

@@ -20,6 +20,8 @@ export const MODEL = "test-model-1";
 
 export interface WorkerProcess {
   child: ChildProcess;
+  /** host:pid@model, as the worker names itself. */
+  name: string;
   /** stderr lines so far. */
   lines: string[];
   /** Resolves with the first line matching, or rejects after `timeoutMs`. */
@@ -69,8 +71,8 @@ export async function spawnWorker(settings: WorkerSettings): Promise<WorkerProce
       waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
     });
   };
-  await waitFor(/^ready /);
-  return { child, lines, waitFor, exited, stop: () => stopChild(child) };
+  const name = (await waitFor(/^ready /)).slice("ready ".length);
+  return { child, name, lines, waitFor, exited, stop: () => stopChild(child) };
 }
 
 /** Wait (at most 10 s) until the worker has a job started and not done, then kill -9 it; returns that job's id. */
