@@ -16,9 +16,7 @@ import { compareCommand, InterruptedCompare, type CompareOutput } from "./comman
 import { mergeCommand } from "./commands/merge.js";
 import { replayCommand } from "./commands/replay.js";
 import { validateCommand } from "./commands/validate.js";
-import { workerCommand } from "./commands/worker.js";
-import { queueExplore } from "./queue-cli.js";
-import { queueProgressLine } from "./commands/queue.js";
+
 import { describeError, isInputError, UsageError } from "./errors.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError } from "./explore-session.js";
@@ -173,6 +171,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
       const asJson = jsonOf(cmd);
       const choice = strategyChoice(o, true);
       if (o.queue !== undefined || o.splitAfter !== undefined) {
+        const { queueExplore } = await import("./queue-cli.js"); // the queue client loads only when asked
         exitCode = await queueExplore(scenario, o, choice, asJson, io);
         return;
       }
@@ -262,7 +261,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
           signal: controller.signal,
           onRow: (done, total) => io.stderr(`${progressBar(done.length / total)} ${done.length}/${total} cells\n`),
           queue: o.queue as string | undefined,
-          onQueueProgress: (p) => io.stderr(`${queueProgressLine(p, "cells")}\n`),
+          onQueueProgress: (line) => io.stderr(`${line}\n`),
         });
         if (o.out) writeFileAtomic(o.out, matrixJson(output.matrix) + "\n");
         emitCompare(output, metric, asJson, io, `foliosim compare: ${output.scenarios.length} scenario(s) × ${output.kernels.length} kernel(s)${shard ? `, shard ${shard.index}/${shard.count}` : ""} — ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -332,6 +331,7 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--lock-duration <ms>", "lease of a running job; a dead worker's job is taken over after it (default 30000)")
     .option("--stalled-interval <ms>", "how often leases are checked (default 30000)")
     .action(async (o: { queue: string; concurrency?: string; lockDuration?: string; stalledInterval?: string }) => {
+      const { workerCommand } = await import("./commands/worker.js");
       exitCode = await workerCommand({
         queue: o.queue,
         concurrency: parseIntOption("--concurrency", o.concurrency, 1),

@@ -5,13 +5,15 @@
  */
 
 import { TokenError } from "@foliosim/explore";
-import { isQueueError } from "@foliosim/queue";
 import { KernelError, ScenarioError, ScenarioValidationError, UnknownCallError } from "@foliosim/scenarios";
 
 /** Bad command-line input (exit 2). */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
+
+/** @foliosim/queue's errors, recognised by name so the CLI does not load the queue client to start. */
+const QUEUE_ERRORS = ["QueueConnectionError", "CorruptResultError", "QueueJobError", "QueueConfigError"];
 
 /** Errors whose message is meant for the user as it stands. */
 export function isInputError(error: unknown): error is Error {
@@ -22,8 +24,7 @@ export function isInputError(error: unknown): error is Error {
     error instanceof ScenarioValidationError ||
     error instanceof UnknownCallError ||
     error instanceof TokenError ||
-    isQueueError(error) ||
-    (error instanceof Error && error.name === "ScenarioFileError")
+    (error instanceof Error && (error.name === "ScenarioFileError" || QUEUE_ERRORS.includes(error.name)))
   );
 }
 

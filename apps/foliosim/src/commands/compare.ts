@@ -9,8 +9,7 @@ import { parseKernelSpec } from "../kernel-spec.js";
 import { describeBudget, matrixStrategy, type StrategyChoice } from "../options.js";
 import { resultRow, SCHEMA_VERSION, type ResultsDocument } from "../report.js";
 import { looksLikeFile } from "../scenario-files.js";
-import type { QueueProgress } from "@foliosim/queue";
-import { compareOnQueue } from "./queue.js";
+
 
 export interface CompareOptions extends StrategyChoice {
   scenarios: string[];
@@ -24,7 +23,8 @@ export interface CompareOptions extends StrategyChoice {
   onRow?(done: MatrixCellResult[], total: number): void;
   /** Run the cells on `foliosim worker` processes through this Redis (see commands/queue.ts). */
   queue?: string;
-  onQueueProgress?(progress: QueueProgress): void;
+  /** One progress line (cells done, executions, workers seen) for stderr. */
+  onQueueProgress?(line: string): void;
 }
 
 export interface CompareOutput {
@@ -82,7 +82,8 @@ export async function compareCommand(options: CompareOptions): Promise<CompareOu
   let matrix: MatrixDocument;
   if (options.queue !== undefined) {
     if (options.shard) throw new UsageError("give --queue or --shard, not both (--shard is the no-Redis way to split a sweep)");
-    matrix = await compareOnQueue(spec, options.scenarios, Boolean(options.all), { url: options.queue, onProgress: options.onQueueProgress, signal: options.signal });
+    const { compareOnQueue, queueProgressLine } = await import("./queue.js"); // loads the queue client only when asked
+    matrix = await compareOnQueue(spec, options.scenarios, Boolean(options.all), { url: options.queue, onProgress: (p) => options.onQueueProgress?.(queueProgressLine(p, "cells")), signal: options.signal });
   } else if (options.shard) {
     matrix = await runMatrix(spec, { workers, shard: options.shard, signal: options.signal });
   } else {
