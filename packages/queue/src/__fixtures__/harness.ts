@@ -14,8 +14,8 @@ import { stopChild } from "../testing.js";
 const require = createRequire(import.meta.url);
 const exploreDir = dirname(require.resolve("@foliosim/explore/package.json"));
 
-/** The explorer's benchmark loader (B0-counter(N,K) etc. on kernels buggy/fixed). */
-export const BENCH_LOADER = pathToFileURL(join(exploreDir, "dist", "bench-loader.js")).href;
+/** The explorer's benchmark loader (B0-counter(N,K) etc. on kernels buggy/fixed; built to its dist-dev). */
+export const BENCH_LOADER = pathToFileURL(join(exploreDir, "dist-dev", "bench-loader.js")).href;
 export const MODEL = "test-model-1";
 
 export interface WorkerProcess {
