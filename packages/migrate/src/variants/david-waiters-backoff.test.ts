@@ -58,6 +58,40 @@ describe("david-waiters-backoff, as David wrote it", () => {
   });
 });
 
+describe("a second lock waiter during migrate_pages_sync's one-by-one stage", () => {
+  /** The reader of `withWaiter`, and a second one that takes its reference and sleeps on the lock 10 us in, while the sync stage holds it. */
+  function twoWaiters(migrate: string) {
+    const w = world({ shmem: true, cpus: 3, kernel: { migrate } });
+    let out!: Migrated;
+    w.m.spawn({ name: "reader", cpu: 0, *body() { yield* lockWaiter(w.folio, 3_000); } });
+    w.m.spawn({ name: "reader2", cpu: 2, *body() { yield* sleepNs(10_000); yield* lockWaiter(w.folio, 0); } });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(1_000); out = yield* isolateMigratePutback(w, "MIGRATE_SYNC"); } });
+    const r = run(w);
+    expect(r.status).toBe("done");
+    return { r, out };
+  }
+
+  it("as David wrote it, the sync stage's back-off is final: the folio stays on ret_folios and migration fails", () => {
+    const { r, out } = twoWaiters("david-waiters-backoff");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(events(r, "migrate_waiters_backoff")).toHaveLength(2);
+    expect(r.counters.migrate_retry).toBe(2);
+  });
+
+  it("the in-batch variation retries within the sync stage's passes and migrates", () => {
+    const { r, out } = twoWaiters("david-waiters-backoff-inbatch");
+    expect(out).toEqual({ rc: 0, left: 0 });
+    expect(events(r, "migrate_waiters_backoff")).toHaveLength(2);
+    expect(r.counters.migrate_retry).toBe(4);
+  });
+
+  it("mainline: ten -EAGAIN passes, then failure", () => {
+    const { r, out } = twoWaiters("mainline");
+    expect(out).toEqual({ rc: 1, left: 1 });
+    expect(r.counters.migrate_retry).toBe(10);
+  });
+});
+
 describe("david-waiters-backoff-inbatch (a variation of the proposal)", () => {
   it("MIGRATE_SYNC: backs off after the first failed move pass and retries in the same batch's unmap passes", () => {
     const { w, r, out } = withWaiter("david-waiters-backoff-inbatch", "MIGRATE_SYNC");
