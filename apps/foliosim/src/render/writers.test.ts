@@ -184,7 +184,10 @@ describe("Perfetto JSON", () => {
     expect(json.displayTimeUnit).toBe("ns");
     expect(json.otherData).toMatchObject({ scenario: META.scenario, kernel: META.kernel, token: META.token });
     const procs = json.traceEvents.filter((e) => e.ph === "M" && e.name === "process_name").map((e) => (e.args as { name: string }).name);
-    expect(procs).toEqual(["CPU 0", "CPU 1", "folios"]);
+    expect(procs).toEqual(["CPUs", "tasks", "folios"]);
+    const threads = json.traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => (e.args as { name: string }).name);
+    expect(threads).toEqual(["CPU 0", "CPU 1", "gup_test (CPU0)", "migrate_pages_test (CPU1)", "kworker/1:1 (CPU1)"]);
+    for (const e of json.traceEvents) expect(typeof e.cat, JSON.stringify(e)).toBe("string");
     const counters = json.traceEvents.filter((e) => e.ph === "C");
     expect(counters.length).toBeGreaterThan(0);
     for (const c of counters) expect(Object.keys(c.args as object)).toEqual(["refcount", "pincount", "mapcount"]);
