@@ -113,40 +113,18 @@ const SETUP_TASK = /^setup\d+$/;
 export function buildFrames(doc: TraceDocument): Frame[] {
   const taskName = (t: number): string => (t >= 0 ? (doc.tasks[t]?.name ?? String(t)) : "—");
   const running: number[] = new Array(doc.cpus).fill(-1);
-  const folios = new Map<string, FolioState>();
-  const byIndex = (i: number): FolioState | undefined => {
-    const f = doc.folios[i];
-    return f ? folios.get(f.name) : undefined;
-  };
-  const folio = (name: string): FolioState => {
-    let f = folios.get(name);
-    if (!f) folios.set(name, (f = { name, refcount: 0, pincount: 0, mapcount: 0, flags: "", where: [] }));
-    return f;
-  };
+  const panel = new FolioPanel(doc);
+  const sched = new SchedState(doc);
   const frames: Frame[] = [];
   let current: Frame | undefined;
-  /** The folios the explored tasks touched (first touched first), else the first ones the set-up made. */
-  const snapshot = (): FolioState[] => {
-    const names = touched.length > 0 ? touched : [...folios.keys()];
-    return names.slice(0, FOLIO_PANEL_MAX).map((n) => folios.get(n)!).map((f) => ({ ...f, where: [...f.where] }));
-  };
-  const sched = new SchedState(doc);
   const close = (): void => {
     if (!current) return;
     current.cpus = running.map(taskName);
-    current.folios = snapshot();
+    current.folios = panel.snapshot();
     current.waiting = sched.waiting(running);
     current.locks = sched.heldLocks();
     frames.push(current);
   };
-
-  const stacks = new Map<number, string[]>();
-  const stackOf = (t: number): string[] => {
-    let st = stacks.get(t);
-    if (!st) stacks.set(t, (st = []));
-    return st;
-  };
-  const touched: string[] = [];
   const setupTask = (t: number): boolean => t >= 0 && SETUP_TASK.test(doc.tasks[t]?.name ?? "");
   let inSetup = doc.events.some((e) => setupTask(e.task));
   if (inSetup) current = { index: 0, step: 0, cpus: [], cpu: 0, task: "set-up", lines: ["after the set-up (sequential, not part of the explored schedule)"], folios: [], waiting: [], locks: [] };
@@ -157,10 +135,7 @@ export function buildFrames(doc: TraceDocument): Frame[] {
       close();
       current = { index: frames.length, step: e.step, cpus: [], cpu: e.cpu, task: taskName(e.task), lines: [], folios: [], waiting: [], locks: [] };
     }
-    if (inSetup) {
-      if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
-    }
-    if (!inSetup && e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
+    if (e.type === "switch" && e.switch) running[e.cpu] = e.switch.next;
     if (inSetup || !current) {
       // set-up: only the state below
     } else if (e.type === "op") {
@@ -168,62 +143,100 @@ export function buildFrames(doc: TraceDocument): Frame[] {
       current.task = taskName(e.task);
       current.lines.unshift(`${e.name ?? "op"}`);
     } else if (!QUIET.has(e.type)) current.lines.push(describeEvent(doc, e));
-
     sched.see(e);
-    const a = e.args ?? {};
-    if (e.task >= 0 && e.type === "func_entry" && e.name) stackOf(e.task).push(e.name);
-    if (e.task >= 0 && e.type === "func_exit" && e.name) {
-      const st = stackOf(e.task);
-      const i = st.lastIndexOf(e.name);
-      if (i >= 0) st.length = i;
-    }
-    if (e.sample) {
-      const name = doc.folios[e.sample.folio]?.name;
-      if (name) {
-        const f = folio(name);
-        f.refcount = e.sample.refcount;
-        f.pincount = e.sample.pincount;
-        f.mapcount = e.sample.mapcount;
-        if (typeof a.flags === "string") f.flags = a.flags;
-        if (!inSetup && !touched.includes(name)) touched.push(name);
-        const stack = e.task >= 0 ? stackOf(e.task) : [];
-        const delta = e.sample.refcount - e.sample.before;
-        const inner = [...stack].reverse();
-        const adder = inner.find((fn) => fn in BATCH_OF);
-        const drain = inner.find((fn) => fn in DRAINS);
-        if (delta > 0 && adder && !drain) f.where = [...f.where, `cpu${e.cpu} ${BATCH_OF[adder]}`];
-        else if (delta < 0 && drain) {
-          const own = f.where.findIndex((w) => w.startsWith(`cpu${e.cpu} `) && DRAINS[drain].test(w));
-          const i = own >= 0 ? own : f.where.findIndex((w) => DRAINS[drain].test(w));
-          if (i >= 0) f.where = f.where.filter((_, j) => j !== i);
-        }
-        if (e.type === "mm_page_free") f.where = ["freed"];
-        if (e.type === "mm_page_alloc") f.where = [];
-      }
-    }
-    if (e.name && folios.has(e.name)) {
-      const f = folio(e.name);
-      switch (e.type) {
-        case "mm_lru_insertion":
-          f.where = [...f.where.filter((w) => !isList(w)), String(a.lru ?? "lru")];
-          if (typeof a.flags === "string") f.flags = a.flags;
-          break;
-        case "mlock_folio_batch":
-          f.where = f.where.filter((w) => !isList(w));
-          if (a.lru) f.where.push(String(a.lru));
-          break;
-        case "folio_isolate_lru":
-          f.where = [...f.where.filter((w) => !isList(w)), "isolated"];
-          break;
-        case "lru_release":
-          f.where = f.where.filter((w) => !isList(w));
-          break;
-      }
-    }
-    void byIndex;
+    panel.see(e, inSetup);
   }
   close();
   return frames;
+}
+
+/**
+ * The folio panel: each folio's counters and flags, and which batch or list holds it
+ * (from the modelled functions open on the task that changed its count).
+ */
+class FolioPanel {
+  private readonly folios = new Map<string, FolioState>();
+  /** The folios the explored tasks touched, first touched first. */
+  private readonly touched: string[] = [];
+  private readonly stacks = new Map<number, string[]>();
+
+  constructor(private readonly doc: TraceDocument) {}
+
+  /** The touched folios, else the first ones the set-up made. */
+  snapshot(): FolioState[] {
+    const names = this.touched.length > 0 ? this.touched : [...this.folios.keys()];
+    return names.slice(0, FOLIO_PANEL_MAX).map((n) => this.folios.get(n)!).map((f) => ({ ...f, where: [...f.where] }));
+  }
+
+  private folio(name: string): FolioState {
+    let f = this.folios.get(name);
+    if (!f) this.folios.set(name, (f = { name, refcount: 0, pincount: 0, mapcount: 0, flags: "", where: [] }));
+    return f;
+  }
+
+  private stackOf(t: number): string[] {
+    let st = this.stacks.get(t);
+    if (!st) this.stacks.set(t, (st = []));
+    return st;
+  }
+
+  see(e: DocEvent, inSetup: boolean): void {
+    if (e.task >= 0 && e.type === "func_entry" && e.name) this.stackOf(e.task).push(e.name);
+    if (e.task >= 0 && e.type === "func_exit" && e.name) {
+      const st = this.stackOf(e.task);
+      const i = st.lastIndexOf(e.name);
+      if (i >= 0) st.length = i;
+    }
+    if (e.sample) this.sample(e, inSetup);
+    if (e.name && this.folios.has(e.name)) this.list(this.folio(e.name), e);
+  }
+
+  /** A count change: counters, and a batch slot taken (inside an adder) or given back (inside a drain). */
+  private sample(e: DocEvent, inSetup: boolean): void {
+    const s = e.sample!;
+    const name = this.doc.folios[s.folio]?.name;
+    if (!name) return;
+    const a = e.args ?? {};
+    const f = this.folio(name);
+    f.refcount = s.refcount;
+    f.pincount = s.pincount;
+    f.mapcount = s.mapcount;
+    if (typeof a.flags === "string") f.flags = a.flags;
+    if (!inSetup && !this.touched.includes(name)) this.touched.push(name);
+    const inner = [...(e.task >= 0 ? this.stackOf(e.task) : [])].reverse();
+    const delta = s.refcount - s.before;
+    const adder = inner.find((fn) => fn in BATCH_OF);
+    const drain = inner.find((fn) => fn in DRAINS);
+    if (delta > 0 && adder && !drain) f.where = [...f.where, `cpu${e.cpu} ${BATCH_OF[adder]}`];
+    else if (delta < 0 && drain) {
+      const own = f.where.findIndex((w) => w.startsWith(`cpu${e.cpu} `) && DRAINS[drain].test(w));
+      const i = own >= 0 ? own : f.where.findIndex((w) => DRAINS[drain].test(w));
+      if (i >= 0) f.where = f.where.filter((_, j) => j !== i);
+    }
+    if (e.type === "mm_page_free") f.where = ["freed"];
+    if (e.type === "mm_page_alloc") f.where = [];
+  }
+
+  /** LRU list moves: insertion, mlock batch, isolation, release. */
+  private list(f: FolioState, e: DocEvent): void {
+    const a = e.args ?? {};
+    switch (e.type) {
+      case "mm_lru_insertion":
+        f.where = [...f.where.filter((w) => !isList(w)), String(a.lru ?? "lru")];
+        if (typeof a.flags === "string") f.flags = a.flags;
+        break;
+      case "mlock_folio_batch":
+        f.where = f.where.filter((w) => !isList(w));
+        if (a.lru) f.where.push(String(a.lru));
+        break;
+      case "folio_isolate_lru":
+        f.where = [...f.where.filter((w) => !isList(w)), "isolated"];
+        break;
+      case "lru_release":
+        f.where = f.where.filter((w) => !isList(w));
+        break;
+    }
+  }
 }
 
 function isList(w: string): boolean {

@@ -284,6 +284,15 @@ describe("TUI", () => {
     expect(frames.some((f) => f.folios.some((x) => x.pincount === 1))).toBe(true);
   });
 
+  it("foliosim tui FILE…: the user's files come first in the catalog, by path, and explore from there", () => {
+    const backend = createBackend({ inThread: true, files: [S4] });
+    const list = backend.list();
+    expect(list.scenarios[0]).toMatchObject({ id: S4, source: S4, origin: "file" });
+    expect(list.scenarios.length).toBe(createBackend({ inThread: true }).list().scenarios.length + 1);
+    const store = new AppStore(backend);
+    expect(store.scenarioId).toBe(S4);
+  });
+
   it("the folio panel follows refcounts and where the folio is held", () => {
     const frames = buildFrames(failing.trace);
     const states = frames.flatMap((f) => f.folios);
