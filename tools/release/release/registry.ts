@@ -111,6 +111,9 @@ export async function startRegistry(dir: string, upstream: string): Promise<Loca
   child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
   const stop = stopper(child);
+  const orphanGuard = () => child.kill("SIGKILL"); // if the test process dies first
+  process.once("exit", orphanGuard);
+  child.once("exit", () => process.off("exit", orphanGuard));
   try {
     await waitForPing(url, child, () => log, 60_000);
     return { url, token: await addUser(url), stop };
