@@ -72,7 +72,10 @@ interface Frame {
   chosen: number;
   backtrack: Set<number>;
   done: Set<number>;
-  sleep: Set<number>;
+  /** Sleepers: true for one whose explored step went on to a blocking operation. */
+  sleep: Map<number, boolean>;
+  /** Each task explored here: true when its step went on to a blocking operation (`includeNextBlock`). */
+  explored: Map<number, boolean>;
   lastTask: number;
   preemptionsBefore: number;
 }
@@ -136,6 +139,7 @@ export class Dpor {
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
+    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].explored.set(plan.events[depth - 1].task, true);
     const infos = candidates.map(toEventInfo);
     const pending = pendingOps(machine);
     let frame: Frame;
@@ -145,10 +149,11 @@ export class Dpor {
       frame.pending = pending;
       if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
     } else {
-      const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
+      const sleep = depth === 0 ? new Map<number, boolean>() : this.sleepAfter(this.stack[depth - 1]);
+      if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
-      frame = { candidates: infos, pending, chosen: -1, backtrack: new Set(), done: new Set(), sleep, lastTask, preemptionsBefore };
+      frame = { candidates: infos, pending, chosen: -1, backtrack: new Set(), done: new Set(), sleep, explored: new Map(), lastTask, preemptionsBefore };
       const pick = depth < this.prefixDepth ? this.prefixChoice(frame, depth) : this.freshChoice(frame);
       if (pick < 0) return -1;
       frame.chosen = pick;
@@ -196,18 +201,12 @@ export class Dpor {
   }
 
   /** Sleep set on arrival at the frame after `frame`: sleepers and explored siblings independent of the choice. */
-  private sleepAfter(frame: Frame): Set<number> {
+  private sleepAfter(frame: Frame): Map<number, boolean> {
     const chosen = frame.candidates.find((c) => c.task === frame.chosen)!;
-    const next = new Set<number>();
-    for (const task of frame.sleep) this.keepAsleep(frame, task, chosen, next);
-    for (const task of frame.done) if (task !== frame.chosen) this.keepAsleep(frame, task, chosen, next);
+    const next = new Map<number, boolean>();
+    for (const [task, blocks] of frame.sleep) keepAsleep(frame, task, blocks, chosen, next);
+    for (const task of frame.done) if (task !== frame.chosen) keepAsleep(frame, task, frame.explored.get(task) === true, chosen, next);
     return next;
-  }
-
-  private keepAsleep(frame: Frame, task: number, chosen: EventInfo, into: Set<number>): void {
-    // A sleeper that is no longer a candidate is dropped: waking it only adds work.
-    const info = frame.candidates.find((c) => c.task === task);
-    if (info !== undefined && !dependent(info, chosen)) into.add(task);
   }
 
   /** Pick the deepest frame with an unexplored, awake backtrack entry. */
@@ -261,12 +260,13 @@ export class Dpor {
     // Reverse only once every clock is known: the initials test needs j's own clock.
     for (const [i, j] of races) {
       const wanted = events[j];
-      const blocked = this.blockedAt(i, wanted);
-      if (!blocked) this.reverseRace(events, clocks, i, j);
+      // Event i let j through: j was pending and disabled before i, enabled after it.
+      const enabling = this.blockedAt(i, wanted) && !this.blockedAt(i + 1, wanted);
+      if (!enabling) this.reverseRace(events, clocks, i, j);
       // A blocking operation may be disabled before i even where this execution did not
       // show it (its task was not there yet): the lock behind an unlock. Reverse with the
       // latest earlier dependent event too, where it may be co-enabled.
-      if (blocked || wanted.op.enabled !== undefined) {
+      if (enabling || wanted.op.enabled !== undefined) {
         const k = this.coEnabledBefore(events, i, wanted);
         if (k >= 0) this.reverseRace(events, clocks, k, j);
       }
@@ -293,6 +293,7 @@ export class Dpor {
   /** Was `event`'s own operation pending, but not a candidate, at the state before frame `depth`? */
   private blockedAt(depth: number, event: EventInfo): boolean {
     const frame = this.stack[depth];
+    if (frame === undefined) return false;
     if (frame.pending[event.task] !== event.op) return false;
     return !frame.candidates.some((c) => c.task === event.task);
   }
@@ -319,6 +320,12 @@ export class Dpor {
     for (let k = i + 1; k < j; k++) if ((clocks[k][raced] ?? -1) < i) consider(k);
     consider(j);
     const frame = this.stack[i];
+    // Time couples the CPUs (the skew bound, timers): an initial of v may be unable to
+    // run v to its end without the very event it was meant to overtake (a task kept
+    // back by the skew bound while the other CPU's only candidates wait). Where the
+    // racing task itself can run at i, run it there too.
+    const racer = events[j].task;
+    if (frame.candidates.some((c) => c.task === racer)) this.addBacktrack(i, racer, i, initials);
     if (initials.some((task) => frame.backtrack.has(task))) return;
     // The wanted task may not be runnable there (its CPU is held): walk back to where it was.
     for (let depth = i; depth >= 0; depth--) {
@@ -409,6 +416,54 @@ class DporPlan implements ExecutionPlan {
   constructor(private readonly dpor: Dpor) {}
   choose(candidates: readonly Candidate[], machine: Machine): number {
     return this.dpor.choose(this, candidates, machine);
+  }
+}
+
+/**
+ * The step that brings a task to a blocking operation also decides whether it blocks
+ * there: the machine checks the operation's condition right after the step, without
+ * a step of its own (a mutex_unlock followed by a mutex_lock of a mutex another task
+ * holds puts the task to sleep, and its wake-up latency shapes the rest of the run).
+ * So that step also reads what the blocking operation depends on.
+ */
+function includeNextBlock(event: EventInfo, machine: Machine): boolean {
+  const task = machine.tasks[event.task];
+  const next = task?.pending;
+  if (task === undefined || task.state === "done" || next === null || next === undefined || next.enabled === undefined) return false;
+  const reads = [...event.reads];
+  for (const s of next.reads) if (!reads.includes(s)) reads.push(s);
+  for (const s of next.writes) if (!reads.includes(s)) reads.push(s);
+  event.reads = reads;
+  return true;
+}
+
+/**
+ * A task that goes to sleep on a blocking operation (a held mutex, an unmet wait
+ * condition) does so while candidates are worked out, without a step of its own: a
+ * hidden event that reads what its operation reads. Whether it blocks decides its
+ * wake-up latency and so the rest of the run, so a sleeper dependent with that hidden
+ * event is woken: the execution where the sleeper runs after the block is not the one
+ * explored when it ran before it.
+ */
+/**
+ * A sleeper stays asleep past `chosen` when it is still a candidate and independent of
+ * `chosen`. A sleeper that is no longer a candidate is dropped: waking it only adds work.
+ */
+function keepAsleep(frame: Frame, task: number, blocks: boolean, chosen: EventInfo, into: Map<number, boolean>): void {
+  // What a blocking operation after the sleeper's step depends on is known only for the
+  // execution that ran it (objects are per execution): such a sleeper is woken.
+  if (blocks) return;
+  const info = frame.candidates.find((c) => c.task === task);
+  if (info !== undefined && !dependent(info, chosen)) into.set(task, false);
+}
+
+function wakeSleepersOfBlocked(sleep: Map<number, boolean>, candidates: readonly EventInfo[], machine: Machine): void {
+  for (const task of machine.tasks) {
+    const op = task.pending;
+    if (task.state === "done" || op === null || op.enabled === undefined) continue;
+    if (candidates.some((c) => c.task === task.id)) continue;
+    const blocked: EventInfo = { task: task.id, cpu: task.cpu, op, reads: op.reads, writes: op.writes, preempts: false };
+    for (const c of candidates) if (sleep.has(c.task) && dependent(c, blocked)) sleep.delete(c.task);
   }
 }
 

@@ -136,7 +136,9 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const started = performance.now();
   if (options.strategy.kind === "replay") return replayReport(target, options, started);
   const budget = { maxSteps: options.maxSteps, maxVirtualNs: options.maxVirtualNs };
-  const config = executionConfig(target, budget);
+  // Trace events are recorded only when a reported schedule is replayed; the trace
+  // hash every execution is judged and verified by is computed either way.
+  const config = { ...executionConfig(target, budget), trace: false };
   const strategy = options.strategy;
   const maxExecutions = options.maxExecutions ?? (strategy.kind === "dpor" ? 100_000 : 1_000);
   const stopAtFirst = options.stopAtFirstFailure ?? true;
