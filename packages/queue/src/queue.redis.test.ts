@@ -61,8 +61,10 @@ describe("a sweep on the queue", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.map((id) => completions.counts.get(id) ?? 0)).toEqual(ids.map(() => 1));
     expect([...completions.counts.keys()].sort()).toEqual([...ids].sort());
-    // The killed worker's cell was recovered by b within the lease settings plus slack.
-    expect(finished.finishedOn! - killedAt).toBeLessThan(1_500 + 500 + 5_000);
+    // The killed worker's cell was taken over by b within the lease settings (lock 1.5 s,
+    // stalled check every 0.5 s) plus slack for a loaded machine.
+    expect(finished.processedOn! - killedAt).toBeLessThan(1_500 + 500 + 5_000);
+    expect(finished.stalledCounter).toBeGreaterThanOrEqual(1);
     expect(b.lines.some((l) => l.startsWith("done ") && l.endsWith(`(${inFlight})`))).toBe(true);
   });
 
@@ -80,6 +82,29 @@ describe("a sweep on the queue", () => {
     expect(w.lines.filter((l) => l.startsWith("started ")).length).toBe(1);
     expect(job.attemptsStarted).toBe(1);
     expect(job.stalledCounter).toBe(0);
+    expect(matrixJson(document)).toBe(await reference(spec));
+  });
+
+  it("a worker told twice to stop returns its running cell to the queue at once; another runs it, accepted once", async () => {
+    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 2 }, maxExecutions: 1_500 } }] };
+    const completions = await countCompletions();
+    const a = await spawnWorker({ url: redis.url, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+    workers.push(a);
+    const sweep = runMatrixOnQueue(spec, { url: redis.url, modelVersion: MODEL, timeoutMs: 60_000, pollMs: 100 });
+    const [id] = cellJobs(spec, { modelVersion: MODEL }).map(cellJobId);
+    await a.waitFor(/^started /);
+    a.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200));
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect(a.lines).toContain(`returned ${id} to the queue`);
+    expect(await openQueue(admin).getJobState(id)).toBe("waiting");
+    const b = await spawnWorker({ url: redis.url, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+    workers.push(b);
+    const document = await sweep;
+    await completions.close();
+    expect(completions.counts.get(id)).toBe(1);
+    expect(b.lines.filter((l) => l.startsWith("done ")).length).toBe(1);
     expect(matrixJson(document)).toBe(await reference(spec));
   });
 

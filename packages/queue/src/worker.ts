@@ -48,7 +48,7 @@ export interface QueueWorkerOptions {
 
 export interface QueueWorker {
   readonly name: string;
-  /** Stop taking jobs; `force` abandons running jobs (their leases expire, another worker takes them). */
+  /** Stop taking jobs and let the running ones finish; `force` returns them to the queue at once (another worker runs them from the start). */
   close(force?: boolean): Promise<void>;
   /** Resolves when the worker has stopped (closed, or refused a job of another model version). */
   readonly stopped: Promise<{ reason: "closed" | "model-mismatch"; message?: string }>;
@@ -94,11 +94,19 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   let resolveStopped: (value: { reason: "closed" | "model-mismatch"; message?: string }) => void = () => {};
   const stopped = new Promise<{ reason: "closed" | "model-mismatch"; message?: string }>((resolve) => (resolveStopped = resolve));
   const describe = (job: Job<JobData>): string => `${job.data.kind} ${job.data.scenarioId} × ${job.data.kernelId}${job.data.kind === "dpor" ? ` [${job.data.prefix.join(",")}]` : ""}`;
-  worker.on("active", (job) => log(`started ${describe(job)} (${job.id})`));
-  worker.on("completed", (job) => log(`done ${describe(job)} (${job.id})`));
+  const running = new Map<string, Job<JobData>>();
+  worker.on("active", (job) => {
+    running.set(String(job.id), job);
+    log(`started ${describe(job)} (${job.id})`);
+  });
+  worker.on("completed", (job) => {
+    running.delete(String(job.id));
+    log(`done ${describe(job)} (${job.id})`);
+  });
   worker.on("error", (error) => log(`error: ${error.message}`));
   worker.on("failed", (job, error) => {
     if (!job) return;
+    running.delete(String(job.id));
     if (error.name === MODEL_MISMATCH || error.message.startsWith(MODEL_MISMATCH)) {
       const message = `${error.message}; this worker stops (start one built from the same foliosim version as the sweep)`;
       log(message);
@@ -113,11 +121,25 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     name,
     stopped,
     close: async (force = false) => {
+      if (force) await returnJobs(running, log);
       await worker.close(force);
       await closeConnection(connection);
       resolveStopped({ reason: "closed" });
     },
   };
+}
+
+/** Give running jobs back: active → waiting, lock released; a late completion then finds no lock and is not accepted. */
+async function returnJobs(running: Map<string, Job<JobData>>, log: (line: string) => void): Promise<void> {
+  for (const [id, job] of running) {
+    try {
+      await job.moveToWait(job.token);
+      log(`returned ${id} to the queue`);
+    } catch (error) {
+      log(`could not return ${id} (${(error as Error).message}): it goes back when its lease expires`);
+    }
+  }
+  running.clear();
 }
 
 function processorPath(file: string | URL): string {

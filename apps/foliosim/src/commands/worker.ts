@@ -1,8 +1,8 @@
 /**
  * `foliosim worker --queue <redis-url> [--concurrency n]`: take matrix cells and DPOR
  * sub-jobs from the queue until stopped. The first SIGTERM (or Ctrl-C) lets the running
- * jobs finish and stops; a second one stops at once, and the abandoned jobs go back to
- * the queue when their lease expires (another worker then runs them from the start).
+ * jobs finish and stops; a second one returns the running jobs to the queue at once
+ * (another worker then runs them from the start) and stops.
  */
 
 import { startQueueWorker, redactUrl, type QueueWorker } from "@foliosim/queue";
@@ -32,7 +32,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<Exit
     stalledIntervalMs: options.stalledIntervalMs,
     log: options.log,
   });
-  options.log(`foliosim worker ${worker.name}: taking jobs from ${redactUrl(options.queue)}, ${options.concurrency ?? 1} at a time; SIGTERM or Ctrl-C finishes the running jobs and stops, a second one stops at once`);
+  options.log(`foliosim worker ${worker.name}: taking jobs from ${redactUrl(options.queue)}, ${options.concurrency ?? 1} at a time; SIGTERM or Ctrl-C finishes the running jobs and stops, a second one returns them to the queue`);
   const signals = stopOnSignals(worker, options.log);
   try {
     const stop = await worker.stopped;
@@ -53,7 +53,7 @@ function stopOnSignals(worker: QueueWorker, log: (line: string) => void): { off(
       log(`${signal}: finishing the running jobs, then stopping`);
       void worker.close(false);
     } else {
-      log(`${signal} again: stopping now; the running jobs return to the queue when their lease expires`);
+      log(`${signal} again: returning the running jobs to the queue and stopping`);
       void worker.close(true);
     }
   };

@@ -5,8 +5,10 @@ import { startQueueWorker } from "../../dist/index.js";
 const options = JSON.parse(process.argv[2]);
 const worker = await startQueueWorker({ ...options, log: (line) => process.stderr.write(`${line}\n`) });
 process.stdout.write(`ready ${worker.name}\n`);
+let signals = 0;
 process.on("SIGTERM", () => {
-  void worker.close().then(() => process.exit(0));
+  signals++;
+  void worker.close(signals > 1).then(() => process.exit(0));
 });
 void worker.stopped.then((stop) => {
   if (stop.reason === "model-mismatch") process.exit(2);
