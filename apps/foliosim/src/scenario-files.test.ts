@@ -43,6 +43,7 @@ describe("user scenario files", () => {
     expect(issuesOf(VALID.replace("cpus: 2", "cpus: [2]"))[0]).toMatch(/^f\.yaml:6:9: machine\.cpus: expected .*, found a list of 1$/);
     expect(issuesOf(VALID.replace("    cpu: 0", '    cpu: "zero"'))).toEqual(['f.yaml:9:10: tasks.0.cpu: expected number, found "zero" (a string)']);
     expect(issuesOf(VALID.replace("args: { us: 5 }", "args: { usec: 5 }"))).toEqual([
+      'f.yaml:11:31: tasks.0.script.0.args.us: usleep needs argument "us" (number)',
       'f.yaml:11:33: tasks.0.script.0.args.usec: expected an argument of usleep, found "usec" (did you mean "us"?); its arguments: us',
     ]);
   });

@@ -15,7 +15,7 @@
 
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
-import { KernelError, MachineSpec, ParamSpec, PromiseSpec, Scenario, suggest, TaskSpec, validateScenario } from "@foliosim/scenarios";
+import { Expectation, flattenUnions, zodIssueMessage, KernelError, MachineSpec, ParamSpec, PromiseSpec, Scenario, suggest, TaskSpec, validateScenario } from "@foliosim/scenarios";
 import { parseKernelSpec } from "./kernel-spec.js";
 
 export interface FileIssue {
@@ -49,8 +49,8 @@ export function formatIssue(issue: FileIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.path}: ${issue.message}`;
 }
 
-const STEP_KEYS = ["call", "args", "as", "expect", "cpu", "repeat", "note"];
-const EXPECT_KEYS = ["field", "equals", "errno", "oneOf", "atLeast", "atMost"];
+const STEP_KEYS = ["call", "args", "as", "expect", "cpu", "repeat", "until", "while", "max", "note", "process"];
+const EXPECT_KEYS = Object.keys(Expectation.shape);
 const SOURCE_KEYS = ["seeds", "reference", "note"];
 const FILE_KEYS = [...Object.keys(Scenario.shape), "kernels"];
 
@@ -62,8 +62,8 @@ function knownKeys(path: readonly (string | number)[]): string[] {
   if (p === "promise") return Object.keys(PromiseSpec.shape);
   if (p === "source") return SOURCE_KEYS;
   if (p === "tasks.#") return Object.keys(TaskSpec.shape);
-  if (p === "tasks.#.script.#" || p === "setup.#") return STEP_KEYS;
-  if (/(^|\.)expect(\.#)?$/.test(p)) return EXPECT_KEYS;
+  if (p === "tasks.#.script.#" || p === "setup.#" || p === "check.#") return STEP_KEYS;
+  if (/(^|\.)(expect|until|while)(\.#)?$/.test(p)) return EXPECT_KEYS;
   if (/^params\.[^.]+$/.test(p)) return Object.keys(ParamSpec.shape);
   return [];
 }
@@ -109,7 +109,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
 
   const parsed = Scenario.safeParse(rest);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+    for (const issue of flattenUnions(parsed.error.issues)) {
       const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
@@ -120,13 +120,14 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       const found = valueAt(rest, path);
       issues.push(issueAt(path, zodMessage(issue, found)));
     }
-    throw new ScenarioFileError(sortIssues(issues));
   }
-  for (const v of validateScenario(parsed.data)) {
+  // Semantic problems (unknown calls, undefined names, types after substitution) are
+  // reported together with the schema's, from the raw document when the schema failed.
+  for (const v of validateScenario(parsed.success ? parsed.data : rest)) {
     const path = v.path.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
     issues.push(issueAt(path, validationMessage(v.message, valueAt(rest, path)), / has no argument /.test(v.message)));
   }
-  if (issues.length > 0) throw new ScenarioFileError(sortIssues(issues));
+  if (issues.length > 0 || !parsed.success) throw new ScenarioFileError(sortIssues(dedupe(issues)));
   return { file, scenario: parsed.data, kernels };
 }
 
@@ -148,6 +149,16 @@ export function loadScenarioFile(file: string): LoadedScenario {
 /** Does an argument name a scenario file rather than a catalog id? */
 export function looksLikeFile(arg: string): boolean {
   return /\.(ya?ml|json)$/i.test(arg) || arg.includes("/");
+}
+
+function dedupe(issues: FileIssue[]): FileIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\0${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function sortIssues(issues: FileIssue[]): FileIssue[] {
@@ -201,34 +212,9 @@ export function describeValue(v: unknown): string {
   return `${String(v)} (a ${typeof v})`;
 }
 
-interface ZodIssueLike {
-  code: string;
-  message: string;
-  expected?: unknown;
-  values?: unknown[];
-  minimum?: unknown;
-  maximum?: unknown;
-  origin?: string;
-}
-
-function zodMessage(issue: ZodIssueLike, found: unknown): string {
-  const foundText = describeValue(found);
-  switch (issue.code) {
-    case "invalid_type":
-      return `expected ${String(issue.expected)}, found ${foundText}`;
-    case "invalid_value": {
-      const values = (issue.values ?? []).map(String);
-      return `expected one of ${values.join(", ")}, found ${foundText}${typeof found === "string" ? suggest(found, values) : ""}`;
-    }
-    case "too_small":
-      return issue.origin === "array" ? `expected at least ${String(issue.minimum)} item(s), found ${foundText}` : `expected at least ${String(issue.minimum)}, found ${foundText}`;
-    case "too_big":
-      return issue.origin === "string" ? `expected ${issue.message.replace(/^Too big: expected string to have /, "")}, found ${foundText}` : `expected at most ${String(issue.maximum)}, found ${foundText}`;
-    default: {
-      const m = issue.message.replace(/^Invalid input: /, "");
-      return `expected ${m}, found ${foundText}`;
-    }
-  }
+function zodMessage(issue: Parameters<typeof zodIssueMessage>[0], found: unknown): string {
+  const msg = zodIssueMessage(issue, found);
+  return issue.code === "invalid_value" && typeof found === "string" ? msg + suggest(found, (issue.values ?? []).map(String)) : msg;
 }
 
 function validationMessage(message: string, found: unknown): string {

@@ -4,14 +4,15 @@
  * through `faultin_page`), `try_grab_folio`, `check_vma_flags`,
  * `check_and_migrate_movable_folios`, `collect_longterm_unpinnable_folios`,
  * `migrate_longterm_unpinnable_folios`, `gup_put_folio`, `unpin_user_page(s)`,
- * `unpin_folio`.
+ * `unpin_folio`; `get_user_pages_remote` (FOLL_GET) and `put_page`; `pin_user_pages_fast`
+ * (`gup_fast_fallback`: the lockless walk, then the slow path for the rest).
  *
  * Return conventions (reference §4.1): the number of pages pinned, or a negative
  * errno; invalid flags give 0; any migration failure surfaces as -ENOMEM; -EAGAIN is
  * internal ("all pins dropped, pin again") and loops without bound — a folio that is
  * unpinnable but cannot be isolated keeps the loop going until something changes.
  *
- * Simplifications: no GUP-fast, no hugetlb, no fatal-signal check (-EINTR), no
+ * Simplifications: GUP-fast walks page by page (no PMD/PUD leaves), no hugetlb, no fatal-signal check (-EINTR), no
  * P2PDMA; FOLL_* values are the kernel's bit positions, FOLL_PIN and FOLL_TOUCH
  * (mm/internal.h) included. The caller holds mmap_lock for reading, as
  * `pin_user_pages` requires. Device-coherent folios are reported -EBUSY (their
@@ -41,6 +42,8 @@ import {
   findVma,
   followPagePte,
   handleMmFault,
+  mmapReadLock,
+  mmapReadUnlock,
   PAGE_SIZE,
   pteLock,
   pteUnlock,
@@ -335,4 +338,77 @@ export function pinUserPages(mm: MmStruct, start: number, nrPages: number, gupFl
 function* pinUserPagesBody(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages, memory: PhysicalMemory): TaskGen<number> {
   if (gupFlags & (FOLL_PIN | FOLL_GET)) return 0; // WARN_ON_ONCE in is_valid_gup_args
   return yield* traced("__gup_longterm_locked", gupLongtermLocked(mm, start, nrPages, pages, gupFlags | FOLL_PIN, memory));
+}
+
+const EINVAL = -22;
+
+/**
+ * `get_user_pages_remote(mm, start, nr_pages, gup_flags, pages)`: references taken with
+ * FOLL_GET (dropped with `put_page`, `putUserPage`). `is_valid_gup_args` refuses
+ * FOLL_PIN from the caller and FOLL_LONGTERM without FOLL_PIN ("LONGTERM can only be
+ * specified when pinning"): -EINVAL. The caller holds mmap_lock for reading.
+ */
+export function getUserPagesRemote(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages): TaskGen<number> {
+  return traced("get_user_pages_remote", getUserPagesRemoteBody(mm, start, nrPages, gupFlags, pages));
+}
+
+function* getUserPagesRemoteBody(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages): TaskGen<number> {
+  if (gupFlags & (FOLL_PIN | FOLL_TRIED | FOLL_REMOTE)) return EINVAL;
+  if (gupFlags & FOLL_LONGTERM) return EINVAL;
+  return yield* getUserPages(mm, start, nrPages, gupFlags | FOLL_GET | FOLL_TOUCH | FOLL_REMOTE, pages);
+}
+
+/** `put_page` of a FOLL_GET reference (may free the folio). */
+export function putUserPage(f: Folio): Op<void> {
+  return gupPutFolio(f, 1, FOLL_GET, "put_page");
+}
+
+/**
+ * `gup_fast_pte_range` for one page, without mmap_lock or the PTE lock (interrupts off
+ * in the kernel): read the PTE, grab the folio (`try_grab_folio_fast`), and re-read
+ * the PTE — a changed entry drops the grab. A folio FOLL_LONGTERM may not pin
+ * (`folio_is_longterm_pinnable`), a non-present entry or a write to a read-only PTE
+ * stops the fast walk: the slow path takes over from there.
+ */
+function* gupFastPage(mm: MmStruct, addr: number, flags: number): TaskGen<Folio | null> {
+  const pte = yield* followPagePte(mm, addr);
+  if (pte.kind !== "present" || ((flags & FOLL_WRITE) && !pte.writable)) return null;
+  const f = pte.folio;
+  if ((flags & FOLL_LONGTERM) && !folioIsLongtermPinnable(f)) return null;
+  if ((yield* tryGrabFolio(f, 1, flags)) !== 0) return null;
+  const again = yield* followPagePte(mm, addr);
+  if (again.kind !== "present" || again.folio !== f) {
+    yield* gupPutFolio(f, 1, flags);
+    return null;
+  }
+  return f;
+}
+
+/**
+ * `pin_user_pages_fast` → `gup_fast_fallback`: pin what the lockless walk can, then
+ * the rest through `__gup_longterm_locked` under mmap_lock for reading. Returns the
+ * pages pinned in total, or the slow path's errno when the fast walk pinned none.
+ * Simplification: the fast walk is per page (no PMD/PUD leaves, no `gup_fast_permitted`).
+ */
+export function pinUserPagesFast(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages, memory: PhysicalMemory): TaskGen<number> {
+  return traced("pin_user_pages_fast", pinUserPagesFastBody(mm, start, nrPages, gupFlags, pages, memory));
+}
+
+function* pinUserPagesFastBody(mm: MmStruct, start: number, nrPages: number, gupFlags: number, pages: Pages, memory: PhysicalMemory): TaskGen<number> {
+  if (gupFlags & (FOLL_PIN | FOLL_GET)) return 0;
+  const flags = gupFlags | FOLL_PIN;
+  let nrPinned = 0;
+  while (nrPinned < nrPages) {
+    const f = yield* gupFastPage(mm, start + nrPinned * PAGE_SIZE, flags);
+    if (!f) break;
+    pages[nrPinned++] = f;
+  }
+  if (nrPinned === nrPages) return nrPinned;
+  const rest: Pages = new Array(nrPages - nrPinned).fill(null);
+  yield* mmapReadLock(mm);
+  const ret = yield* traced("__gup_longterm_locked", gupLongtermLocked(mm, start + nrPinned * PAGE_SIZE, nrPages - nrPinned, rest, flags, memory));
+  yield* mmapReadUnlock(mm);
+  if (ret < 0) return nrPinned > 0 ? nrPinned : ret;
+  rest.forEach((f, i) => (pages[nrPinned + i] = f));
+  return nrPinned + ret;
 }

@@ -5,6 +5,7 @@
 
 import { Scenario, type ScenarioInput, type Step } from "./schema.js";
 import { validateScenario, type ValidationIssue } from "./validate.js";
+import { flattenUnions, zodIssueMessage } from "./zod-shape.js";
 
 export class ScenarioValidationError extends Error {
   override readonly name = "ScenarioValidationError";
@@ -19,15 +20,22 @@ export class ScenarioValidationError extends Error {
 /** Validate and normalise a scenario written in TypeScript. */
 export function defineScenario(input: ScenarioInput): Scenario {
   const parsed = Scenario.safeParse(input);
-  if (!parsed.success) {
-    throw new ScenarioValidationError(
-      parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(root)", message: i.message })),
-      `scenario ${(input as { id?: string }).id ?? "?"}`,
-    );
-  }
-  const issues = validateScenario(parsed.data);
-  if (issues.length > 0) throw new ScenarioValidationError(issues, `scenario ${parsed.data.id}`);
+  const issues: ValidationIssue[] = parsed.success
+    ? []
+    : flattenUnions(parsed.error.issues).map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: zodIssueMessage(i, valueAt(input, i.path)) }));
+  // Semantic problems are reported together with the schema's, not hidden by them.
+  issues.push(...validateScenario(parsed.success ? parsed.data : input));
+  if (issues.length > 0 || !parsed.success) throw new ScenarioValidationError(issues, `scenario ${(input as { id?: string }).id ?? "?"}`);
   return parsed.data;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const s of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[s];
+  }
+  return v;
 }
 
 /** A script step: `call("pin_user_pages", { addr: "$buf", pages: 1 }, { as: "pin", expect: { equals: 1 } })`. */

@@ -34,11 +34,39 @@ export interface CallContext {
   process: string;
 }
 
+/** Kinds of named objects a call creates and later calls refer to by name. */
+export type NameKind = "file" | "device" | "pins";
+
+/** What a call reads without changing anything: enough for a `check:` step after the tasks end. */
+export interface ObserveContext {
+  m: Machine;
+  world: World;
+  process: string;
+}
+
+/** A problem with arguments that are each valid: e.g. a field the call ignores in this combination. */
+export interface ArgLint {
+  arg: string;
+  message: string;
+}
+
 export interface CallDef<A = Record<string, unknown>> {
   name: string;
   /** One line for `list` and validation messages. */
   summary: string;
   args: z.ZodType<A>;
+  /** The shape of the result: `$name.field`, `expect.field` and the types of bindings are checked against it. */
+  returns?: z.ZodType;
+  /** The argument naming an object this call creates (memfd_create's `name` is a file). */
+  defines?: { kind: NameKind; arg: string };
+  /** Arguments that name an object an earlier step created. */
+  uses?: Readonly<Record<string, NameKind>>;
+  /** Checks of literal arguments taken together (fields ignored for this mapping kind, …). */
+  lint?(args: Readonly<Record<string, unknown>>): ArgLint[];
+  /** Only in `check:` steps (what it reads is not shared state the explorer orders). */
+  checkOnly?: boolean;
+  /** A read-only call: `run` is one observation op, and `check:` steps call this after the tasks end. */
+  observe?(ctx: ObserveContext, args: A): unknown;
   run(ctx: CallContext, args: A): TaskGen<unknown>;
 }
 
@@ -72,4 +100,9 @@ export function callNames(): string[] {
 export function callArgNames(name: string): string[] | undefined {
   const schema = getCall(name).args as unknown as { shape?: Record<string, unknown> };
   return schema.shape ? Object.keys(schema.shape) : undefined;
+}
+
+/** Every registered call, sorted by name (for `list --calls` and the schema reference). */
+export function allCalls(): CallDef<unknown>[] {
+  return callNames().map((n) => REGISTRY.get(n)!);
 }

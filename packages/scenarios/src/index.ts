@@ -6,17 +6,21 @@
 import "./calls/basic.js";
 import "./calls/memory.js";
 import "./calls/hmm.js";
+import "./calls/observe.js";
 import "./world-memory.js";
 
 export * from "./kernels.js";
 export * from "./schema.js";
 export * from "./errno.js";
-export { World, defineCall, getCall, hasCall, callNames, callArgNames, UnknownCallError, type CallContext, type CallDef } from "./calls.js";
+export { World, allCalls, defineCall, getCall, hasCall, callNames, callArgNames, UnknownCallError, type ArgLint, type CallContext, type CallDef, type NameKind, type ObserveContext } from "./calls.js";
 export { defineScenario, call, ScenarioValidationError } from "./builder.js";
-export { validateScenario, type ValidationIssue } from "./validate.js";
+export { validateScenario, type ValidateOptions, type ValidationIssue } from "./validate.js";
+export { parseRef, REF_FORMS, type Ref } from "./refs.js";
+export { describeFound, flattenUnions, zodIssueMessage } from "./zod-shape.js";
 export {
   METRIC_NAMES,
   ScenarioError,
+  ScenarioUsageError,
   defineWorldHooks,
   resolveParams,
   resolveValue,
@@ -30,6 +34,7 @@ export {
   type WorldHooks,
 } from "./runner.js";
 export { CATALOG, getScenario, UnknownScenarioError } from "./catalog/index.js";
+export { COUNTER_NAMES } from "./calls/observe.js";
 export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";
 export { default as loadTarget, parseKernelRef, parseScenarioRef } from "./loader.js";
 export { catalogLoaderUrl } from "./loader-url.js";

@@ -31,7 +31,7 @@ describe("scenario runner", () => {
       ["a", "usleep", 0],
     ]);
     expect(r.verdict).toBe("fails");
-    expect(r.failure).toEqual({ kind: "promise", message: "b: ndelay returned 0; expected 1" });
+    expect(r.failure).toEqual({ kind: "promise", message: "b: ndelay returned 0; expected 1 (run 1 of 3)" });
     expect(Object.keys(r.metrics)).toEqual([
       "lru_add_drain", "lru_add_drain_all", "ipi_broadcast", "rcu_gp", "rcu_expedited_gp", "static_key_patch", "migrate_retry", "context_switch", "virtual_ns",
     ]);
@@ -49,8 +49,9 @@ describe("scenario runner", () => {
     expect(err!.issues).toEqual([
       { path: "tasks.0.cpu", message: "CPU 3 does not exist: the machine has 2 CPUs" },
       { path: "tasks.0.script.0.call", message: 'unknown call "usleeep" (did you mean "usleep"?)' },
-      { path: "tasks.0.script.0", message: '"$nope" is not bound by an earlier step' },
+      { path: "tasks.0.script.0.args.us", message: '"$nope" is not bound by an earlier step' },
       { path: "tasks.0.script.1.args.usec", message: 'usleep has no argument "usec" (did you mean "us"?); its arguments: us' },
+      { path: "tasks.0.script.1.args.us", message: 'usleep needs argument "us" (number)' },
     ]);
   });
 });

@@ -10,6 +10,7 @@
 
 import {
   Machine,
+  ModelError,
   TimedChooser,
   traced,
   type Chooser,
@@ -23,6 +24,10 @@ import { getCall, World, type CallContext } from "./calls.js";
 import { describeReturn, ERRNO, type ErrnoName } from "./errno.js";
 import { machineKernelOptions, resolveKernel, type ResolvedKernel } from "./kernels.js";
 import type { Expectation, Scenario, Step } from "./schema.js";
+import { PAGE_SIZE } from "@foliosim/mm";
+import { ScenarioValidationError } from "./builder.js";
+import { parseRef } from "./refs.js";
+import { validateScenario } from "./validate.js";
 
 /** Metric names every result carries (a contract of the JSON output). */
 export const METRIC_NAMES = [
@@ -80,6 +85,17 @@ export class ScenarioError extends Error {
   override readonly name = "ScenarioError";
 }
 
+/**
+ * A scenario asked the model for something it cannot do, found only while running (an
+ * argument whose bound value has the wrong range, …). It ends the run with a verdict of
+ * kind "scenario", not as a kernel invariant.
+ */
+export class ScenarioUsageError extends ModelError {
+  constructor(call: string, task: string, detail: string) {
+    super(`scenario ${call}`, `task ${task}`, detail);
+  }
+}
+
 /** Parameter values: defaults, overridden by `--set` values (checked against the default's type). */
 export function resolveParams(s: Scenario, set: Record<string, string | number | boolean> = {}): ParamValues {
   const out: ParamValues = {};
@@ -110,22 +126,18 @@ function coerce(raw: string | number | boolean, like: string | number | boolean,
   return String(raw);
 }
 
-/** Replace `${param}` and `$binding[.field]` references. */
+/** Replace `${param}`, `$binding[.field]` and `$binding+N` (N pages on) references. */
 export function resolveValue(v: unknown, bindings: Map<string, unknown>, params: ParamValues): unknown {
-  if (typeof v === "string") {
-    const p = /^\$\{(\w+)\}$/.exec(v);
-    if (p) {
-      if (!(p[1] in params)) throw new ScenarioError(`unknown parameter \${${p[1]}}`);
-      return params[p[1]];
-    }
-    const b = /^\$([A-Za-z_]\w*)((?:\.\w+)*)$/.exec(v);
-    if (b) {
-      if (!bindings.has(b[1])) throw new ScenarioError(`"$${b[1]}" is not bound by an earlier step`);
-      let val = bindings.get(b[1]);
-      for (const field of b[2].split(".").filter(Boolean)) val = (val as Record<string, unknown> | undefined)?.[field];
-      return val;
-    }
-    return v;
+  const r = parseRef(v);
+  if (r?.kind === "param") {
+    if (!(r.name in params)) throw new ScenarioError(`unknown parameter \${${r.name}}`);
+    return params[r.name];
+  }
+  if (r?.kind === "binding") {
+    if (!bindings.has(r.name)) throw new ScenarioError(`"$${r.name}" is not bound by an earlier step`);
+    let val = bindings.get(r.name);
+    for (const field of r.fields) val = (val as Record<string, unknown> | undefined)?.[field];
+    return r.plusPages > 0 && typeof val === "number" ? val + r.plusPages * PAGE_SIZE : val;
   }
   if (Array.isArray(v)) return v.map((x) => resolveValue(x, bindings, params));
   if (v !== null && typeof v === "object") {
@@ -148,6 +160,10 @@ function checkExpectation(e: Expectation, result: unknown, params: ParamValues, 
     const want = resolveValue(e.equals, bindings, params);
     if (JSON.stringify(value) !== JSON.stringify(want)) return `${what}returned ${describeReturn(value)}; expected ${describeReturn(want)}`;
   }
+  if (e.notEquals !== undefined) {
+    const not = resolveValue(e.notEquals, bindings, params);
+    if (JSON.stringify(value) === JSON.stringify(not)) return `${what}returned ${describeReturn(value)}; expected anything else`;
+  }
   if (e.oneOf !== undefined && !e.oneOf.some((w) => JSON.stringify(resolveValue(w, bindings, params)) === JSON.stringify(value))) {
     return `${what}returned ${describeReturn(value)}; expected one of ${e.oneOf.map((w) => describeReturn(w)).join(", ")}`;
   }
@@ -160,25 +176,75 @@ function calls(m: Machine): CallRecord[] {
   return ((m.annotations.calls ??= []) as CallRecord[]);
 }
 
-function* runStep(ctx: CallContext, taskName: string, step: Step, bindings: Map<string, unknown>): TaskGen<void> {
-  const def = getCall(step.call);
-  const params = ctx.world.params;
-  const rawArgs = resolveValue(step.args ?? {}, bindings, params);
-  const parsed = def.args.safeParse(rawArgs);
-  if (!parsed.success) {
-    throw new ScenarioError(`${taskName}: ${step.call}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ")}`);
-  }
-  const times = step.repeat === undefined ? 1 : Number(resolveValue(step.repeat, bindings, params));
-  let result: unknown;
-  for (let i = 0; i < times; i++) result = yield* traced(`call ${step.call}`, def.run(ctx, parsed.data));
-  if (step.as) bindings.set(step.as, result);
-  const expectations = step.expect === undefined ? [] : Array.isArray(step.expect) ? step.expect : [step.expect];
+function expectationList(v: Expectation | Expectation[] | undefined): Expectation[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function brokenBy(list: Expectation[], result: unknown, params: ParamValues, bindings: Map<string, unknown>): string[] {
   const broken: string[] = [];
-  for (const e of expectations) {
+  for (const e of list) {
     const msg = checkExpectation(e, result, params, bindings);
     if (msg) broken.push(msg);
   }
+  return broken;
+}
+
+/** The step's arguments, resolved and parsed by the call's schema (a mismatch found only now is a scenario error). */
+function stepArgs(step: Step, bindings: Map<string, unknown>, params: ParamValues, taskName: string): unknown {
+  const parsed = getCall(step.call).args.safeParse(resolveValue(step.args ?? {}, bindings, params));
+  if (parsed.success) return parsed.data;
+  const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
+  throw new ScenarioUsageError(step.call, taskName, `arguments after substitution: ${why}`);
+}
+
+function* runStep(ctx: CallContext, taskName: string, step: Step, bindings: Map<string, unknown>): TaskGen<void> {
+  const def = getCall(step.call);
+  const params = ctx.world.params;
+  const args = stepArgs(step, bindings, params, taskName);
+  const expect = expectationList(step.expect);
+  const broken: string[] = [];
+  const loop = step.until !== undefined ? { list: expectationList(step.until), stopWhen: true } : step.while !== undefined ? { list: expectationList(step.while), stopWhen: false } : null;
+  const times = Number(resolveValue(loop ? step.max : (step.repeat ?? 1), bindings, params));
+  let result: unknown;
+  let stopped = false;
+  for (let i = 0; i < times; i++) {
+    result = yield* traced(`call ${step.call}`, def.run(ctx, args));
+    if (loop) {
+      if ((brokenBy(loop.list, result, params, bindings).length === 0) === loop.stopWhen) {
+        stopped = true;
+        break;
+      }
+    } else {
+      // `repeat` checks every result, not only the last.
+      for (const msg of brokenBy(expect, result, params, bindings)) broken.push(times > 1 ? `${msg} (run ${i + 1} of ${times})` : msg);
+      if (broken.length > 0) break;
+    }
+  }
+  if (loop) {
+    if (!stopped) broken.push(`${step.until !== undefined ? "until" : "while"} condition still ${step.until !== undefined ? "unmet" : "met"} after max ${times} runs`);
+    broken.push(...brokenBy(expect, result, params, bindings));
+  }
+  if (step.as) bindings.set(step.as, result);
   calls(ctx.m).push({ task: taskName, call: step.call, ...(step.as ? { as: step.as } : {}), result: plain(result), broken });
+}
+
+/** The final `check:` steps: observations after every task has finished, over every binding. */
+function runChecks(m: Machine, world: World, s: Scenario, bindings: Map<string, unknown>): void {
+  for (const step of s.check) {
+    const def = getCall(step.call);
+    let result: unknown;
+    let broken: string[];
+    try {
+      const args = stepArgs(step, bindings, world.params, "check") as Record<string, unknown>;
+      result = def.observe!({ m, world, process: typeof args.process === "string" ? args.process : "p0" }, args);
+      broken = brokenBy(expectationList(step.expect), result, world.params, bindings);
+    } catch (error) {
+      if (!(error instanceof ModelError) && !(error instanceof ScenarioError)) throw error;
+      broken = [error.message];
+    }
+    if (step.as) bindings.set(step.as, result);
+    calls(m).push({ task: "check", call: step.call, ...(step.as ? { as: step.as } : {}), result: plain(result), broken });
+  }
 }
 
 /** Call results must be plain data (they travel in JSON and between workers). */
@@ -198,6 +264,11 @@ function expand(v: unknown, params: ParamValues): unknown {
 export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, set: ParamValues = {}, overrides: readonly string[] = []): ScenarioTarget {
   const kernel = typeof kernelId === "string" ? resolveKernel(kernelId, overrides) : kernelId;
   const params = resolveParams(s, set);
+  if (Object.keys(set).length > 0) {
+    // `--set` values: every use of each parameter, checked with the value given.
+    const issues = validateScenario(s, { params });
+    if (issues.length > 0) throw new ScenarioValidationError(issues, `scenario ${s.id} with ${Object.entries(set).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  }
   const config: MachineConfig = {
     cpus: Number(expand(s.machine.cpus, params)),
     preemption: expand(s.machine.preemption, params) as PreemptionModel,
@@ -224,6 +295,7 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
       });
       m.settle(setupChooser);
     });
+    const finalBindings = new Map(globals);
     for (const t of s.tasks) {
       const policy = expand(t.policy, params) as "normal" | "fifo";
       const priority = policy === "fifo" ? (t.priority ?? 50) : undefined;
@@ -235,10 +307,12 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
         body: function* (task) {
           const bindings = new Map(globals);
           for (const step of t.script) yield* runStep({ m, world, task, process: t.process }, t.name, step, bindings);
+          for (const [k, v] of bindings) if (globals.get(k) !== v || !globals.has(k)) finalBindings.set(k, v);
         },
       });
     }
     m.onFinish((mm) => {
+      if (mm.status === "done" && s.check.length > 0) runChecks(mm, world, s, finalBindings);
       if (mm.status === "done" && s.promise.noLeaks) {
         mm.annotations.leaks = HOOKS.flatMap((h) => h.leaks?.(world) ?? []);
       }
@@ -280,7 +354,7 @@ export interface ScenarioRun {
   status: RunResult["status"];
   verdict: "holds" | "fails";
   /** Why it fails: a broken expectation, a hang or an invariant. */
-  failure: { kind: "promise" | "deadlock" | "livelock" | "invariant" | "budget"; message: string } | null;
+  failure: { kind: "promise" | "deadlock" | "livelock" | "invariant" | "budget" | "scenario"; message: string } | null;
   calls: CallRecord[];
   metrics: Record<string, number>;
   run: RunResult;
@@ -299,7 +373,10 @@ export function summarize(target: ScenarioTarget, run: RunResult, s: Scenario): 
   let failure: ScenarioRun["failure"] = null;
   if (run.status === "deadlock" || run.status === "livelock") {
     if (s.promise.noHang) failure = { kind: run.status, message: run.hang!.message };
-  } else if (run.status === "invariant") failure = { kind: "invariant", message: run.failure!.message };
+  } else if (run.status === "invariant") {
+    // A scenario's misuse of the model is the scenario's error, not a kernel invariant.
+    failure = { kind: run.failure!.operation?.startsWith("scenario ") ? "scenario" : "invariant", message: run.failure!.message };
+  }
   else if (run.status === "step-limit" || run.status === "time-limit") failure = { kind: "budget", message: `the run hit its ${run.status}` };
   if (!failure) {
     const msg = target.check(run);

@@ -13,6 +13,20 @@
  */
 
 import { z } from "zod";
+import { ERRNO } from "./errno.js";
+
+/** `${name}`: a scenario parameter, which must be declared under `params:` with a value of the right type. */
+export const PARAM_REF = /^\$\{(\w+)\}$/;
+export const ParamRef = z.string().regex(PARAM_REF, "a ${param} reference");
+
+/** A whole number in [min, max], or a `${param}` whose values are (checked by validation). */
+function intOrParam(min: number, max?: number) {
+  const range = max === undefined ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`;
+  return z.custom<number | string>(
+    (v) => (typeof v === "number" && Number.isInteger(v) && v >= min && (max === undefined || v <= max)) || (typeof v === "string" && PARAM_REF.test(v)),
+    { message: `${range}, or a \${param} declared under params:` },
+  );
+}
 
 export const ArgValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.number(), z.string(), z.boolean(), z.null(), z.array(ArgValue), z.record(z.string(), ArgValue)]),
@@ -23,8 +37,10 @@ export const Expectation = z
     /** Look at this field of a structured result (e.g. "ret"). */
     field: z.string().optional(),
     equals: ArgValue.optional(),
+    /** The value must differ from this one. */
+    notEquals: ArgValue.optional(),
     /** An errno name, e.g. "ENOMEM": the result must be its negative value. */
-    errno: z.string().optional(),
+    errno: z.enum(Object.keys(ERRNO) as [keyof typeof ERRNO, ...(keyof typeof ERRNO)[]]).optional(),
     oneOf: z.array(ArgValue).optional(),
     atLeast: z.number().optional(),
     atMost: z.number().optional(),
@@ -39,8 +55,14 @@ export interface Step {
   expect?: Expectation | Expectation[];
   /** CPU of a set-up step (default 0); ignored in task scripts. */
   cpu?: number;
-  /** Run the step this many times (its `as` binds the last result). */
+  /** Run the step this many times, checking `expect` against every result (its `as` binds the last). */
   repeat?: number | string;
+  /** Run the step again until its result meets these (at most `max` times; never met breaks the promise). */
+  until?: Expectation | Expectation[];
+  /** Run the step again while its result meets these (at most `max` times). */
+  while?: Expectation | Expectation[];
+  /** The bound of an `until`/`while` loop. */
+  max?: number | string;
   /** Why the step is there, shown in traces and reports. */
   note?: string;
   /** The process a set-up step runs in (default p0); task steps use their task's. */
@@ -54,7 +76,10 @@ export const Step: z.ZodType<Step> = z
     as: z.string().regex(/^[A-Za-z_][\w]*$/, "a name made of letters, digits and _").optional(),
     expect: z.union([Expectation, z.array(Expectation)]).optional(),
     cpu: z.number().int().min(0).optional(),
-    repeat: z.union([z.number().int().min(1), z.string()]).optional(),
+    repeat: intOrParam(1).optional(),
+    until: z.union([Expectation, z.array(Expectation)]).optional(),
+    while: z.union([Expectation, z.array(Expectation)]).optional(),
+    max: intOrParam(1, 100_000).optional(),
     note: z.string().optional(),
     process: z.string().optional(),
   })
@@ -64,7 +89,7 @@ export const TaskSpec = z
   .object({
     name: z.string().min(1).max(15, "at most 15 characters (TASK_COMM_LEN)"),
     cpu: z.number().int().min(0),
-    policy: z.union([z.enum(["normal", "fifo"]), z.string().regex(/^\$\{\w+\}$/, "normal, fifo or a ${param}")]).default("normal"),
+    policy: z.union([z.enum(["normal", "fifo"]), ParamRef], { error: "normal, fifo or a ${param}" }).default("normal"),
     priority: z.number().int().min(1).max(99).optional(),
     /** The process (address space) the task runs in. */
     process: z.string().default("p0"),
@@ -75,7 +100,9 @@ export type TaskSpec = z.infer<typeof TaskSpec>;
 
 export const ParamSpec = z
   .object({
-    default: z.union([z.number(), z.string(), z.boolean()]),
+    /** The parameter's type (default: the type of `default`); every value must have it. */
+    type: z.enum(["number", "string", "boolean"]).optional(),
+    default: z.union([z.number(), z.string(), z.boolean()], { error: "a number, a string or true/false" }),
     description: z.string(),
     /** Values `compare` sweeps and tests use; any value of the default's type is accepted. */
     values: z.array(z.union([z.number(), z.string(), z.boolean()])).optional(),
@@ -94,8 +121,8 @@ export const MemorySpecSchema = z
 
 export const MachineSpec = z
   .object({
-    cpus: z.union([z.number().int().min(1).max(64), z.string()]),
-    preemption: z.union([z.enum(["none", "voluntary", "full"]), z.string().regex(/^\$\{\w+\}$/)]).default("voluntary"),
+    cpus: intOrParam(1, 64),
+    preemption: z.union([z.enum(["none", "voluntary", "full"]), ParamRef], { error: "none, voluntary, full or a ${param}" }).default("voluntary"),
     memory: MemorySpecSchema.default({ Normal: 64 }),
     costs: z.record(z.string(), z.number().min(0)).optional(),
     livelock: z.object({ steps: z.number().int().min(1).optional(), ns: z.number().min(1).optional() }).strict().optional(),
@@ -137,6 +164,8 @@ export const Scenario = z
     machine: MachineSpec,
     setup: z.array(Step).default([]),
     tasks: z.array(TaskSpec).min(1),
+    /** Read-only steps run after every task has finished: final-state assertions over every binding. */
+    check: z.array(Step).default([]),
     promise: PromiseSpec,
   })
   .strict();

@@ -22,9 +22,13 @@ import { PAGE_SIZE, touch } from "@foliosim/mm";
 import { op } from "@foliosim/sim";
 import { z } from "zod";
 import { defineCall, type CallContext } from "../calls.js";
+import { ScenarioUsageError } from "../runner.js";
 import { memoryWorld, processMm } from "../world-memory.js";
 
 const Addr = z.number().int().min(0);
+const Page = z.number().int().min(0).default(0);
+const Device = z.string();
+const MigrateResult = z.object({ ret: z.number(), migrated: z.number(), cpages: z.number() });
 
 function devices(ctx: CallContext): Map<string, DmirrorDevice> {
   return ctx.world.slot("dmirror-devices", () => new Map<string, DmirrorDevice>());
@@ -33,7 +37,7 @@ function devices(ctx: CallContext): Map<string, DmirrorDevice> {
 /** The device's mirror of the calling task's process (dmirror_fops_open), opened once. */
 function mirror(ctx: CallContext, device: string): Dmirror {
   const dev = devices(ctx).get(device);
-  if (!dev) throw new Error(`no device named "${device}" (create it with dmirror_create first)`);
+  if (!dev) throw new ScenarioUsageError("dmirror", ctx.task.name, `no device named "${device}" (create it with dmirror_create first)`);
   const mirrors = ctx.world.slot("dmirror-mirrors", () => new Map<string, Dmirror>());
   const key = `${device}/${ctx.process}`;
   let d = mirrors.get(key);
@@ -45,6 +49,8 @@ defineCall({
   name: "dmirror_create",
   summary: "a dmirror device with `pages` pages of device-private memory",
   args: z.object({ name: z.string(), pages: z.number().int().min(1).default(16) }).strict(),
+  returns: z.string(),
+  defines: { kind: "device", arg: "name" },
   *run(ctx, a) {
     devices(ctx).set(a.name, dmirrorDeviceCreate(ctx.m, a.name, memoryWorld(ctx.world).memory, a.pages));
     return a.name;
@@ -57,8 +63,10 @@ defineCall({
   name: "dmirror_migrate_to_device",
   summary: "migrate_vma_setup/pages/finalize of addr..+pages into the device; returns { ret, migrated, cpages }",
   args: z
-    .object({ device: z.string(), addr: Addr, page: z.number().int().min(0).default(0), pages: z.number().int().min(1), select: z.array(z.enum(["system", "device_private"])).default(["system"]) })
+    .object({ device: Device, addr: Addr, page: Page, pages: z.number().int().min(1), select: z.array(z.enum(["system", "device_private"])).default(["system"]) })
     .strict(),
+  returns: MigrateResult,
+  uses: { device: "device" },
   *run(ctx, a) {
     const flags = a.select.reduce((f, s) => f | SELECT[s], 0);
     const r = yield* dmirrorMigrateToDevice(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages, flags);
@@ -69,7 +77,9 @@ defineCall({
 defineCall({
   name: "dmirror_migrate_to_system",
   summary: "bring the device's pages of addr..+pages back to system memory; returns { ret, migrated, cpages }",
-  args: z.object({ device: z.string(), addr: Addr, page: z.number().int().min(0).default(0), pages: z.number().int().min(1) }).strict(),
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: z.number().int().min(1) }).strict(),
+  returns: MigrateResult,
+  uses: { device: "device" },
   *run(ctx, a) {
     const r = yield* dmirrorMigrateToSystem(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages);
     return { ret: r.ret, migrated: r.migrated, cpages: r.cpages };
@@ -79,9 +89,11 @@ defineCall({
 defineCall({
   name: "dmirror_read",
   summary: "a device read of addr through hmm_range_fault (faulting as needed); returns { ret, value }",
-  args: z.object({ device: z.string(), addr: Addr }).strict(),
+  args: z.object({ device: Device, addr: Addr, page: Page }).strict(),
+  returns: z.object({ ret: z.number(), value: z.union([z.string(), z.number()]).nullable() }),
+  uses: { device: "device" },
   *run(ctx, a) {
-    const r = yield* dmirrorRead(mirror(ctx, a.device), a.addr);
+    const r = yield* dmirrorRead(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE);
     return { ret: r.ret, value: r.value ?? null };
   },
 });
@@ -89,9 +101,11 @@ defineCall({
 defineCall({
   name: "dmirror_write",
   summary: "a device write of value at addr through hmm_range_fault; returns { ret }",
-  args: z.object({ device: z.string(), addr: Addr, value: z.union([z.string(), z.number()]) }).strict(),
+  args: z.object({ device: Device, addr: Addr, page: Page, value: z.union([z.string(), z.number()]) }).strict(),
+  returns: z.object({ ret: z.number() }),
+  uses: { device: "device" },
   *run(ctx, a) {
-    const r = yield* dmirrorWrite(mirror(ctx, a.device), a.addr, a.value);
+    const r = yield* dmirrorWrite(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.value);
     return { ret: r.ret };
   },
 });
@@ -99,7 +113,8 @@ defineCall({
 defineCall({
   name: "fork_device_entry",
   summary: "fork's copy_nonpresent_pte of the device-private entry at addr into process `to` at `to_addr` (a second mapping)",
-  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), to: z.string(), to_addr: Addr }).strict(),
+  args: z.object({ addr: Addr, page: Page, to: z.string(), to_addr: Addr }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
     yield* copyNonpresentPte(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, processMm(ctx.world, a.to), a.to_addr);
     return 0;
@@ -109,7 +124,8 @@ defineCall({
 defineCall({
   name: "user_write",
   summary: "a user write of value to page `page` at addr (faulting as needed)",
-  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), value: z.union([z.string(), z.number()]) }).strict(),
+  args: z.object({ addr: Addr, page: Page, value: z.union([z.string(), z.number()]) }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
     const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, true);
     // The store itself: the page's contents are a value.
@@ -121,7 +137,8 @@ defineCall({
 defineCall({
   name: "user_read",
   summary: "a user read of page `page` at addr (faulting as needed, device pages migrate back); returns the value",
-  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0) }).strict(),
+  args: z.object({ addr: Addr, page: Page }).strict(),
+  returns: z.union([z.string(), z.number()]).nullable(),
   *run(ctx, a) {
     const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, false);
     return f.data ?? null;

@@ -6,7 +6,7 @@
  */
 
 import { folioIsLongtermPinnable, folioPut, folioTryGet, folioUnlock, pfnHex, type Folio } from "@foliosim/folio";
-import { FOLL_FLAGS, pinUserPages, unpinUserPages, type Pages } from "@foliosim/gup";
+import { FOLL_FLAGS, getUserPagesRemote, pinUserPages, pinUserPagesFast, putUserPage, unpinUserPages, type Pages } from "@foliosim/gup";
 import { folioActivate, folioIsolateLru, folioPutbackLru, lruAddDrain, lruAddDrainAll } from "@foliosim/lru";
 import { allocMigrationTarget, migratePages, MR, putbackMovablePages, type MigrateMode, type MigrateReason } from "@foliosim/migrate";
 import {
@@ -37,17 +37,21 @@ import {
   withMmapReadLock,
   type AddressSpace,
 } from "@foliosim/mm";
-import { sleepNs, type TaskGen } from "@foliosim/sim";
+import { op, sleepNs, type TaskGen } from "@foliosim/sim";
 import { z } from "zod";
 import { defineCall, type CallContext } from "../calls.js";
+import { ScenarioUsageError } from "../runner.js";
 import { memoryWorld, processMm } from "../world-memory.js";
 
 const Addr = z.number().int().min(0);
 const Pages = z.number().int().min(1);
+/** A page offset from `addr` (every call that takes an address accepts one). */
+const Page = z.number().int().min(0).default(0);
+const at = (a: { addr: number; page: number }) => a.addr + a.page * PAGE_SIZE;
 
 function file(ctx: CallContext, name: string): AddressSpace {
   const f = memoryWorld(ctx.world).files.get(name);
-  if (!f) throw new Error(`no file or memfd named "${name}" (create it with memfd_create or open_file first)`);
+  if (!f) throw new ScenarioUsageError("file", ctx.task.name, `no file or memfd named "${name}" (create it with memfd_create or open_file first)`);
   return f;
 }
 
@@ -61,6 +65,8 @@ defineCall({
   name: "memfd_create",
   summary: "memfd_create(name): a shmem file of `pages` pages; returns its name for mmap's `file`",
   args: z.object({ name: z.string(), pages: Pages }).strict(),
+  returns: z.string(),
+  defines: { kind: "file", arg: "name" },
   *run(ctx, a) {
     memoryWorld(ctx.world).files.set(a.name, memfdCreate(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages }));
     return a.name;
@@ -71,6 +77,8 @@ defineCall({
   name: "open_file",
   summary: "a regular file of `pages` pages with an empty page cache; returns its name",
   args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional() }).strict(),
+  returns: z.string(),
+  defines: { kind: "file", arg: "name" },
   *run(ctx, a) {
     memoryWorld(ctx.world).files.set(a.name, createFile(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, raPages: a.raPages }));
     return a.name;
@@ -91,6 +99,14 @@ defineCall({
       order: z.number().int().min(0).max(9).default(0),
     })
     .strict(),
+  returns: z.number(),
+  uses: { file: "file" },
+  lint: (a) => {
+    const out = [];
+    if (a.file !== undefined && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: sets the mTHP order of anonymous folios; a file mapping's folios come from its page cache (drop order: or file:)" });
+    if (a.file === undefined && a.shared === true && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: applies to private anonymous memory; a shared anonymous mapping is shmem" });
+    return out;
+  },
   *run(ctx, a) {
     const mm = processMm(ctx.world, ctx.process);
     const flags = (a.file ? 0 : MAP_ANONYMOUS) | (a.shared ? MAP_SHARED : MAP_PRIVATE) | (a.locked ? MAP_LOCKED : 0);
@@ -107,36 +123,40 @@ defineCall({
 defineCall({
   name: "munmap",
   summary: "munmap(addr, pages)",
-  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  args: z.object({ addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    return yield* munmap(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+    return yield* munmap(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE);
   },
 });
 
 defineCall({
   name: "mlock",
   summary: "mlock(addr, pages): lock and populate",
-  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  args: z.object({ addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    return yield* mlock(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+    return yield* mlock(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE);
   },
 });
 
 defineCall({
   name: "mlock2",
   summary: "mlock2(addr, pages, MLOCK_ONFAULT if onfault): lock pages as they fault",
-  args: z.object({ addr: Addr, pages: Pages, onfault: z.boolean().default(true) }).strict(),
+  args: z.object({ addr: Addr, page: Page, pages: Pages, onfault: z.boolean().default(true) }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    return yield* mlock2(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE, a.onfault ? MLOCK_ONFAULT : 0);
+    return yield* mlock2(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE, a.onfault ? MLOCK_ONFAULT : 0);
   },
 });
 
 defineCall({
   name: "munlock",
   summary: "munlock(addr, pages)",
-  args: z.object({ addr: Addr, pages: Pages }).strict(),
+  args: z.object({ addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    return yield* munlock(processMm(ctx.world, ctx.process), a.addr, a.pages * PAGE_SIZE);
+    return yield* munlock(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE);
   },
 });
 
@@ -144,6 +164,7 @@ defineCall({
   name: "mlockall",
   summary: "mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT as asked)",
   args: z.object({ current: z.boolean().default(true), future: z.boolean().default(false), onfault: z.boolean().default(false) }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
     const flags = (a.current ? MCL_CURRENT : 0) | (a.future ? MCL_FUTURE : 0) | (a.onfault ? MCL_ONFAULT : 0);
     return yield* mlockall(processMm(ctx.world, ctx.process), flags);
@@ -154,6 +175,7 @@ defineCall({
   name: "munlockall",
   summary: "munlockall()",
   args: z.object({}).strict(),
+  returns: z.number(),
   *run(ctx) {
     return yield* munlockall(processMm(ctx.world, ctx.process));
   },
@@ -162,9 +184,10 @@ defineCall({
 defineCall({
   name: "touch",
   summary: "a user read or write of page `page` at `addr` (faults as needed); returns the pfn accessed",
-  args: z.object({ addr: Addr, page: z.number().int().min(0).default(0), write: z.boolean().default(false) }).strict(),
+  args: z.object({ addr: Addr, page: Page, write: z.boolean().default(false) }).strict(),
+  returns: z.string(),
   *run(ctx, a) {
-    const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, a.write);
+    const f = yield* touch(processMm(ctx.world, ctx.process), at(a), a.write);
     return pfnHex(f.pfn);
   },
 });
@@ -173,6 +196,8 @@ defineCall({
   name: "readahead",
   summary: "readahead(2) of `pages` pages of `file` from `index` (fills this CPU's lru_add batch)",
   args: z.object({ file: z.string(), index: z.number().int().min(0).default(0), pages: Pages }).strict(),
+  returns: z.number(),
+  uses: { file: "file" },
   *run(ctx, a) {
     return yield* forcePageCacheRa(file(ctx, a.file), a.index, a.pages);
   },
@@ -182,6 +207,7 @@ defineCall({
   name: "lru_add_drain",
   summary: "lru_add_drain() on this CPU",
   args: z.object({}).strict(),
+  returns: z.number(),
   *run() {
     yield* lruAddDrain();
     return 0;
@@ -192,6 +218,7 @@ defineCall({
   name: "lru_add_drain_all",
   summary: "lru_add_drain_all()",
   args: z.object({}).strict(),
+  returns: z.number(),
   *run() {
     yield* lruAddDrainAll();
     return 0;
@@ -201,9 +228,10 @@ defineCall({
 defineCall({
   name: "folio_activate",
   summary: "folio_activate() of the folio mapped at addr (queues it in this CPU's lru_activate batch)",
-  args: z.object({ addr: Addr }).strict(),
+  args: z.object({ addr: Addr, page: Page }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    const f = yield* folioAt(ctx, a.addr);
+    const f = yield* folioAt(ctx, at(a));
     if (!f) return -14;
     yield* folioActivate(f);
     return 0;
@@ -213,9 +241,10 @@ defineCall({
 defineCall({
   name: "hold_reference",
   summary: "a speculative reference (folio_try_get) on the folio mapped at addr, held for ns, then put",
-  args: z.object({ addr: Addr, ns: z.number().min(0) }).strict(),
+  args: z.object({ addr: Addr, page: Page, ns: z.number().min(0) }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    const f = yield* folioAt(ctx, a.addr);
+    const f = yield* folioAt(ctx, at(a));
     if (!f || !(yield* folioTryGet(f, "transient"))) return -11;
     yield* sleepNs(a.ns, `hold reference on ${f.name}`);
     yield* folioPut(f, "transient");
@@ -227,6 +256,8 @@ defineCall({
   name: "read_cached_locked",
   summary: "a page-cache read path: filemap_get_folio(FGP_LOCK) of page `index` of `file` (a reference, then a sleeping folio_lock), hold ns, unlock, put",
   args: z.object({ file: z.string(), index: z.number().int().min(0).default(0), ns: z.number().min(0).default(0) }).strict(),
+  returns: z.number(),
+  uses: { file: "file" },
   *run(ctx, a) {
     const f = yield* filemapGetFolioLocked(file(ctx, a.file), a.index);
     if (!f) return -2;
@@ -240,9 +271,10 @@ defineCall({
 defineCall({
   name: "isolate_and_hold",
   summary: "isolate the folio mapped at addr from its LRU (as compaction would), hold it isolated for ns, put it back",
-  args: z.object({ addr: Addr, ns: z.number().min(0) }).strict(),
+  args: z.object({ addr: Addr, page: Page, ns: z.number().min(0) }).strict(),
+  returns: z.number(),
   *run(ctx, a) {
-    const f = yield* folioAt(ctx, a.addr);
+    const f = yield* folioAt(ctx, at(a));
     if (!f || !(yield* folioTryGet(f, "transient"))) return -11;
     const isolated = yield* folioIsolateLru(f);
     yield* folioPut(f, "transient");
@@ -261,15 +293,17 @@ defineCall({
   args: z
     .object({
       addr: Addr,
+      page: Page,
       pages: Pages.default(1),
       mode: z.enum(MODES).default("MIGRATE_SYNC"),
       reason: z.enum(Object.keys(MR) as [MigrateReason, ...MigrateReason[]]).default("MR_SYSCALL"),
     })
     .strict(),
+  returns: z.number(),
   *run(ctx, a) {
     const list: Folio[] = [];
     for (let i = 0; i < a.pages; i++) {
-      const f = yield* folioAt(ctx, a.addr + i * PAGE_SIZE);
+      const f = yield* folioAt(ctx, at(a) + i * PAGE_SIZE);
       if (!f || list.includes(f) || !(yield* folioTryGet(f, "transient"))) continue;
       const isolated = yield* folioIsolateLru(f);
       yield* folioPut(f, "transient");
@@ -281,29 +315,134 @@ defineCall({
   },
 });
 
+const FollFlags = z.array(z.enum(Object.keys(FOLL_FLAGS) as [string, ...string[]]));
+
+const PinResult = z.object({ ret: z.number(), longtermPinnable: z.boolean(), pfns: z.array(z.string()), handle: z.string().optional() });
+
+/** Pages a step keeps (pinned or referenced) for a later step to read through or release: handle → pages. */
+interface HeldPages {
+  pages: Pages;
+  how: "pin" | "get";
+}
+
+function held(ctx: CallContext): Map<string, HeldPages> {
+  return ctx.world.slot("held-pages", () => new Map<string, HeldPages>());
+}
+
+/** Keep the pages under a new handle (deterministic: numbered in the order steps keep them). */
+function keep(ctx: CallContext, pages: Pages, how: HeldPages["how"]): string {
+  const map = held(ctx);
+  const handle = `${how}s${map.size + 1}`;
+  map.set(handle, { pages, how });
+  return handle;
+}
+
+function takeHeld(ctx: CallContext, handle: string, how: HeldPages["how"], call: string): HeldPages {
+  const h = held(ctx).get(handle);
+  if (!h || h.how !== how) throw new ScenarioUsageError(call, ctx.task.name, `no ${how === "pin" ? "pins" : "references"} kept under "${handle}" (keep: true on ${how === "pin" ? "pin_user_pages" : "get_user_pages"} returns the handle)`);
+  held(ctx).delete(handle);
+  return h;
+}
+
+const flagsOf = (names: string[]) => names.reduce((acc, name) => acc | FOLL_FLAGS[name], 0);
+
+/** The result of a GUP call; pages are released after hold_ns unless kept. */
+function* gupResult(ctx: CallContext, ret: number, pages: Pages, a: { hold_ns: number; keep: boolean }, how: HeldPages["how"]): TaskGen<z.infer<typeof PinResult>> {
+  const got = pages.filter((p): p is Folio => p !== null);
+  const out: z.infer<typeof PinResult> = { ret, longtermPinnable: got.every((f) => folioIsLongtermPinnable(f)), pfns: got.map((f) => pfnHex(f.pfn)) };
+  if (ret <= 0) return out;
+  if (a.keep) return { ...out, handle: keep(ctx, pages, how) };
+  if (a.hold_ns > 0) yield* sleepNs(a.hold_ns, how === "pin" ? "hold the pins" : "hold the references");
+  if (how === "pin") yield* unpinUserPages(pages);
+  else for (const f of got) yield* putUserPage(f);
+  return out;
+}
+
+const GupArgs = {
+  addr: Addr,
+  page: Page,
+  pages: Pages.default(1),
+  hold_ns: z.number().min(0).default(0),
+  /** Keep the pages after the call; the result's `handle` releases them later (unpin_user_pages / put_user_pages). */
+  keep: z.boolean().default(false),
+};
+
+const keepLint = (a: Readonly<Record<string, unknown>>) =>
+  a.keep === true && typeof a.hold_ns === "number" && a.hold_ns > 0 ? [{ arg: "hold_ns", message: "hold_ns: is ignored with keep: true (the pages stay until released by handle)" }] : [];
+
 defineCall({
   name: "pin_user_pages",
-  summary: "pin_user_pages(addr, pages, flags) under mmap_lock, holding the pins for hold_ns; returns { ret, longtermPinnable }",
-  args: z
-    .object({
-      addr: Addr,
-      pages: Pages.default(1),
-      flags: z.array(z.enum(Object.keys(FOLL_FLAGS) as [string, ...string[]])).default(["FOLL_LONGTERM", "FOLL_WRITE"]),
-      hold_ns: z.number().min(0).default(0),
-    })
-    .strict(),
+  summary: "pin_user_pages(addr, pages, flags) under mmap_lock, holding the pins for hold_ns (or keeping them: keep: true returns a handle); returns { ret, longtermPinnable, pfns, handle? }",
+  args: z.object({ ...GupArgs, flags: FollFlags.default(["FOLL_LONGTERM", "FOLL_WRITE"]) }).strict(),
+  returns: PinResult,
+  lint: keepLint,
   *run(ctx, a) {
     const mm = processMm(ctx.world, ctx.process);
-    const flags = a.flags.reduce((acc, name) => acc | FOLL_FLAGS[name], 0);
     const pages: Pages = new Array(a.pages).fill(null);
-    const ret = yield* withMmapReadLock(mm, pinUserPages(mm, a.addr, a.pages, flags, pages, memoryWorld(ctx.world).memory));
-    const pinned = pages.filter((p): p is Folio => p !== null);
-    const longtermPinnable = pinned.every((f) => folioIsLongtermPinnable(f));
-    const pfns = pinned.map((f) => pfnHex(f.pfn));
-    if (ret > 0) {
-      if (a.hold_ns > 0) yield* sleepNs(a.hold_ns, "hold the pins");
-      yield* unpinUserPages(pages);
-    }
-    return { ret, longtermPinnable, pfns };
+    const ret = yield* withMmapReadLock(mm, pinUserPages(mm, at(a), a.pages, flagsOf(a.flags), pages, memoryWorld(ctx.world).memory));
+    return yield* gupResult(ctx, ret, pages, a, "pin");
+  },
+});
+
+defineCall({
+  name: "pin_user_pages_fast",
+  summary: "pin_user_pages_fast(addr, pages, flags): the lockless GUP-fast walk, then the slow path for the rest; returns { ret, longtermPinnable, pfns, handle? }",
+  args: z.object({ ...GupArgs, flags: FollFlags.default(["FOLL_LONGTERM", "FOLL_WRITE"]) }).strict(),
+  returns: PinResult,
+  lint: keepLint,
+  *run(ctx, a) {
+    const mm = processMm(ctx.world, ctx.process);
+    const pages: Pages = new Array(a.pages).fill(null);
+    const ret = yield* pinUserPagesFast(mm, at(a), a.pages, flagsOf(a.flags), pages, memoryWorld(ctx.world).memory);
+    return yield* gupResult(ctx, ret, pages, a, "pin");
+  },
+});
+
+defineCall({
+  name: "get_user_pages",
+  summary: "get_user_pages(addr, pages, flags) with FOLL_GET references under mmap_lock (FOLL_LONGTERM is -EINVAL), put after hold_ns or kept (keep: true); returns { ret, longtermPinnable, pfns, handle? }",
+  args: z.object({ ...GupArgs, flags: FollFlags.default(["FOLL_WRITE"]) }).strict(),
+  returns: PinResult,
+  lint: keepLint,
+  *run(ctx, a) {
+    const mm = processMm(ctx.world, ctx.process);
+    const pages: Pages = new Array(a.pages).fill(null);
+    const ret = yield* withMmapReadLock(mm, getUserPagesRemote(mm, at(a), a.pages, flagsOf(a.flags), pages));
+    return yield* gupResult(ctx, ret, pages, a, "get");
+  },
+});
+
+defineCall({
+  name: "unpin_user_pages",
+  summary: "unpin_user_pages() of the pins a pin_user_pages step kept (pins: its result's handle)",
+  args: z.object({ pins: z.string() }).strict(),
+  returns: z.number(),
+  *run(ctx, a) {
+    yield* unpinUserPages(takeHeld(ctx, a.pins, "pin", "unpin_user_pages").pages);
+    return 0;
+  },
+});
+
+defineCall({
+  name: "put_user_pages",
+  summary: "put_page() of each reference a get_user_pages step kept (refs: its result's handle)",
+  args: z.object({ refs: z.string() }).strict(),
+  returns: z.number(),
+  *run(ctx, a) {
+    for (const f of takeHeld(ctx, a.refs, "get", "put_user_pages").pages) if (f) yield* putUserPage(f);
+    return 0;
+  },
+});
+
+defineCall({
+  name: "read_pinned",
+  summary: "a device (DMA) read through page `index` of the pages a GUP step kept (pins: its handle): the page's value, even if the process's mapping moved on",
+  args: z.object({ pins: z.string(), index: z.number().int().min(0).default(0) }).strict(),
+  returns: z.union([z.string(), z.number()]).nullable(),
+  *run(ctx, a) {
+    const h = held(ctx).get(a.pins);
+    const f = h?.pages[a.index];
+    if (!f) throw new ScenarioUsageError("read_pinned", ctx.task.name, `no page ${a.index} kept under "${a.pins}"`);
+    return yield* op({ kind: "dma_read", label: "dma_read", reads: [f.map], cost: "plain", run: () => (typeof f.data === "string" || typeof f.data === "number" ? f.data : null) });
   },
 });

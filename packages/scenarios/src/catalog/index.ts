@@ -5,6 +5,7 @@
 import "../calls/basic.js";
 import "../calls/memory.js";
 import "../calls/hmm.js";
+import "../calls/observe.js";
 import "../world-memory.js";
 import { suggest } from "../kernels.js";
 import type { Scenario } from "../schema.js";

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { formatIssue, parseScenarioText, ScenarioFileError } from "./scenario-files.js";
+
+/** A valid file with a memory set-up, to be broken one line at a time. */
+const BASE = `id: pinned
+title: a pin
+description: a test scenario
+source: { seeds: [] }
+params:
+  n: { default: 1, description: pages, values: [1, 2] }
+machine:
+  cpus: 2
+setup:
+  - { call: mmap, args: { pages: 4 }, as: buf }
+  - { call: memfd_create, args: { name: m, pages: 2 } }
+tasks:
+  - name: a
+    cpu: 0
+    script:
+      - { call: pin_user_pages, args: { addr: $buf, pages: "\${n}" }, as: pin, expect: { field: ret, equals: "\${n}" } }
+      - { call: folio_state, args: { addr: $buf+1 }, expect: { field: PG_lru, equals: true } }
+check:
+  - { call: metric, args: { name: lru_add_drain_all }, expect: { atMost: 1 } }
+  - { call: folio_state, args: { addr: $buf }, expect: { field: pincount, equals: 0 } }
+promise:
+  summary: the pin holds
+`;
+
+function issuesOf(text: string): string[] {
+  try {
+    parseScenarioText(text, "f.yaml");
+  } catch (error) {
+    if (error instanceof ScenarioFileError) return error.issues.map(formatIssue);
+    throw error;
+  }
+  return [];
+}
+
+const edit = (from: string, to: string) => {
+  if (!BASE.includes(from)) throw new Error(`BASE has no ${from}`);
+  return issuesOf(BASE.replace(from, to));
+};
+
+describe("validate catches everything up front, with file:line:field", () => {
+  it("the base file is valid", () => {
+    expect(issuesOf(BASE)).toEqual([]);
+  });
+
+  it("reports schema and semantic errors together: missing fields do not hide a type error", () => {
+    const issues = issuesOf("id: broken\nmachine:\n  cpus: two\ntasks:\n  - { name: a, cpu: 0, script: [{ call: usleeep }] }\n");
+    expect(issues).toContain("f.yaml:3:9: machine.cpus: expected a whole number from 1 to 64, or a ${param} declared under params:, found \"two\" (a string)");
+    expect(issues.some((i) => /tasks\.0\.script\.0\.call: expected a known call .*"usleeep"/.test(i))).toBe(true);
+    expect(issues.some((i) => /\(root\)|title/.test(i))).toBe(true);
+    expect(issues.join("\n")).not.toMatch(/Invalid input/);
+  });
+
+  it("a string where a number is needed, repeat: abc, an undeclared or mistyped parameter", () => {
+    expect(edit("cpus: 2", "cpus: eight")[0]).toMatch(/^f\.yaml:8:9: machine\.cpus: expected a whole number from 1 to 64, or a \$\{param\}/);
+    expect(edit("as: pin, expect", 'as: pin, repeat: "abc", expect')[0]).toMatch(/^f\.yaml:16:\d+: tasks\.0\.script\.0\.repeat: expected a whole number of at least 1, or a \$\{param\}/);
+    expect(edit("cpus: 2", "cpus: \"${cpus}\"")).toEqual([expect.stringMatching(/^f\.yaml:8:9: machine\.cpus: unknown parameter "\$\{cpus\}"/)]);
+    expect(edit("cpus: 2", "cpus: \"${n}\"\n  preemption: \"${n}\"")).toEqual([
+      'f.yaml:9:15: machine.preemption: expected one of none, voluntary, full, found 1 (a number) (the value of ${n})',
+      'f.yaml:9:15: machine.preemption: expected one of none, voluntary, full, found 2 (a number) (the value of ${n})',
+    ]);
+    expect(edit("values: [1, 2]", "values: [1, two]")).toEqual([
+      'f.yaml:6:48: params.n.values: expected a number (the parameter\'s type), found "two" (a string)',
+      'f.yaml:16:60: tasks.0.script.0.args.pages: expected number, found "two" (a string) (when ${n} is "two")',
+    ]);
+  });
+
+  it("wrong types after ${param} substitution, for every value the parameter takes", () => {
+    expect(edit("values: [1, 2]", "values: [1, 0]")).toEqual([
+      "f.yaml:16:60: tasks.0.script.0.args.pages: expected at least 1, found 0 (a number) (when ${n} is 0)",
+    ]);
+    expect(edit('pages: "${n}" }', 'pages: "${n}", hold_ns: "${n}", flags: "${n}" }')[0]).toMatch(/tasks\.0\.script\.0\.args\.flags: expected array, found 1 \(a number\)/);
+  });
+
+  it("an errno name that does not exist, an expectation field the result does not have", () => {
+    expect(edit('expect: { field: ret, equals: "${n}" }', 'expect: { field: ret, errno: ENOPE }')[0]).toMatch(
+      /^f\.yaml:16:\d+: tasks\.0\.script\.0\.expect\.errno: expected one of EPERM, ENOENT, .*found "ENOPE" \(a string\)/,
+    );
+    expect(edit("field: PG_lru", "field: PG_lur")).toEqual([expect.stringMatching(/^f\.yaml:17:\d+: tasks\.0\.script\.1\.expect\.field: folio_state's result has no field "PG_lur" \(did you mean "PG_lru"\?\)/)]);
+    expect(edit('expect: { field: ret, equals: "${n}" }', 'expect: { atLeast: 1 }')).toEqual([
+      expect.stringMatching(/tasks\.0\.script\.0\.expect: pin_user_pages returns an object with fields ret, .*: name the field to compare with field:/),
+    ]);
+  });
+
+  it("references to undefined files, devices and bindings; bindings of the wrong type; malformed references", () => {
+    expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }", "{ call: mmap, args: { pages: 4, file: mfd }, as: buf }")[0]).toMatch(
+      /^f\.yaml:10:\d+: setup\.0\.args\.file: no file named "mfd" is created by an earlier step \(memfd_create or open_file\)/,
+    );
+    expect(edit("addr: $buf+1", "addr: $bfu+1")).toEqual([expect.stringMatching(/tasks\.0\.script\.1\.args\.addr: "\$bfu" is not bound by an earlier step \(did you mean "buf"\?\)/)]);
+    expect(edit("addr: $buf+1", "addr: $pin")).toEqual([expect.stringMatching(/tasks\.0\.script\.1\.args\.addr: expected number, found "\$pin" \(a string\), whose value is of another type/)]);
+    expect(edit("addr: $buf+1", "addr: $pin.rett")).toEqual([expect.stringMatching(/"\$pin\.rett": the result has no field "rett" \(did you mean "ret"\?\)/)]);
+    expect(edit("addr: $buf+1", "addr: $pin.pfns+1")).toEqual([expect.stringMatching(/page arithmetic needs an address, but the value is a list/)]);
+    expect(edit("addr: $buf+1", '"addr": "$buf + 1"')).toEqual([expect.stringMatching(/expected a reference of the form \$\{param\}, \$name, \$name\.field or \$name\+N/)]);
+    expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }", "{ call: mmap, args: { pages: 4 }, as: buf }\n  - { call: dmirror_read, args: { device: gpu, addr: $buf } }")[0]).toMatch(
+      /setup\.1\.args\.device: no device named "gpu" is created by an earlier step \(dmirror_create\)/,
+    );
+  });
+
+  it("fields a call accepts but ignores here: mmap order: on a file, cpu:/process: in a task, hold_ns with keep", () => {
+    expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }\n  - { call: memfd_create, args: { name: m, pages: 2 } }", "{ call: memfd_create, args: { name: m, pages: 2 } }\n  - { call: mmap, args: { pages: 4, file: m, order: 2 }, as: buf }")).toEqual([
+      expect.stringMatching(/^f\.yaml:11:\d+: setup\.1\.args\.order: order: sets the mTHP order of anonymous folios; a file mapping's folios come from its page cache/),
+    ]);
+    expect(edit("{ call: folio_state, args", "{ cpu: 1, call: folio_state, args")).toEqual([expect.stringMatching(/tasks\.0\.script\.1\.cpu: cpu: is for set-up steps/)]);
+    expect(edit('pages: "${n}" }', 'pages: "${n}", keep: true, hold_ns: 5 }')).toEqual([expect.stringMatching(/args\.hold_ns: hold_ns: is ignored with keep: true/)]);
+  });
+
+  it("check: steps only observe; metric only in check:; loops are bounded", () => {
+    expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: lru_add_drain, args: {}")).toEqual([expect.stringMatching(/check\.0\.call: lru_add_drain changes state; a check: step may only observe/)]);
+    expect(edit("- { call: folio_state, args: { addr: $buf+1 }", "- { call: metric, args: { name: lru_add_drain_all }")[0]).toMatch(/tasks\.0\.script\.1\.call: metric is only for check: steps/);
+    expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: metric, args: { name: lru_add_drian_all }")[0]).toMatch(/check\.0\.args\.name: expected one of .*found "lru_add_drian_all"/);
+    expect(edit("expect: { field: PG_lru, equals: true }", "until: { field: PG_lru, equals: true }")).toEqual([expect.stringMatching(/tasks\.0\.script\.1\.until: a until: loop needs max:/)]);
+    expect(edit("expect: { field: PG_lru, equals: true }", "until: { field: PG_lru, equals: true }, max: 5")).toEqual([]);
+  });
+
+  it("check: sees every task's bindings; a name two tasks bind is ambiguous there", () => {
+    expect(edit("args: { addr: $buf }, expect: { field: pincount", "args: { addr: $pin.ret }, expect: { field: pincount")).toEqual([]);
+    const two = BASE.replace("check:", "  - name: b\n    cpu: 1\n    script:\n      - { call: pin_user_pages, args: { addr: $buf }, as: pin }\ncheck:").replace("args: { addr: $buf }, expect: { field: pincount", "args: { addr: $pin.ret }, expect: { field: pincount");
+    expect(issuesOf(two)).toEqual([expect.stringMatching(/check\.1\.args\.addr: "\$pin" is bound by more than one task/)]);
+  });
+});
