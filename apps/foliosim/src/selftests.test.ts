@@ -17,6 +17,9 @@ const EXPECTED: Record<string, Record<string, "holds" | "fails">> = {
   "gup_longterm.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "gup_test.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "mlock2-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "hmm-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "migration.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "rmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
 };
 
 describe("examples/selftests/", () => {
