@@ -201,6 +201,35 @@ describe("TUI", () => {
     unmount();
   });
 
+  it("opening a counterexample does not block the screen: a spinner while it replays, esc cancels", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-tui-"));
+    const backend = fakeBackend(dir);
+    let finish: (v: Awaited<ReturnType<Backend["replay"]>>) => void = () => {};
+    backend.replay = () => new Promise((resolve) => (finish = resolve));
+    const store = new AppStore(backend);
+    const app = render(<App store={store} />);
+    await tick();
+    app.stdin.write("c");
+    await tick(40);
+    app.stdin.write(ENTER);
+    await tick();
+    expect(store.getSnapshot().opening).not.toBeNull();
+    expect(app.lastFrame()).toContain("replaying and shrinking the counterexample");
+    // Keys still work while it replays.
+    app.stdin.write("m");
+    await tick();
+    expect(store.getSnapshot().compare!.metric).not.toBe("virtual_ns");
+    app.stdin.write("\u001B");
+    await tick(80);
+    expect(store.getSnapshot().opening).toBeNull();
+    expect(store.getSnapshot().screen).toBe("compare");
+    // A result that arrives after esc is dropped.
+    finish(await createBackend({ inThread: true }).replay(failing.report.schedule, S4));
+    await tick();
+    expect(store.getSnapshot().screen).toBe("compare");
+    app.unmount();
+  });
+
   it("says what is true when there is no counterexample to open", async () => {
     const { store, unmount } = setup();
     await tick();
