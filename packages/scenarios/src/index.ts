@@ -38,3 +38,4 @@ export { COUNTER_NAMES } from "./calls/observe.js";
 export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";
 export { default as loadTarget, parseKernelRef, parseScenarioRef } from "./loader.js";
 export { catalogLoaderUrl } from "./loader-url.js";
+export { callReference, describeType, renderSchemaReference, type ArgReference, type CallReference } from "./reference.js";

@@ -1,4 +1,4 @@
-import { callNames, getCall, KERNEL_PRESETS } from "@foliosim/scenarios";
+import { callReference, KERNEL_PRESETS, type CallReference } from "@foliosim/scenarios";
 import { builtinCatalog } from "../catalog.js";
 import { SCHEMA_VERSION } from "../report.js";
 
@@ -6,8 +6,8 @@ export interface ListReport {
   schemaVersion: typeof SCHEMA_VERSION;
   scenarios: { id: string; title: string; source: string; promise: string; description: string; origin: string }[];
   kernels: { id: string; base: string; variants: Record<string, string>; source: string; headline: boolean }[];
-  /** With --calls: the call vocabulary of scenario scripts. */
-  calls?: { name: string; summary: string }[];
+  /** With --calls: the call vocabulary of scenario scripts, with arguments and results (generated from the schema). */
+  calls?: CallReference[];
 }
 
 /** `foliosim list`: the scenarios and kernels (and, with `calls`, the script calls). */
@@ -24,6 +24,6 @@ export function listCommand(options: { calls?: boolean } = {}): ListReport {
     })),
     kernels: KERNEL_PRESETS.map((k) => ({ id: k.id, base: k.base, variants: { ...k.variants } as Record<string, string>, source: k.source, headline: k.headline === true })),
   };
-  if (options.calls) report.calls = callNames().map((name) => ({ name, summary: getCall(name).summary }));
+  if (options.calls) report.calls = callReference();
   return report;
 }
