@@ -42,6 +42,7 @@ const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpu
 );
 
 
+
 /** The program as an explore target whose final state is read after each run. */
 function build(p: Program): { target: ExploreTarget; state: () => string } {
   let read = () => "";
@@ -112,6 +113,7 @@ describe("DPOR against naive enumeration on generated programs", () => {
     ["a read that waits for its CPU is not enabled by the event it races with", {"cpus":3,"preemption":"none","maxSkewNs":50000,"tasks":[{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"w","cell":1,"v":2}]}]},{"cpu":2,"body":[{"k":"mutex","lock":1,"body":[{"k":"add","cell":1},{"k":"add","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"r","cell":0}]}]},{"cpu":1,"body":[{"k":"r","cell":0},{"k":"r","cell":1}]}]}],
     ["a sleeper stays awake while a task blocks on the mutex it holds", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":0,"body":[{"k":"mutex","lock":1,"body":[{"k":"r","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"add","cell":0}]},{"k":"w","cell":1,"v":1}]},{"cpu":1,"body":[{"k":"resched"},{"k":"w","cell":0,"v":1},{"k":"mutex","lock":1,"body":[{"k":"add","cell":1}]}]}]}],
     ["the step before a mutex_lock decides whether it blocks: it races with the unlock", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":0,"body":[{"k":"mutex","lock":1,"body":[{"k":"add","cell":0}]},{"k":"r","cell":0}]},{"cpu":0,"body":[{"k":"r","cell":0}]},{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"resched"}]},{"k":"mutex","lock":1,"body":[{"k":"add","cell":0}]},{"k":"work","ns":10}]}]}],
+    ["a task kept off its CPU by a non-preemptible one is tried before that one took the CPU", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":2,"body":[{"k":"w","cell":0,"v":2},{"k":"work","ns":3000}]},{"cpu":2,"body":[{"k":"add","cell":0},{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":0,"body":[{"k":"setflag"},{"k":"resched"}]}]}],
   ];
   it.each(REGRESSIONS)("%s", (_name, p) => {
     const { naive, dpor, complete } = finalStates(p);

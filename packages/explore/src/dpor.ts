@@ -320,12 +320,17 @@ export class Dpor {
     for (let k = i + 1; k < j; k++) if ((clocks[k][raced] ?? -1) < i) consider(k);
     consider(j);
     const frame = this.stack[i];
-    // Time couples the CPUs (the skew bound, timers): an initial of v may be unable to
-    // run v to its end without the very event it was meant to overtake (a task kept
-    // back by the skew bound while the other CPU's only candidates wait). Where the
-    // racing task itself can run at i, run it there too.
+    // Time couples the CPUs (the skew bound, timers) and a task keeps its CPU until it
+    // reaches a preemption point: an initial of v may be unable to run v to its end
+    // without the very event it was meant to overtake. So the racing task itself is
+    // also tried, at i or, where it cannot run at i, at the latest point before where it
+    // could (before the other task took its CPU).
     const racer = events[j].task;
-    if (frame.candidates.some((c) => c.task === racer)) this.addBacktrack(i, racer, i, initials);
+    for (let depth = i; depth >= 0; depth--) {
+      if (!this.stack[depth].candidates.some((c) => c.task === racer)) continue;
+      this.addBacktrack(depth, racer, i, initials);
+      break;
+    }
     if (initials.some((task) => frame.backtrack.has(task))) return;
     // The wanted task may not be runnable there (its CPU is held): walk back to where it was.
     for (let depth = i; depth >= 0; depth--) {

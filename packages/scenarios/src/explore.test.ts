@@ -89,7 +89,7 @@ describe("catalog verdicts that hold only while the racing task is not held off"
     expect(r.failures).toEqual([]);
     expect(r.dpor!.complete).toBe(true);
     expect(r.metrics.migrate_retry.max).toBeGreaterThan(0);
-  });
+  }, 240_000); // devjain-early-bail: about 1,700 executions
 
   // A 3 us hold-off is enough to park the reader, reference taken, outside the lock
   // for the whole migration: the transient reference of S4, not a lock waiter.
