@@ -12,6 +12,7 @@ import { allocMigrationTarget, migratePages, MR, putbackMovablePages, type Migra
 import {
   createFile,
   filemapGetFolioLocked,
+  forkMm,
   followPagePte,
   forcePageCacheRa,
   MAP_ANONYMOUS,
@@ -117,6 +118,20 @@ defineCall({
       file: a.file ? file(ctx, a.file) : undefined,
       folioOrder: a.order,
     });
+  },
+});
+
+defineCall({
+  name: "fork",
+  summary: "fork(): a child process `child` with a copy of this process's address space (dup_mmap: page tables copied, anonymous pages shared copy-on-write, a DMA-pinned exclusive page copied at once)",
+  args: z.object({ child: z.string().min(1) }).strict(),
+  returns: z.number(),
+  *run(ctx, a) {
+    const mw = memoryWorld(ctx.world);
+    if (mw.mms.has(a.child)) throw new ScenarioUsageError("fork", ctx.task.name, `process "${a.child}" already exists`);
+    const child = yield* forkMm(processMm(ctx.world, ctx.process), a.child);
+    mw.mms.set(a.child, child);
+    return 0;
   },
 });
 
