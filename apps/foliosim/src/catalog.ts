@@ -15,7 +15,7 @@ import { loadScenarioFile, looksLikeFile, type LoadedScenario } from "./scenario
 /** The app's examples directory (next to src/ and dist/). */
 export const EXAMPLES_DIR = fileURLToPath(new URL("../examples/", import.meta.url));
 
-/** Environment variable naming user scenario files (path-delimited) for worker loaders. */
+/** Environment variable naming user scenario files (a JSON array of paths) for worker loaders. */
 export const FILES_ENV = "FOLIOSIM_SCENARIO_FILES";
 
 export interface CatalogEntry {
@@ -59,6 +59,23 @@ export function resolveScenario(arg: string): CatalogEntry {
     throw new UsageError(`unknown scenario "${arg}"${suggest(arg, ids)}; scenarios: ${ids.join(", ") || "(none)"} (or give a .yaml/.json file)`);
   }
   return entry;
+}
+
+/**
+ * Files are identified by their path: a file whose id is a catalog id, or two files
+ * with one id, would silently share a row and a token hash, so the clash is an error.
+ */
+export function checkFileIds(entries: readonly CatalogEntry[]): void {
+  const catalogIds = new Set(builtinCatalog().map((e) => e.scenario.id));
+  const byId = new Map<string, string>();
+  for (const entry of entries) {
+    if (entry.origin === "catalog") continue;
+    const id = entry.scenario.id;
+    if (catalogIds.has(id)) throw new UsageError(`${entry.origin}: scenario id "${id}" is also a catalog scenario's id; give the file its own id`);
+    const other = byId.get(id);
+    if (other !== undefined && other !== entry.origin) throw new UsageError(`${entry.origin} and ${other} both declare scenario id "${id}"; give each file its own id`);
+    byId.set(id, entry.origin);
+  }
 }
 
 /** `--set key=value` items → parameter values (strings; the runner coerces them). */
@@ -105,13 +122,25 @@ export function targetFor(scenario: Scenario, kernel: ResolvedKernel | string, p
   return target;
 }
 
-/** Scenarios a worker can resolve: the catalog plus the user files named in FILES_ENV. */
+/** The user files named in FILES_ENV (a JSON array of paths, so a path may hold any character). */
+export function workerFiles(): string[] {
+  const raw = process.env[FILES_ENV];
+  if (!raw) return [];
+  try {
+    const files = JSON.parse(raw) as unknown;
+    return Array.isArray(files) ? files.filter((f): f is string => typeof f === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Scenarios a worker can resolve: the user files named in FILES_ENV, then the catalog (ids never clash: checkFileIds). */
 export function workerScenario(id: string): Scenario {
-  const builtin = builtinCatalog().find((e) => e.scenario.id === id);
-  if (builtin) return builtin.scenario;
-  for (const file of (process.env[FILES_ENV] ?? "").split(":").filter(Boolean)) {
+  for (const file of workerFiles()) {
     const loaded = loadScenarioFile(file);
     if (loaded.scenario.id === id) return loaded.scenario;
   }
+  const builtin = builtinCatalog().find((e) => e.scenario.id === id);
+  if (builtin) return builtin.scenario;
   throw new UsageError(`unknown scenario "${id}"`);
 }

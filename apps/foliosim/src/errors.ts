@@ -15,16 +15,20 @@ export class UsageError extends Error {
 /** @foliosim/queue's errors, recognised by name so the CLI does not load the queue client to start. */
 const QUEUE_ERRORS = ["QueueConnectionError", "CorruptResultError", "QueueJobError", "QueueConfigError"];
 
+/** Names of the input errors, also when they arrive from a worker thread as plain errors. */
+const INPUT_ERROR_NAMES = new Set(["UsageError", "KernelError", "ScenarioError", "ScenarioValidationError", "UnknownCallError", "TokenError", "ScenarioFileError", "InputFileError", ...QUEUE_ERRORS]);
+
 /** Errors whose message is meant for the user as it stands. */
 export function isInputError(error: unknown): error is Error {
   return (
+    (error instanceof Error && INPUT_ERROR_NAMES.has(error.name)) ||
     error instanceof UsageError ||
     error instanceof KernelError ||
     error instanceof ScenarioError ||
     error instanceof ScenarioValidationError ||
     error instanceof UnknownCallError ||
     error instanceof TokenError ||
-    (error instanceof Error && (error.name === "ScenarioFileError" || QUEUE_ERRORS.includes(error.name)))
+    (error instanceof Error && error.name === "ScenarioFileError")
   );
 }
 

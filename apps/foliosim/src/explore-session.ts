@@ -20,6 +20,9 @@ export interface FoundFailure {
   execution: number;
   /** The replay token of that execution (not shrunk): kept when the exploration is stopped. */
   schedule?: string;
+  /** Where it was found (a compare cell's scenario and kernel). */
+  scenarioId?: string;
+  kernelId?: string;
 }
 
 export interface SessionListener {
@@ -57,7 +60,7 @@ export function watchFailures(target: ExploreTarget, onFailure: (f: FoundFailure
       if (isFailure(outcome) && !seen.has(outcome.signature)) {
         seen.add(outcome.signature);
         const schedule = encodeToken(target, result.decisions);
-        onFailure({ kind: outcome.kind, signature: outcome.signature, message: outcome.message, execution, schedule });
+        onFailure({ scenarioId: target.scenarioId, kernelId: target.kernelId, kind: outcome.kind, signature: outcome.signature, message: outcome.message, execution, schedule });
       }
       return target.metrics ? target.metrics(result) : {};
     },
@@ -104,7 +107,7 @@ export function exploreInThread(target: ExploreTarget, options: CellOptions, lis
 /** Run in a worker thread, stoppable at any time. */
 export function exploreInWorker(file: string, job: ExploreJob, listener: SessionListener = {}): RunningExploration {
   const env = { ...process.env };
-  if (job.files && job.files.length > 0) env[FILES_ENV] = job.files.join(":");
+  if (job.files && job.files.length > 0) env[FILES_ENV] = JSON.stringify(job.files);
   const worker = new Worker(file, { workerData: job, env, execArgv: [] });
   let settled = false;
   let rejectDone: (e: Error) => void = () => {};

@@ -5,6 +5,7 @@
 
 import type { CellOptions, MatrixStrategy, PctPoints, StrategySpec } from "@foliosim/explore";
 import { UsageError } from "./errors.js";
+import { LIMITS } from "./limits.js";
 
 export type StrategyName = "pct" | "random" | "dpor";
 export const STRATEGY_NAMES: readonly StrategyName[] = ["pct", "random", "dpor"];
@@ -43,6 +44,17 @@ export const MAIN_JOB_EXECUTIONS = 40;
 export const MAIN_JOB_SHRINK = 20;
 export const DEFAULT_MAX_STEPS = 60_000;
 
+/** `compare`'s budget, for the CLI and the TUI alike, so one cell shows one number wherever it is run. */
+export const COMPARE_DEFAULTS = { executions: MAIN_JOB_EXECUTIONS, shrink: MAIN_JOB_SHRINK } as const;
+
+/** Fill in compare's defaults (40 executions per sampler cell, 20 shrink runs). */
+export function compareChoice(choice: StrategyChoice): StrategyChoice {
+  const out: StrategyChoice = { ...choice };
+  if (out.executions === undefined && out.strategy !== "dpor") out.executions = COMPARE_DEFAULTS.executions;
+  if (out.shrink === undefined) out.shrink = COMPARE_DEFAULTS.shrink;
+  return out;
+}
+
 export function parseStrategy(text: string | undefined): StrategyName {
   const s = (text ?? "pct").toLowerCase();
   if (!(STRATEGY_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown strategy "${text}"; expected one of ${STRATEGY_NAMES.join(", ")}`);
@@ -63,15 +75,19 @@ export function parseBudget(text: string | undefined, allowWall = true): { execu
   const n = Number(m[1]);
   if (!m[2]) {
     if (n < 1) throw new UsageError("--budget must be at least 1 execution");
+    if (n > LIMITS.executions) throw new UsageError(`--budget ${text}: at most ${LIMITS.executions} executions`);
     return { executions: n };
   }
   if (!allowWall) throw new UsageError(`--budget ${text}: compare takes a number of executions, so shards and merges give the same matrix`);
-  return { wallMs: m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000 };
+  const wallMs = m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
+  if (wallMs < 1 || wallMs > LIMITS.wallMs) throw new UsageError(`--budget ${text}: a time from 1ms to 24 hours`);
+  return { wallMs };
 }
 
-export function parseIntOption(name: string, text: string | undefined, min = 0): number | undefined {
+export function parseIntOption(name: string, text: string | undefined, min = 0, max: number = Number.MAX_SAFE_INTEGER): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UsageError(`${name} expects an integer ≥ ${min}, found "${text}"`);
+  if (Number(text) > max) throw new UsageError(`${name} ${text}: at most ${max}`);
   return Number(text);
 }
 

@@ -5,6 +5,8 @@
 
 import type { CellResult, ExploreResult, FailureKind } from "@foliosim/explore";
 import { METRIC_NAMES } from "@foliosim/scenarios";
+import { expectationOf, judge, type Judgement } from "./expected.js";
+import type { Versions } from "./version.js";
 
 export const SCHEMA_VERSION = 1 as const;
 
@@ -43,19 +45,42 @@ export interface ResultRow {
   /** Failing over judged executions (samplers), with its Wilson 95% interval. */
   failureRate: { estimate: number; low: number; high: number } | null;
   stopReason: string;
+  /** Executions cut by their step or virtual-time budget (they neither hold nor fail). */
   inconclusive: number;
+  /** What ran out, per kind: `step-limit` (steps per execution) or `time-limit` (virtual time per execution). */
+  limits?: { kind: string; count: number }[];
+  /** The verdict declared for this cell (catalog scenarios on headline kernels), else "holds". */
+  expected?: Outcome;
+  /** Where the expectation comes from (null: none declared, a promise is expected to hold). */
+  expectedSource?: string | null;
+  /** as-expected, unexpected, or inconclusive (no verdict within the budget). */
+  judgement?: Judgement;
   /** PCT: depth, and the probability bound of finding a depth-d bug in one execution. */
   pct?: { depth: number; guarantee: number };
   /** DPOR: explored to exhaustion, and the estimate of executions left when cut. */
   dpor?: { complete: boolean; estimatedRemaining: number };
 }
 
-export interface ResultsDocument {
+export interface ResultsDocument extends Partial<Versions> {
   schemaVersion: typeof SCHEMA_VERSION;
   results: ResultRow[];
   /** Present when Ctrl-C stopped the command: the results are those finished before it. */
   interrupted?: boolean;
+  /** With `interrupted`: the distinct failures found in cells that did not finish, with their tokens. */
+  found?: FoundCounterexample[];
   budget?: string;
+}
+
+/** A counterexample found before Ctrl-C, in a cell (or exploration) that did not finish. */
+export interface FoundCounterexample {
+  scenario: string;
+  kernel: string;
+  kind: string;
+  message: string;
+  /** 1-based execution that found it. */
+  execution: number;
+  /** The schedule token that replays it. */
+  schedule: string;
 }
 
 export function outcomeOf(result: Pick<CellResult, "verdict" | "failureCounts">): Outcome {
@@ -74,6 +99,8 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     metrics[name] = d ? { min: d.min, median: d.median, max: d.max } : { min: 0, median: 0, max: 0 };
   }
   const first = result.firstFailure;
+  const outcome = outcomeOf(result);
+  const expectation = expectationOf(result.scenarioId, result.kernelId);
   return {
     scenario: result.scenarioId,
     kernel: result.kernelId,
@@ -81,7 +108,7 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     executions: result.executions,
     complete: result.dpor?.complete ?? false,
     verdict: result.verdict === "fails" ? "fails" : "holds",
-    outcome: outcomeOf(result),
+    outcome,
     failures: result.failures.map((f) => ({
       kind: f.kind,
       message: f.message,
@@ -93,6 +120,10 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     failureRate: result.failureRate ? { estimate: result.failureRate.estimate, low: result.failureRate.low, high: result.failureRate.high } : null,
     stopReason: result.stopReason,
     inconclusive: result.inconclusive.reduce((n, i) => n + i.count, 0),
+    limits: result.inconclusive.map((i) => ({ kind: i.kind, count: i.count })),
+    expected: expectation?.outcome ?? "holds",
+    expectedSource: expectation?.source ?? null,
+    judgement: judge(outcome, result.scenarioId, result.kernelId),
     ...(result.pct ? { pct: { depth: result.pct.depth, guarantee: result.pct.guarantee } } : {}),
     ...(result.dpor ? { dpor: { complete: result.dpor.complete, estimatedRemaining: result.dpor.estimatedRemaining } } : {}),
   };

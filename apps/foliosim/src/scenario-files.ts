@@ -13,10 +13,11 @@
  * run on (`linux-6.11`, or a preset with variant overrides: `linux-6.11+collect=will-v1`).
  */
 
-import { readFileSync } from "node:fs";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from "yaml";
 import { Expectation, flattenUnions, zodIssueMessage, KernelError, MachineSpec, ParamSpec, PromiseSpec, Scenario, suggest, TaskSpec, validateScenario } from "@foliosim/scenarios";
+import { InputFileError, readInputFile } from "./input-file.js";
 import { parseKernelSpec } from "./kernel-spec.js";
+import { LIMITS } from "./limits.js";
 
 export interface FileIssue {
   file: string;
@@ -71,7 +72,8 @@ function knownKeys(path: readonly (string | number)[]): string[] {
 /** Parse and check one scenario text; throws ScenarioFileError with every issue. */
 export function parseScenarioText(text: string, file: string): LoadedScenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: "core" });
+  // uniqueKeys is checked below in linear time (the parser's own check is quadratic in a map's keys).
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, schema: "core" });
   const issues: FileIssue[] = [];
   const at = (offset: number, path: string, message: string): FileIssue => {
     const pos = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
@@ -81,8 +83,16 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
     issues.push(at(error.pos[0], "(root)", `${file.endsWith(".json") ? "JSON" : "YAML"} syntax: ${error.message.split("\n")[0]}`));
   }
   if (issues.length > 0) throw new ScenarioFileError(issues);
+  issues.push(...structureIssues(doc.contents as YamlNode | null, at));
+  if (issues.length > 0) throw new ScenarioFileError(issues);
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: LIMITS.yamlAliases });
+  } catch (error) {
+    // An alias whose expansion is too large (a "billion laughs" file) or that cannot be resolved.
+    throw new ScenarioFileError([at(0, "(root)", `YAML aliases: ${(error as Error).message.split("\n")[0]} (at most ${LIMITS.yamlAliases} alias expansions)`)]);
+  }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new ScenarioFileError([at(0, "(root)", `expected a mapping with the scenario's fields (id, title, machine, tasks, promise, …), found ${describeValue(data)}`)]);
   }
@@ -121,6 +131,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       issues.push(issueAt(path, zodMessage(issue, found)));
     }
   }
+  if (parsed.success) for (const limit of limitIssues(parsed.data)) issues.push(issueAt(limit.path, limit.message));
   // Semantic problems (unknown calls, undefined names, types after substitution) are
   // reported together with the schema's, from the raw document when the schema failed.
   for (const v of validateScenario(parsed.success ? parsed.data : rest)) {
@@ -131,19 +142,92 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   return { file, scenario: parsed.data, kernels };
 }
 
-/** Read and check a file (YAML: .yaml/.yml; JSON: .json). */
-export function loadScenarioFile(file: string): LoadedScenario {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ScenarioFileError([{ file, line: 1, column: 1, path: "(root)", message: code === "ENOENT" ? "no such file" : `cannot read the file (${code ?? String(error)})` }]);
+/** Machine size and pages per call within LIMITS (a huge machine would exhaust the heap at set-up). */
+function limitIssues(scenario: Scenario): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const memory = (scenario.machine.memory ?? {}) as Record<string, unknown>;
+  let total = 0;
+  for (const [zone, pages] of Object.entries(memory)) {
+    if (typeof pages !== "number") continue;
+    total += pages;
+    if (pages > LIMITS.zonePages) out.push({ path: ["machine", "memory", zone], message: `at most ${LIMITS.zonePages} pages per zone, found ${pages}` });
   }
+  if (total > 4 * LIMITS.zonePages) out.push({ path: ["machine", "memory"], message: `at most ${4 * LIMITS.zonePages} pages in all, found ${total}` });
+  const steps: [(string | number)[], { args?: Record<string, unknown> }][] = [];
+  scenario.setup.forEach((step, i) => steps.push([["setup", i], step as { args?: Record<string, unknown> }]));
+  scenario.tasks.forEach((task, t) => task.script.forEach((step, i) => steps.push([["tasks", t, "script", i], step as { args?: Record<string, unknown> }])));
+  for (const [path, step] of steps) {
+    for (const key of ["pages", "raPages"]) {
+      const value = step.args?.[key];
+      if (typeof value === "number" && value > LIMITS.callPages) out.push({ path: [...path, "args", key], message: `at most ${LIMITS.callPages} pages, found ${value}` });
+    }
+  }
+  return out;
+}
+
+/** Read and check a file (YAML: .yaml/.yml; JSON: .json): name, kind and size first, then the text. */
+export function loadScenarioFile(file: string): LoadedScenario {
   if (!/\.(ya?ml|json)$/i.test(file)) {
     throw new ScenarioFileError([{ file, line: 1, column: 1, path: "(root)", message: "expected a .yaml, .yml or .json scenario file" }]);
   }
+  let text: string;
+  try {
+    text = readInputFile(file, "scenario file");
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    const message = error.message.startsWith(`${file}: `) ? error.message.slice(file.length + 2) : error.message;
+    throw new ScenarioFileError([{ file, line: 1, column: 1, path: "(root)", message }]);
+  }
   return parseScenarioText(text, file);
+}
+
+/**
+ * Checks on the parsed YAML before it is turned into data: duplicate keys (each map's
+ * keys in a Set, linear), the number of nodes, and aliases that point nowhere.
+ */
+function structureIssues(root: YamlNode | null, at: (offset: number, path: string, message: string) => FileIssue): FileIssue[] {
+  const issues: FileIssue[] = [];
+  let nodes = 0;
+  visit(root, {
+    Node(_key, node) {
+      nodes++;
+      if (nodes > LIMITS.yamlNodes) {
+        issues.push(at(node.range?.[0] ?? 0, "(root)", `more than ${LIMITS.yamlNodes} YAML nodes: a scenario file is smaller`));
+        return visit.BREAK;
+      }
+      if (isAlias(node) && issues.length < 20) {
+        const anchors = root ? anchorNames(root) : new Set<string>();
+        if (!anchors.has(node.source)) issues.push(at(node.range?.[0] ?? 0, "(root)", `YAML alias *${node.source} refers to no anchor &${node.source}`));
+      }
+      if (isMap(node)) {
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue;
+          const name = String(pair.key.value);
+          if (seen.has(name)) issues.push(at((pair.key as YamlNode).range?.[0] ?? 0, "(root)", `duplicate key "${name}": each key may appear once in a mapping`));
+          seen.add(name);
+        }
+      }
+      return undefined;
+    },
+  });
+  return issues;
+}
+
+const anchorCache = new WeakMap<object, Set<string>>();
+
+function anchorNames(root: YamlNode): Set<string> {
+  let names = anchorCache.get(root);
+  if (names) return names;
+  names = new Set<string>();
+  const found = names;
+  visit(root, {
+    Node(_key, node) {
+      if ((node as { anchor?: string }).anchor) found.add((node as { anchor: string }).anchor);
+    },
+  });
+  anchorCache.set(root, names);
+  return names;
 }
 
 /** Does an argument name a scenario file rather than a catalog id? */

@@ -70,53 +70,88 @@ describe.skipIf(!built)("the foliosim binary", () => {
     expect(doc.results[0].failures[0].shrunk).toMatch(/^fs1\./);
   });
 
-  it("Ctrl-C writes the partial report first and exits 130", async () => {
+  /** Start the binary, send SIGINT once stderr matches `ready`, and collect its output and exit code. */
+  async function interrupted(args: string[], ready: RegExp, delayMs = 0): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "1" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const poll = setInterval(() => {
+      if (ready.test(stderr)) {
+        clearInterval(poll);
+        setTimeout(() => child.kill("SIGINT"), delayMs);
+      }
+    }, 25);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    clearInterval(poll);
+    return { code, stdout, stderr };
+  }
+
+  it("Ctrl-C during explore keeps every counterexample found so far, with its replay token, and exits 130", async () => {
     const dir = mkdtempSync(join(tmpdir(), "foliosim-int-"));
     const out = join(dir, "partial.json");
-    const child = spawn(process.execPath, [BIN, "explore", S4, "--kernel", "linux-7.0", "--budget", "1000000", "--json", "--out", out], { env: { ...process.env, CI: "1" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (/executions/.test(stderr.split("\n").slice(1).join("\n"))) {
-          clearInterval(poll);
-          child.kill("SIGINT");
-          resolve();
-        }
-      }, 50);
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    expect(code).toBe(130);
+    const r = await interrupted(["explore", S4, "--kernel", "linux-7.0", "--budget", "1000000", "--json", "--out", out], /found promise[\s\S]*\d+ executions/);
+    expect(r.code).toBe(130);
     const partial = JSON.parse(readFileSync(out, "utf8"));
     expect(partial.interrupted).toBe(true);
-    expect(partial.executions).toBeGreaterThan(0);
-    expect(JSON.parse(stdout).interrupted).toBe(true);
+    expect(partial.failing).toBeGreaterThan(0);
+    expect(partial.found.length).toBeGreaterThan(0);
+    expect(partial.found[0]).toMatchObject({ scenario: "example-s4-transient-ref", kernel: "linux-7.0", kind: "promise" });
+    expect(partial.found[0].schedule).toMatch(/^fs1\.[0-9a-f]{8}\.\w+$/);
+    expect(partial.tool.name).toBe("foliosim");
+    expect(JSON.parse(r.stdout)).toEqual(partial);
+    // The kept token replays the failure.
+    const replayed = foliosim(["replay", partial.found[0].schedule, "--scenario", S4, "--original", "--trace", "none", "--json"]);
+    expect(replayed.code).toBe(1);
+    expect(JSON.parse(replayed.stdout).failure.message).toBe(partial.found[0].message);
   });
 
-  it("Ctrl-C during compare keeps the rows already finished, marked interrupted", async () => {
+  it("Ctrl-C during compare: the same document format as a finished run, marked partial, with the failures of unfinished cells", async () => {
     const dir = mkdtempSync(join(tmpdir(), "foliosim-int-"));
     const out = join(dir, "partial-matrix.json");
-    const child = spawn(process.execPath, [BIN, "compare", "--all", "--budget", "20", "--json", "--out", out], { env: { ...process.env, CI: "1" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (/cells/.test(stderr)) {
-          clearInterval(poll);
-          child.kill("SIGINT");
-          resolve();
-        }
-      }, 25);
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-    expect(code).toBe(130);
-    const doc = JSON.parse(stdout);
+    // transient-ref fails from its first execution; a large budget keeps its cells running.
+    const r = await interrupted(["compare", "transient-ref", "pkvm-mlock-cma", "--budget", "100000", "--json", "--out", out, "--workers", "2"], /comparing/, 4000);
+    expect(r.code).toBe(130);
+    const doc = JSON.parse(r.stdout);
     expect(doc.interrupted).toBe(true);
-    expect(doc.results.length).toBeGreaterThan(0);
-    expect(JSON.parse(readFileSync(out, "utf8")).interrupted).toBe(true);
+    const file = JSON.parse(readFileSync(out, "utf8"));
+    expect(Object.keys(file).sort()).toEqual(["cells", "found", "matrix", "model", "partial", "schemaVersion", "tool"]);
+    expect(file.partial).toBe(true);
+    expect(file.matrix.scenarios).toEqual(["pkvm-mlock-cma", "transient-ref"]);
+    expect(doc.found).toEqual(file.found);
+    for (const f of file.found) expect(f.schedule).toMatch(/^fs1\./);
+  }, 60_000);
+
+  it("Ctrl-C during compare --shard writes the shard document marked partial; merge refuses it without --partial", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-int-"));
+    const out = join(dir, "shard.json");
+    const r = await interrupted(["compare", "transient-ref", "--budget", "100000", "--shard", "1/2", "--out", out, "--workers", "1"], /comparing/, 3000);
+    expect(r.code).toBe(130);
+    const file = JSON.parse(readFileSync(out, "utf8"));
+    expect(file.partial).toBe(true);
+    expect(file.shard).toEqual({ index: 1, count: 2 });
+    const merged = foliosim(["merge", out]);
+    expect(merged.code).toBe(2);
+    expect(merged.stderr).toMatch(/missing shard 2\/2; 4 cell\(s\) missing: transient-ref × linux-/);
+    const partial = foliosim(["merge", out, "--partial", "--json"]);
+    expect(JSON.parse(partial.stdout).interrupted).toBe(true);
+  }, 60_000);
+
+  it("--version prints the tool and model versions", () => {
+    const r = foliosim(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^foliosim \d+\.\d+\.\d+\nmodel: .*@foliosim\/scenarios \d+\.\d+\.\d+/);
+  });
+
+  it("validate refuses special files before reading them (/dev/zero, a FIFO) with exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-special-"));
+    const fifo = join(dir, "pipe.yaml");
+    spawnSync("mkfifo", [fifo]);
+    const r = foliosim(["validate", "/dev/zero", fifo, S4]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("/dev/zero:1:1: (root): expected a .yaml, .yml or .json scenario file");
+    expect(r.stdout).toContain(`${fifo}:1:1: (root): not a regular file`);
+    expect(r.stdout).toMatch(/✓ .*s4-transient-ref\.yaml/);
   });
 });

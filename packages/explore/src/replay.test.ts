@@ -19,6 +19,13 @@ describe("tokens", () => {
     expect(decodeToken(token).decisions).toEqual(decisions);
   });
 
+  it("of an empty schedule do not end in a bare dot, and the old form still reads", () => {
+    const token = encodeToken({ scenarioId: "s", kernelId: "k" }, []);
+    expect(token).toMatch(/^fs1\.[0-9a-f]{8}$/);
+    expect(decodeToken(token).decisions).toEqual([]);
+    expect(decodeToken(`${token}.`).decisions).toEqual([]);
+  });
+
   it("are refused by another scenario or kernel, naming both", () => {
     const buggy = counter(2, 2, "buggy");
     const fixed = counter(2, 2, "fixed");

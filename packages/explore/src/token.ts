@@ -9,6 +9,9 @@
  *   each step that had more than one candidate), each as an unsigned LEB128 varint.
  *   Decisions are small integers, so almost every one costs a single byte.
  *
+ * A schedule without a choice is `fs1.<hash8>` (no trailing `.` that reads as the end
+ * of a sentence); `fs1.<hash8>.` is still read.
+ *
  * The machine is a pure function of (program, configuration, decisions), so the token
  * is all a replay needs besides the target itself.
  */
@@ -47,11 +50,13 @@ export function identityHash(identity: TargetIdentity): string {
 export function encodeToken(identity: TargetIdentity, decisions: readonly number[]): string {
   const bytes: number[] = [];
   for (const decision of decisions) writeVarint(bytes, decision);
-  return `${TOKEN_VERSION}.${identityHash(identity)}.${Buffer.from(bytes).toString("base64url")}`;
+  const head = `${TOKEN_VERSION}.${identityHash(identity)}`;
+  return bytes.length === 0 ? head : `${head}.${Buffer.from(bytes).toString("base64url")}`;
 }
 
 export function decodeToken(token: string): DecodedToken {
   const parts = token.trim().split(".");
+  if (parts.length === 2) parts.push("");
   if (parts.length !== 3) throw new TokenError(`malformed schedule token ${JSON.stringify(token)}: expected ${TOKEN_VERSION}.<hash>.<decisions>`);
   const [version, hash, payload] = parts;
   if (version !== TOKEN_VERSION) throw new TokenError(`schedule token version ${JSON.stringify(version)} is not supported (this explorer reads ${TOKEN_VERSION})`);

@@ -1,5 +1,5 @@
 import type { ExploreResult } from "@foliosim/explore";
-import { parseSets, resolveScenario, targetFor } from "../catalog.js";
+import { checkFileIds, parseSets, resolveScenario, targetFor } from "../catalog.js";
 import { exploreInThread, exploreInWorker, workerFile, type RunningExploration, type SessionListener } from "../explore-session.js";
 import { parseKernelSpec } from "../kernel-spec.js";
 import { cellOptions, describeBudget, strategyLabel, type StrategyChoice } from "../options.js";
@@ -22,8 +22,20 @@ export interface ExploreOutput {
 }
 
 /** Start `foliosim explore`; the caller may stop it (Ctrl-C) and report what it had. */
-export function startExplore(options: ExploreCommandOptions, listener: SessionListener = {}): { running: RunningExploration; label: string; budget: string; finish(result: ExploreResult): ExploreOutput } {
+export interface ExploreSession {
+  running: RunningExploration;
+  label: string;
+  budget: string;
+  /** The kernel id explored. */
+  kernel: string;
+  /** Scenario id → the user file it came from (for replay commands). */
+  files: Map<string, string>;
+  finish(result: ExploreResult): ExploreOutput;
+}
+
+export function startExplore(options: ExploreCommandOptions, listener: SessionListener = {}): ExploreSession {
   const entry = resolveScenario(options.scenario);
+  checkFileIds([entry]);
   const kernel = parseKernelSpec(options.kernel ?? defaultKernel(entry.kernels), options.override ?? []);
   const target = targetFor(entry.scenario, kernel, parseSets(options.set ?? []));
   const cell = cellOptions(options);
@@ -33,10 +45,14 @@ export function startExplore(options: ExploreCommandOptions, listener: SessionLi
     ? exploreInWorker(file, { scenarioId: target.scenarioId, kernelId: target.kernelId, options: cell, files: looksLikeFile(options.scenario) ? [options.scenario] : [] }, listener)
     : exploreInThread(target, cell, listener);
   const budget = describeBudget(options);
+  const files = new Map<string, string>();
+  if (looksLikeFile(options.scenario)) files.set(entry.scenario.id, options.scenario);
   return {
     running,
     label,
     budget,
+    kernel: target.kernelId,
+    files,
     finish: (result) => ({ document: { schemaVersion: SCHEMA_VERSION, results: [resultRow(result, label)], budget }, result }),
   };
 }

@@ -13,6 +13,8 @@ export interface ReplayOptions {
   kernel?: string;
   set?: string[];
   shrinkAttempts?: number;
+  /** The step budget the token was recorded with. */
+  maxSteps?: number;
 }
 
 export interface ReplayOutput extends RunOutput {
@@ -42,10 +44,11 @@ export function findTarget(options: ReplayOptions): ExploreTarget {
 
 export function replayCommand(options: ReplayOptions): ReplayOutput {
   const target = findTarget(options);
-  const replayed = replay(target, options.token);
+  const budget = { maxSteps: options.maxSteps };
+  const replayed = replay(target, options.token, budget);
   if (!options.original && isFailure(replayed.outcome)) {
-    const shrunk = shrink(target, executionConfig(target, {}), replayed.execution, replayed.outcome.signature, options.shrinkAttempts ?? 400);
-    const again = replayDecisions(target, shrunk.decisions);
+    const shrunk = shrink(target, executionConfig(target, budget), replayed.execution, replayed.outcome.signature, options.shrinkAttempts ?? 400);
+    const again = replayDecisions(target, shrunk.decisions, budget);
     if (isFailure(classify(target, again.result))) {
       return { ...describeRun(target, again.result, again.token, null), original: options.token, shrunk: again.token !== options.token };
     }

@@ -13,6 +13,8 @@ export interface RunOptions {
   override?: string[];
   seed?: number;
   schedule?: string;
+  /** Steps before the run stops as inconclusive (explore's budget: DEFAULT_MAX_STEPS). */
+  maxSteps?: number;
 }
 
 /** One execution, as `run` and `replay` report it. */
@@ -53,12 +55,12 @@ export function runCommand(options: RunOptions): RunOutput {
   let result: RunResult;
   let token: string;
   if (options.schedule !== undefined) {
-    const replayed = replay(target, options.schedule);
+    const replayed = replay(target, options.schedule, { maxSteps: options.maxSteps });
     result = replayed.result;
     token = replayed.token;
   } else {
     const seed = options.seed ?? 1;
-    const execution = runExecution(target, executionConfig(target, {}), new RandomPlan(executionSeed(seed, 0)));
+    const execution = runExecution(target, executionConfig(target, { maxSteps: options.maxSteps }), new RandomPlan(executionSeed(seed, 0)));
     result = execution.result!;
     token = encodeToken(target, execution.decisions);
   }

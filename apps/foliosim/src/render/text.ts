@@ -7,15 +7,20 @@
 import type { ListReport } from "../commands/list.js";
 import type { RunReport } from "../commands/run.js";
 import type { ValidateReport } from "../commands/validate.js";
-import { outcomeLabel, type ResultRow, type ResultsDocument } from "../report.js";
+import { outcomeLabel, type FoundCounterexample, type ResultRow, type ResultsDocument } from "../report.js";
 import { formatIssue } from "../scenario-files.js";
+import { escapeControl } from "./escape.js";
+
+/** Builds the replay command for a counterexample (the CLI adds --scenario/--kernel/--set when needed). */
+export type ReplayLine = (scenario: string, kernel: string, token: string) => string;
+const plainReplay: ReplayLine = (_s, _k, token) => `foliosim replay ${token}`;
 
 /** A table with a header row; columns padded to their widest cell (by code points). */
 export function table(header: string[], rows: string[][], indent = ""): string {
   const width = (s: string): number => [...s].length;
-  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const widths = header.map((h, i) => Math.max(width(escapeControl(h, true)), ...rows.map((r) => width(escapeControl(r[i] ?? "", true)))));
   const line = (cells: string[]): string =>
-    indent + cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i] - width(c)))).join("  ").trimEnd();
+    indent + cells.map((c) => escapeControl(c, true)).map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i] - width(c)))).join("  ").trimEnd();
   return [line(header), line(widths.map((w) => "─".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -53,6 +58,10 @@ function short(value: unknown, max = 48): string {
 }
 
 export function renderRun(report: RunReport, title = "run"): string {
+  return escapeControl(renderRunText(report, title));
+}
+
+function renderRunText(report: RunReport, title: string): string {
   const out: string[] = [];
   out.push(`foliosim ${title}: ${report.scenario} on ${report.kernel}${report.seed !== null ? ` (seed ${report.seed})` : ""}`);
   out.push(`schedule: ${report.schedule}`);
@@ -72,27 +81,36 @@ export function renderRun(report: RunReport, title = "run"): string {
   return out.join("\n") + "\n";
 }
 
+/** What ran out in an inconclusive cell: "6/40 hit the step budget". */
+export function limitsText(row: ResultRow): string {
+  const names: Record<string, string> = { "step-limit": "step budget", "time-limit": "virtual-time budget" };
+  const parts = row.limits && row.limits.length > 0 ? row.limits.map((l) => `${l.count}/${row.executions} hit the ${names[l.kind] ?? l.kind}`) : [`${row.inconclusive}/${row.executions} hit their budget`];
+  return parts.join(", ");
+}
+
 function rate(row: ResultRow): string {
+  if (row.outcome === "inconclusive") return limitsText(row);
   if (!row.failureRate) return row.outcome === "holds" ? "0 failing" : `${row.failures.reduce((n, f) => n + f.count, 0)} failing`;
   return `${(row.failureRate.estimate * 100).toFixed(row.failureRate.estimate > 0 && row.failureRate.estimate < 0.1 ? 1 : 0)}%`;
 }
 
-export function renderExplore(doc: ResultsDocument): string {
+export function renderExplore(doc: ResultsDocument, options: { replay?: ReplayLine } = {}): string {
+  const replay = options.replay ?? plainReplay;
   const out: string[] = [];
   for (const row of doc.results) {
-    out.push(`foliosim explore: ${row.scenario} on ${row.kernel}, ${row.strategy}`);
+    out.push(`foliosim explore: ${escapeControl(row.scenario, true)} on ${row.kernel}, ${row.strategy}`);
     if (doc.budget) out.push(`budget: ${doc.budget}`);
     out.push(`Verdict: ${outcomeLabel(row.outcome)} after ${row.executions} executions (${row.stopReason}${row.complete ? ", complete" : ""})`);
     if (row.failureRate) out.push(`Failure rate: ${rate(row)} (95% interval ${(row.failureRate.low * 100).toFixed(1)}–${(row.failureRate.high * 100).toFixed(1)}%)`);
-    if (row.inconclusive > 0) out.push(`Inconclusive executions (hit their step or time budget): ${row.inconclusive}`);
+    if (row.inconclusive > 0) out.push(`Inconclusive executions (no verdict within their budget): ${limitsText(row)}; raise --max-steps to judge them`);
     if (row.pct) out.push(`PCT depth ${row.pct.depth}: each execution finds a depth-${row.pct.depth} bug with probability ≥ ${row.pct.guarantee.toPrecision(2)}`);
     if (row.dpor) out.push(row.dpor.complete ? "DPOR explored the whole space" : `DPOR: ~${row.dpor.estimatedRemaining} executions left`);
     if (row.failures.length > 0) {
       out.push("");
       out.push("Failures");
       for (const f of row.failures) {
-        out.push(`  ${f.kind} ×${f.count}: ${f.message}`);
-        out.push(`    replay: foliosim replay ${f.shrunk ?? f.schedule}${f.shrunk ? "   (shrunk)" : ""}`);
+        out.push(`  ${f.kind} ×${f.count}: ${escapeControl(f.message, true)}`);
+        out.push(`    replay: ${replay(row.scenario, row.kernel, f.shrunk ?? f.schedule)}${f.shrunk ? "   (shrunk)" : ""}`);
       }
     }
     out.push("");
@@ -111,8 +129,9 @@ export function costText(row: ResultRow, metric: string): string {
 }
 
 /** The verdict matrix: scenarios down, kernels (× strategies) across; glyph + word + failure rate + cost. */
-export function renderMatrix(doc: ResultsDocument, options: { metric?: string; title?: string } = {}): string {
+export function renderMatrix(doc: ResultsDocument, options: { metric?: string; title?: string; replay?: ReplayLine } = {}): string {
   const metric = options.metric ?? "virtual_ns";
+  const replay = options.replay ?? plainReplay;
   const scenarios = [...new Set(doc.results.map((r) => r.scenario))];
   const columns = [...new Set(doc.results.map((r) => `${r.kernel}\u0000${r.strategy}`))];
   const multiStrategy = new Set(doc.results.map((r) => r.strategy)).size > 1;
@@ -121,7 +140,9 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
     s,
     ...columns.map((c) => {
       const row = doc.results.find((r) => r.scenario === s && `${r.kernel}\u0000${r.strategy}` === c);
-      return row ? `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}` : "—";
+      if (!row) return "—";
+      const unexpected = row.judgement === "unexpected" ? ` (expected ${row.expected})` : "";
+      return `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}${unexpected}`;
     }),
   ]);
   const out: string[] = [];
@@ -131,7 +152,8 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   out.push("");
   out.push(table(header, rows));
   out.push("");
-  out.push("Legend: ✓ holds  ✗ fails (a promise broke)  ⟳ livelock  ⊘ deadlock  ? inconclusive (runs hit their budget)");
+  out.push("Legend: ✓ holds  ✗ fails (a promise broke)  ⟳ livelock  ⊘ deadlock  ? inconclusive (no verdict: some runs hit their step or time budget, none failed)");
+  out.push(expectationSummary(doc));
   const failing = doc.results.filter((r) => r.failures.length > 0);
   if (failing.length > 0) {
     out.push("");
@@ -143,22 +165,47 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
     }
     for (const [key, rows] of groups) {
       const [scenario, message] = key.split("\u0000");
-      out.push(`  ${scenario}: ${message}`);
+      out.push(`  ${escapeControl(scenario, true)}: ${escapeControl(message, true)}`);
       const width = Math.max(...rows.map((r) => r.kernel.length));
-      for (const r of rows) out.push(`    ${r.kernel.padEnd(width)}  foliosim replay ${r.failures[0].shrunk ?? r.failures[0].schedule}`);
+      for (const r of rows) out.push(`    ${r.kernel.padEnd(width)}  ${replay(r.scenario, r.kernel, r.failures[0].shrunk ?? r.failures[0].schedule)}`);
     }
   }
-  if (doc.interrupted) out.push("\n(interrupted: only the rows finished before Ctrl-C)");
+  if (doc.interrupted) out.push("\n(interrupted: only the rows finished before Ctrl-C; counterexamples of unfinished cells follow)");
   return out.join("\n") + "\n";
+}
+
+/** Counterexamples found before Ctrl-C in work that did not finish, each with its replay command. */
+export function renderFound(found: readonly FoundCounterexample[], replay: ReplayLine = plainReplay): string {
+  if (found.length === 0) return "No counterexample found before the interruption.\n";
+  const out = [`Counterexamples found before the interruption (${found.length}):`];
+  for (const f of found) {
+    out.push(`  ${escapeControl(f.scenario, true)} on ${f.kernel}, execution ${f.execution}: ${f.kind}: ${escapeControl(f.message, true)}`);
+    out.push(`    ${replay(f.scenario, f.kernel, f.schedule)}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/** One paragraph: does the matrix match the expected verdicts (what the exit code says)? */
+export function expectationSummary(doc: ResultsDocument): string {
+  const unexpected = doc.results.filter((r) => r.judgement === "unexpected");
+  const inconclusive = doc.results.filter((r) => r.judgement === "inconclusive");
+  const n = doc.results.length;
+  if (unexpected.length === 0 && inconclusive.length === 0) {
+    return `Expected verdicts: all ${n} cell${n === 1 ? "" : "s"} as expected (failures on old kernels are the threads' findings; cells without a declared verdict are expected to hold).`;
+  }
+  const lines = [`Expected verdicts: ${n - unexpected.length - inconclusive.length} of ${n} cells as expected.`];
+  for (const r of unexpected) lines.push(`  ≠ ${r.scenario} on ${r.kernel}: ${r.outcome}, expected ${r.expected ?? "holds"}${r.expectedSource ? ` (${r.expectedSource})` : ""}`);
+  for (const r of inconclusive) lines.push(`  ? ${r.scenario} on ${r.kernel}: no verdict (${limitsText(r)}), expected ${r.expected ?? "holds"}`);
+  return lines.join("\n");
 }
 
 export function renderValidate(report: ValidateReport): string {
   const out: string[] = [];
   for (const f of report.files) {
-    if (f.valid) out.push(`✓ ${f.file}: scenario ${f.id}${f.kernels.length ? ` (kernels ${f.kernels.join(", ")})` : ""}`);
+    if (f.valid) out.push(`✓ ${escapeControl(f.file, true)}: scenario ${escapeControl(f.id ?? "", true)}${f.kernels.length ? ` (kernels ${f.kernels.join(", ")})` : ""}`);
     else {
-      out.push(`✗ ${f.file}: ${f.issues.length} problem${f.issues.length === 1 ? "" : "s"}`);
-      for (const i of f.issues) out.push(`  ${formatIssue(i)}`);
+      out.push(`✗ ${escapeControl(f.file, true)}: ${f.issues.length} problem${f.issues.length === 1 ? "" : "s"}`);
+      for (const i of f.issues) out.push(`  ${escapeControl(formatIssue(i), true)}`);
     }
   }
   return out.join("\n") + "\n";

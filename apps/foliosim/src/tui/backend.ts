@@ -17,7 +17,7 @@ import { FILES_ENV, parseSets, resolveScenario, targetFor } from "../catalog.js"
 import { exploreInThread, exploreInWorker, StoppedError, workerFile, type RunningExploration } from "../explore-session.js";
 import { writeFileAtomic } from "../fs-atomic.js";
 import { loadScenarioFile } from "../scenario-files.js";
-import { cellOptions, describeBudget, strategyLabel, type StrategyChoice } from "../options.js";
+import { cellOptions, compareChoice as compareDefaults, describeBudget, strategyLabel, type StrategyChoice } from "../options.js";
 import { resultRow, SCHEMA_VERSION, type ResultRow, type ResultsDocument } from "../report.js";
 import { exportText, openTrace, type ReplayJob } from "./replay-job.js";
 import type { Backend, TraceFormat } from "./store.js";
@@ -49,7 +49,7 @@ function replayWorkerFile(): string | undefined {
 /** One job in a replay worker; rejects with the worker's error, or with a clear one when it runs out of memory. */
 function inWorker<T>(file: string, job: ReplayJob & { export?: { format: TraceFormat; path: string } }, files: string[]): Promise<T> {
   const env = { ...process.env };
-  if (files.length > 0) env[FILES_ENV] = files.join(":");
+  if (files.length > 0) env[FILES_ENV] = JSON.stringify(files);
   const worker = new Worker(file, { workerData: job, env, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: REPLAY_HEAP_MB } });
   return new Promise<T>((resolve, reject) => {
     worker.on("message", (m: { type: string; result?: unknown; name?: string; message?: string }) => {
@@ -80,8 +80,9 @@ function listWithFiles(files: string[]) {
 const EXT: Record<TraceFormat, string> = { ftrace: "ftrace.txt", perfetto: "perfetto.json", mermaid: "mmd" };
 
 export function createBackend(options: BackendOptions = {}): Backend {
-  const exploreChoice: StrategyChoice = options.explore ?? { strategy: "pct", executions: 500 };
-  const compareChoice: StrategyChoice = options.compare ?? { strategy: "pct", executions: 100 };
+  // The CLI's defaults (explore: 200 PCT executions; compare: the main job's budget), so a cell shows the same number in both.
+  const exploreChoice: StrategyChoice = options.explore ?? { strategy: "pct" };
+  const compareChoice: StrategyChoice = compareDefaults(options.compare ?? { strategy: "pct" });
   const files = options.files ?? [];
   const replayFile = options.inThread ? undefined : replayWorkerFile();
   return {
@@ -92,7 +93,7 @@ export function createBackend(options: BackendOptions = {}): Backend {
         handle: { stop: () => session.running.stop() },
         done: session.running.done.then((r) => session.finish(r).document),
         budget: session.budget,
-        total: cellOptions(exploreChoice).maxExecutions ?? 500,
+        total: cellOptions(exploreChoice).maxExecutions ?? 200,
       };
     },
     compare: (scenarios, kernels, onCell) => {
