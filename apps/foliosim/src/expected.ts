@@ -26,6 +26,7 @@ const holdsEverywhere = (source: string): Row => ({
   "linux-6.11": { outcome: "holds", source },
   "linux-6.17": { outcome: "holds", source },
   "linux-7.0": { outcome: "holds", source },
+  "linux-7.3": { outcome: "holds", source },
 });
 
 /** scenario id (catalog, default parameters) → kernel id → expectation. */
@@ -34,26 +35,31 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
     "linux-6.10": { outcome: "fails", source: "seed 004: the mlock batch holds a reference, ten move passes fail, -ENOMEM (§12.1)" },
     "linux-6.11": { outcome: "fails", source: "seed 004: 33dfe9204f29 does not cover the mlock batch, -ENOMEM (§12.1)" },
     "linux-6.17": { outcome: "holds", source: "seed 004: Hugh Dickins' ref_count ladder drains the batch (§12.1)" },
-    "linux-7.0": { outcome: "holds", source: "seed 004: lru_cache_drain_for_folio() drains the batch (§12.1)" },
+    "linux-7.0": { outcome: "holds", source: "seed 004: the ref_count ladder drains the batch (§12.1)" },
+    "linux-7.3": { outcome: "holds", source: "seed 004: lru_cache_drain_for_folio() drains the batch (§12.1)" },
   },
+  "pkvm-same-cpu": holdsEverywhere("seed 004: the pinning CPU's own mlock batch is drained by the local lru_add_drain() before migration"),
   "anon-lru-add-batch": holdsEverywhere("§12.2: a folio without PG_lru gets a global drain on every variant"),
   "activate-batch": {
     "linux-6.10": { outcome: "fails", source: "§12.3: PG_lru set, no drain, the activate batch's reference fails ten passes (Ge Yang's CMA report)" },
     "linux-6.11": { outcome: "holds", source: "§12.3: 33dfe9204f29 clears PG_lru at queue time, so collect drains" },
     "linux-6.17": { outcome: "holds", source: "§12.3: the reference mismatch triggers the drain" },
     "linux-7.0": { outcome: "holds", source: "§12.3: the reference mismatch triggers the drain" },
+    "linux-7.3": { outcome: "holds", source: "§12.3: the reference mismatch triggers the drain" },
   },
   "transient-ref": {
     "linux-6.10": { outcome: "fails", source: "seed 000: mainline's ten passes run back to back, a 0.5 s reference outlives them (§12.4)" },
     "linux-6.11": { outcome: "fails", source: "seed 000: as 6.10 (§12.4)" },
     "linux-6.17": { outcome: "fails", source: "seed 000: as 6.10 (§12.4)" },
     "linux-7.0": { outcome: "fails", source: "seed 000: as 6.10; only John Hubbard's RFC waits (§12.4)" },
+    "linux-7.3": { outcome: "fails", source: "seed 000: as 6.10; only John Hubbard's RFC waits (§12.4)" },
   },
   "lock-waiter-ref": {
     "linux-6.10": { outcome: "fails", source: "seed 001: MIGRATE_ASYNC (the default mode) has no undo between passes, all fail (§12.5)" },
     "linux-6.11": { outcome: "fails", source: "seed 001: as 6.10 (§12.5)" },
     "linux-6.17": { outcome: "fails", source: "seed 001: as 6.10 (§12.5)" },
     "linux-7.0": { outcome: "fails", source: "seed 001: as 6.10; neither proposal was merged (§12.5)" },
+    "linux-7.3": { outcome: "fails", source: "seed 001: as 6.10; neither proposal was merged (§12.5)" },
   },
   "unisolatable-folio": holdsEverywhere("§12.7: mainline re-pins until the isolation ends"),
   "pin-clean-unpinnable": holdsEverywhere("seed 004: nothing batched, the folio migrates on the first pass (§4.4)"),
@@ -62,6 +68,7 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
     "linux-6.11": { outcome: "livelock", source: "seeds 002/003: as 6.10 (§12.6, pre-fix)" },
     "linux-6.17": { outcome: "livelock", source: "seeds 002/003: 1afaeb8293c9 returns at once on a locked device page (§12.6, pre-fix)" },
     "linux-7.0": { outcome: "holds", source: "seeds 002/003: b570f37a2ce4 sleeps on the device-private folio lock (§12.6, merged)" },
+    "linux-7.3": { outcome: "holds", source: "seeds 002/003: b570f37a2ce4 sleeps on the device-private folio lock (§12.6, merged)" },
   },
   "hmm-fault-storm": holdsEverywhere("seed 002: the faults wait for the driver's migration and read the value (§7.2)"),
   "hmm-migrate-cycle": holdsEverywhere("seed 002: migrate_vma to the device and back keeps the data (§6.2–§6.6)"),
