@@ -96,7 +96,7 @@ describe.skipIf(!hasTmux || !starts)("TUI in tmux", () => {
     tmux("send-keys", "-t", session, "Down");
     await sleep(150);
     tmux("send-keys", "-t", session, "c");
-    screen = await waitFor(/4\/4 cells/, 60_000);
+    screen = await waitFor(/(\d+)\/\1 cells/, 60_000);
     expect(screen).toMatch(/[✓✗⟳⊘] (holds|fails|livelock|deadlock)/);
     tmux("send-keys", "-t", session, "Enter");
     screen = await waitFor(/Step 1\/\d+/, 30_000);
