@@ -56,8 +56,8 @@ import {
 } from "@foliosim/mm";
 import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
 import { condResched, currentMachine, ModelError, op, traced, type Op, type TaskGen } from "@foliosim/sim";
-import { gupCountIsolated } from "./variants/count-isolated.js";
-import { drainAtCollectHead, drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
+import { gupCountIsolated } from "./variants/gup-loop.js";
+import { drainAtCollectStart, drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
 
 export const FOLL_WRITE = 1 << 0;
 export const FOLL_GET = 1 << 1;
@@ -247,9 +247,9 @@ export function* collectLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
   const m = currentMachine();
   const drain = newDrainState();
   const countIsolated = gupCountIsolated(m);
+  yield* drainAtCollectStart(m, drain);
   let collected = 0;
   let prev: Folio | null = null;
-  yield* drainAtCollectHead(m);
   for (let i = 0; i < nr; i++) {
     const folio = pages[i];
     if (!folio || folio === prev) continue; // pofs_next_folio: consecutive entries of one folio

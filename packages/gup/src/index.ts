@@ -3,5 +3,6 @@
  */
 
 export * from "./gup.js";
-export { COLLECT_RULES, collectRule, drainBeforeIsolate, newDrainState, type CollectRule, type DrainState } from "./variants/drain-rules.js";
-export { gupCountIsolated } from "./variants/count-isolated.js";
+export { COLLECT_POINT, COLLECT_RULES, collectRule, drainAtCollectStart, drainBeforeIsolate, newDrainState, type CollectRule, type DrainState } from "./variants/drain-rules.js";
+export { GUP_LOOP_POINT, gupCountIsolated } from "./variants/gup-loop.js";
+export type { CollectHook, GupLoopHook } from "./variants/points.js";

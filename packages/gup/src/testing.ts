@@ -34,7 +34,7 @@ import {
   touch,
   type MmStruct,
 } from "@foliosim/mm";
-import { Machine, TimedChooser, type Chooser, type RunResult, type TraceEvent } from "@foliosim/sim";
+import { Machine, TimedChooser, type Chooser, type KernelOptionValue, type RunResult, type TraceEvent } from "@foliosim/sim";
 
 export interface World {
   m: Machine;
@@ -49,7 +49,7 @@ export interface World {
   setupEvents: number;
 }
 
-type Kernel = Record<string, string | boolean | number>;
+type Kernel = Record<string, KernelOptionValue>;
 
 /** Run the set-up spawned on `m`; `addr` is read once it has run. */
 function finish(m: Machine, memory: PhysicalMemory, mm: MmStruct, folios: Folio[], start: () => number, pinCpu: number): World {

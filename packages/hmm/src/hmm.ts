@@ -45,8 +45,7 @@ import { current, currentMachine, op, traced, type Op, type TaskGen } from "@fol
 import "./costs.js";
 import { folioPgmap } from "./memremap.js";
 import { mmuIntervalCheckRetry, mmuIntervalReadBegin, type MmuIntervalNotifier } from "@foliosim/mm";
-import { hmmCondReschedRewalk } from "./variants/hmm-cond-resched.js";
-import { hmmMsleepRewalk } from "./variants/hmm-msleep.js";
+import { hmmRewalk } from "./variants/select.js";
 
 export const HMM_PFN_VALID = 1 << 0;
 export const HMM_PFN_WRITE = 1 << 1;
@@ -205,8 +204,7 @@ function* hmmRangeFaultBody(range: HmmRange): TaskGen<number> {
     const ret = yield* walkPageRange(mm, walk);
     if (ret !== EBUSY) return ret;
     m.count("hmm_range_fault_rewalk");
-    yield* hmmCondReschedRewalk(m);
-    yield* hmmMsleepRewalk(m);
+    yield* hmmRewalk(m);
   }
 }
 

@@ -88,6 +88,7 @@ export {
   type MigrateResult,
   type MirrorEntry,
 } from "./test-hmm.js";
-export { HMM_VARIANTS, hmmVariant, type HmmVariant } from "./variants/select.js";
+export { HMM_POINT, HMM_VARIANTS, hmmPolicy, hmmVariant, type HmmVariant } from "./variants/select.js";
+export type { HmmHook } from "./variants/points.js";
 export { softleafEntryWaitOnLocked } from "./variants/hmm-sleeping-wait.js";
 export { HMM_MSLEEP_MS } from "./variants/hmm-msleep.js";

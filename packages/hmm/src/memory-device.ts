@@ -24,8 +24,8 @@ import { folioGet, folioPut, folioTrylock, folioUnlock } from "@foliosim/folio";
 import { MmModelError, readPte, setDevicePrivateFaultHandler, type PteDevicePrivate, type VmFault } from "@foliosim/mm";
 import { spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
 import { folioPgmap } from "./memremap.js";
-import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";
-import { softleafEntryWaitOnLocked, sleepsOnLockedFolio } from "./variants/hmm-sleeping-wait.js";
+import { softleafEntryWaitOnLocked } from "./variants/hmm-sleeping-wait.js";
+import { faultPageLockedByCaller, sleepsOnLockedFolio } from "./variants/select.js";
 
 /** Holder of the reference `do_swap_page` takes on the device-private folio around `migrate_to_ram`. */
 export const FAULT_HOLDER = "fault";

@@ -65,9 +65,7 @@ import { currentMachine, op, spinLock, spinUnlock, traced, type Machine, type Op
 import "./costs.js";
 import { allPagemaps, folioPgmap } from "./memremap.js";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "@foliosim/mm";
-import { hmmDrainOutsideLock } from "./variants/hmm-drain-outside-lock.js";
-import { hmmLruCacheDisable } from "./variants/hmm-lru-cache-disable.js";
-import { faultPageLockedByCaller } from "./variants/hmm-pre-6.15.js";
+import { faultPageLockedByCaller, hmmDrainOutsideLock, hmmLruCacheDisable } from "./variants/select.js";
 
 // ------------------------------------------------------------------------ constants
 

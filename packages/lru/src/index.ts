@@ -47,6 +47,6 @@ export { mlockDrainLocal, mlockDrainRemote, mlockFolio, mlockFolioBatch, mlockNe
 export { PUTBACK_HOLDER, folioIsolateLru, folioPutbackLru } from "./vmscan.js";
 export { lruInvariants, refcountMatchesHolders, unexplainedRefs } from "./invariants.js";
 export { LRU_COSTS } from "./costs.js";
-export { LRU_BATCH_CLEARS_LRU, lruBatchClearsLru } from "./variants/lru-batch-clears-lru.js";
+export { LRU_BATCH_CLEARS_LRU, LRU_BATCH_POINT, LRU_DRAIN_ALL_POINT, lruAddDrainAllLocalFirst, lruBatchClearsLru, lruBatchPolicy, lruDrainAllPolicy } from "./variants/batch-policy.js";
 export { johnMemallocPin } from "./variants/john-memalloc-pin.js";
-export { lruAddDrainAllLocalFirst } from "./variants/lru-add-drain-all-local-first.js";
+export type { BatchQueueing, LruBatchHook, LruDrainAllHook, LruDrainOps } from "./variants/points.js";

@@ -6,7 +6,7 @@
 import { PG, folioExpectedRefCount, type Folio } from "@foliosim/folio";
 import type { Machine } from "@foliosim/sim";
 import { ISOLATED_HOLDER, LRU_BATCHES, LRU_LISTS, MLOCK_HOLDER, folioLruList, getLru, pendingHolder } from "./lruvec.js";
-import { lruBatchClearsLru } from "./variants/lru-batch-clears-lru.js";
+import { lruBatchClearsLru } from "./variants/batch-policy.js";
 
 /**
  * Check, for each of `folios`:

@@ -76,8 +76,8 @@ import {
   type LruState,
 } from "./lruvec.js";
 import { mlockDrainLocal, mlockNewFolio, needMlockDrain } from "./mlock.js";
-import { lruAddDrainAllLocalFirst } from "./variants/lru-add-drain-all-local-first.js";
-import { lruBatchClearsLru } from "./variants/lru-batch-clears-lru.js";
+import { lruBatchClearsLru, lruBatchPolicy, lruDrainAllPolicy } from "./variants/batch-policy.js";
+import type { LruBatchHook } from "./variants/points.js";
 
 // ---------------------------------------------------------------- move functions
 
@@ -169,7 +169,7 @@ const MOVE_FNS: Record<LruBatchName, MoveFn> = {
 // ---------------------------------------------------------------- batches
 
 /** `folio_batch_add` plus the immediate-flush test of `__folio_batch_add_and_move`. */
-function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio): Op<boolean> {
+function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio, policy: LruBatchHook): Op<boolean> {
   return op({
     kind: "folio_batch_add",
     label: `folio_batch_add(${batch.batch})`,
@@ -184,7 +184,8 @@ function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio): Op<boolean> {
       const w = s.lruClearedOnList.get(f);
       if (w !== undefined && w.task !== null && w.by === `${batch.batch} (queued)`) s.lruClearedOnList.set(f, { by: w.by, task: null });
       m.markWrite(batch);
-      return batch.count === FOLIO_BATCH_SIZE || !folioMayBeLruCached(f) || s.lruDisableCount.value !== 0;
+      if (batch.count === FOLIO_BATCH_SIZE || !folioMayBeLruCached(f) || s.lruDisableCount.value !== 0) return true;
+      return policy.flushAtOnce !== undefined && policy.flushAtOnce({ folio: f, batch: batch.batch });
     },
   });
 }
@@ -267,14 +268,15 @@ function* folioBatchAddAndMove(f: Folio, name: LruBatchName): TaskGen<void> {
   const m = currentMachine();
   const s = getLru(m);
   const fb = s.cpuFbatches.get(smpProcessorId());
-  if (name !== "lru_add" && lruBatchClearsLru(m)) {
+  const policy = lruBatchPolicy(m);
+  if (name !== "lru_add" && policy.clearsLruAtQueue) {
     // 33dfe9204f29: queue only a folio whose PG_lru this caller cleared.
     if (!(yield* folioTestClearLruOnList(s, f, `${name} (queued)`))) return;
   }
   yield* folioGet(f, pendingHolder(name));
   const lock = name === "lru_move_tail" ? fb.lockIrq : fb.lock;
   yield* localLock(lock);
-  if (yield* folioBatchAdd(s, fb.batches[name], f)) yield* folioBatchMoveLru(fb.batches[name]);
+  if (yield* folioBatchAdd(s, fb.batches[name], f, policy)) yield* folioBatchMoveLru(fb.batches[name]);
   yield* localUnlock(lock);
 }
 
@@ -432,6 +434,9 @@ function cpuNeedsDrainOp(s: LruState, cpu: number): Op<boolean> {
   });
 }
 
+/** What a `lru-drain-all-local-first` hook is handed. */
+const DRAIN_OPS = { lruAddDrain: () => lruAddDrain() };
+
 /** `__lru_add_drain_all(force_all_cpus)`. */
 function* lruAddDrainAllBody(force: boolean): TaskGen<void> {
   const m = currentMachine();
@@ -441,7 +446,8 @@ function* lruAddDrainAllBody(force: boolean): TaskGen<void> {
   // smp_mb(); this_gen = smp_load_acquire(&lru_drain_gen);
   const thisGen = yield* op({ kind: "load_acquire", label: "smp_load_acquire(lru_drain_gen)", reads: [gen], cost: "atomic", run: () => gen.value });
   // Hugh Dickins, 6.18: it helps everyone if we do our own local drain immediately.
-  if (lruAddDrainAllLocalFirst(m)) yield* lruAddDrain();
+  const afterSnapshot = lruDrainAllPolicy(m).afterSnapshot;
+  if (afterSnapshot) yield* afterSnapshot(DRAIN_OPS);
   yield* mutexLock(s.drainAllLock);
   const cur = yield* op({ kind: "load", label: "READ_ONCE(lru_drain_gen)", reads: [gen], cost: "plain", run: () => gen.value });
   if (!force && cur !== thisGen) {

@@ -4,7 +4,15 @@
  */
 
 export * from "./migrate.js";
-export { devjainEarlyBail } from "./variants/devjain-early-bail.js";
-export { davidWaitersBackoff, davidShouldBackOff } from "./variants/david-waiters-backoff.js";
-export { davidWaitersBackoffInBatch } from "./variants/david-waiters-backoff-inbatch.js";
-export { folioPutWakeupKey, jhubbardRefcountWait, REFCOUNT_WAIT_TIMEOUT_NS } from "./variants/jhubbard-refcount-wait.js";
+export {
+  MIGRATE_POINT,
+  migratePolicy,
+  migrateVariantId,
+  devjainEarlyBail,
+  davidWaitersBackoff,
+  davidWaitersBackoffInBatch,
+  davidShouldBackOff,
+  jhubbardRefcountWait,
+} from "./variants/retry-policy.js";
+export { folioPutWakeupKey, REFCOUNT_WAIT_TIMEOUT_NS } from "./variants/jhubbard-refcount-wait.js";
+export type { MigrateCall, MigrateHook, MoveAgain } from "./variants/points.js";

@@ -22,7 +22,6 @@ import {
   folioMapped,
   folioNrPages,
   folioPut,
-  folioTestFlag,
   folioTrylock,
   folioUnlock,
   getNow,
@@ -36,10 +35,8 @@ import {
 import { folioAddLru, folioPutbackLru, lruAddDrain, ISOLATED_HOLDER } from "@foliosim/lru";
 import { removeMigrationPtes, tryToMigrate } from "@foliosim/mm";
 import { condResched, current, currentMachine, defineCosts, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
-import { devjainEarlyBail, devjainRefcountMismatch } from "./variants/devjain-early-bail.js";
-import { davidWaitersBackoff } from "./variants/david-waiters-backoff.js";
-import { davidWaitersBackoffInBatch } from "./variants/david-waiters-backoff-inbatch.js";
-import { jhubbardKeyDisable, jhubbardKeyEnable, jhubbardRefcountWait, jhubbardWaitForRefcount } from "./variants/jhubbard-refcount-wait.js";
+import type { MoveAgain } from "./variants/points.js";
+import { migratePolicy } from "./variants/retry-policy.js";
 
 export const MIGRATE_COSTS = {
   /** `folio_mc_copy` of one 4 KiB page: a machine-check-safe copy at a few GB/s, about 1 us. */
@@ -204,7 +201,8 @@ function* migrateFolioUnmap(src: Folio, from: Folio[], ret: Folio[], ctx: Migrat
       wasMapped = true;
     }
     if (!folioMapped(src)) {
-      if (devjainEarlyBail(currentMachine()) && (yield* devjainRefcountMismatch(src))) break fail;
+      const unmappedHook = migratePolicy(currentMachine()).unmapped;
+      if (unmappedHook && (yield* unmappedHook(src, ctx))) break fail;
       return { rc: MIGRATEPAGE_UNMAP, unmapped: { src, dst, wasMapped, wasMlocked } };
     }
   }
@@ -401,17 +399,15 @@ interface MoveStage {
 }
 
 /**
- * The PG_waiters back-off of David Hildenbrand's reply (./variants/david-waiters-backoff.ts
- * and its in-batch variation): on a move-stage -EAGAIN with someone sleeping on the folio
- * lock, undo source and destination. Returns whether it backed off.
+ * A move-stage -EAGAIN the retry policy does not retry in place (David Hildenbrand's
+ * PG_waiters back-off, ./variants/david-waiters-backoff.ts, and its in-batch
+ * variation): undo source and destination; "give-up" leaves the folio on `ret_folios`
+ * for the caller, "back-off" sends it through this batch's remaining unmap passes.
  */
-function* davidBackOff(u: Unmapped, unmapped: Unmapped[], from: Folio[], ret: Folio[], ctx: MigrateContext, s: MoveStage): TaskGen<boolean> {
+function* backOff(action: Exclude<MoveAgain, "retry">, u: Unmapped, unmapped: Unmapped[], from: Folio[], ret: Folio[], ctx: MigrateContext, s: MoveStage): TaskGen<void> {
   const m = currentMachine();
-  const literal = davidWaitersBackoff(m);
-  if (!literal && !davidWaitersBackoffInBatch(m)) return false;
-  if (!(yield* folioTestFlag(u.src, "waiters"))) return false;
   unmapped.splice(unmapped.indexOf(u), 1);
-  if (literal) {
+  if (action === "give-up") {
     // As the cleanup at the end of migrate_pages_batch: undone, on ret_folios, one failure; the caller retries.
     yield* migrateFolioUndoSrc(u.src, u.wasMapped, true, [], ret);
     yield* migrateFolioUndoDst(u.dst, true, ctx);
@@ -424,7 +420,6 @@ function* davidBackOff(u: Unmapped, unmapped: Unmapped[], from: Folio[], ret: Fo
     s.backedOff.push(u);
   }
   m.emit("migrate_waiters_backoff", u.src.name);
-  return true;
 }
 
 /** `migrate_folios_move`: one move pass over the unmapped folios. */
@@ -435,9 +430,13 @@ function* migrateFoliosMove(unmapped: Unmapped[], from: Folio[], ret: Folio[], c
     const rc = yield* migrateFolioMove(u, from, ret, ctx);
     if (rc === EAGAIN) {
       yield* countRetry();
-      if (yield* davidBackOff(u, unmapped, from, ret, ctx, s)) continue;
+      const moveAgain = migratePolicy(currentMachine()).moveAgain;
+      const action = moveAgain ? yield* moveAgain(u.src, ctx) : "retry";
+      if (action !== "retry") {
+        yield* backOff(action, u, unmapped, from, ret, ctx, s);
+        continue;
+      }
       s.retry++;
-      if (jhubbardRefcountWait(currentMachine()) && ctx.reason === "MR_LONGTERM_PIN") yield* jhubbardWaitForRefcount(u.src);
       continue;
     }
     unmapped.splice(unmapped.indexOf(u), 1);
@@ -537,8 +536,8 @@ export function migratePages(from: Folio[], getNewFolio: NewFolioFn, putNewFolio
 function* migratePagesBody(from: Folio[], ctx: MigrateContext): TaskGen<number> {
   const m = currentMachine();
   m.emit("mm_migrate_pages_start", undefined, { mode: ctx.mode, reason: ctx.reason });
-  const keyed = jhubbardRefcountWait(m) && ctx.reason === "MR_LONGTERM_PIN";
-  if (keyed) yield* jhubbardKeyEnable();
+  const policy = migratePolicy(m);
+  if (policy.begin) yield* policy.begin(ctx);
   const ret: Folio[] = [];
   let rcGather = 0;
   while (from.length > 0) {
@@ -556,7 +555,7 @@ function* migratePagesBody(from: Folio[], ctx: MigrateContext): TaskGen<number> 
   }
   from.push(...ret);
   if (from.length === 0) rcGather = 0;
-  if (keyed) yield* jhubbardKeyDisable();
+  if (policy.end) yield* policy.end(ctx);
   m.emit("mm_migrate_pages", undefined, { failed: from.length, rc: rcGather, mode: ctx.mode, reason: ctx.reason });
   return rcGather;
 }

@@ -15,7 +15,14 @@
  * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
  *   hmm-cond-resched | hmm-msleep | hmm-sleeping-wait | hmm-lru-cache-disable |
  *   hmm-drain-outside-lock
+ *
+ * Each option is a variation point of the layer that owns it (`defineVariationPoint`
+ * in @foliosim/sim); a user variant registered with `registerVariant` is one more
+ * value of its option. The points' defaults (what a machine built with no kernel
+ * options runs) are the newest preset's values (kernels.test.ts pins that).
  */
+
+import { pointValues } from "@foliosim/sim";
 
 export const KERNEL_OPTIONS = {
   collect: ["pre-6.11", "will-v1", "hugh-v1", "john-memalloc-pin", "6.17", "2026"],
@@ -192,7 +199,9 @@ export function parseOverrides(items: readonly string[]): Partial<KernelOptions>
       const names = Object.keys(KERNEL_OPTIONS);
       throw new KernelError(`unknown kernel option "${name}"${suggest(name, names)}; valid options: ${names.join(", ")}`);
     }
-    const valid = KERNEL_OPTIONS[name as KernelOptionName] as readonly string[];
+    // Built-in values, then user variants registered for the point (`--variant`).
+    const builtin = KERNEL_OPTIONS[name as KernelOptionName] as readonly string[];
+    const valid = [...builtin, ...pointValues(name).filter((v) => !builtin.includes(v))];
     if (!valid.includes(value)) {
       throw new KernelError(`invalid value "${value}" for kernel option ${name}${suggest(value, valid)}; valid values: ${valid.join(", ")}`);
     }

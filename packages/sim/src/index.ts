@@ -17,6 +17,7 @@ export {
   type HangTask,
   type Invariant,
   type InvariantFailure,
+  type KernelOptionValue,
   type MachineConfig,
   type Policy,
   type PreemptionModel,
@@ -57,3 +58,27 @@ export { PerCpu, smpProcessorId } from "./percpu.js";
 export { traced } from "./traced.js";
 export { Rng, ScriptedChooser, SeededChooser, TimedChooser, firstChooser } from "./choosers.js";
 export { instantiate, runProgram, type Program } from "./program.js";
+export {
+  VariantError,
+  clearRegisteredVariants,
+  defineVariant,
+  defineVariationPoint,
+  isVariant,
+  kernelDefaults,
+  pointValues,
+  registerVariant,
+  registeredVariant,
+  resolveHook,
+  resolveVariant,
+  variantFromFile,
+  variantProblem,
+  variationPoint,
+  variationPoints,
+  type HookField,
+  type PointName,
+  type Variant,
+  type VariantSpec,
+  type VariationPoint,
+  type VariationPointSpec,
+  type VariationPoints,
+} from "./variant.js";

@@ -53,11 +53,15 @@ export interface MachineConfig {
    */
   maxSkewNs?: number;
   /**
-   * Kernel variant choices, read by the modelled layers (`m.kernel["lru-batch-clears-lru"]`).
-   * The machine itself never looks at them.
+   * Kernel variant choices, read by the modelled layers through their variation points
+   * (see ./variant.ts): a built-in or registered variant id, a `Variant` object, or a
+   * boolean for an on/off point. The machine itself never looks at them.
    */
-  kernel?: Record<string, string | boolean | number>;
+  kernel?: Record<string, KernelOptionValue>;
 }
+
+/** One kernel option's value: an id, a boolean (on/off points), a number, or a variant object. */
+export type KernelOptionValue = string | boolean | number | object;
 
 export interface TaskSpec<R = unknown> {
   name: string;
@@ -227,7 +231,7 @@ export class Machine {
   readonly preemption: PreemptionModel;
   readonly costs: CostModel;
   /** Kernel variant choices (see MachineConfig.kernel). */
-  readonly kernel: Readonly<Record<string, string | boolean | number>>;
+  readonly kernel: Readonly<Record<string, KernelOptionValue>>;
   readonly jumpLabel: JumpLabelModel;
   readonly livelockSteps: number;
   readonly livelockNs: number;

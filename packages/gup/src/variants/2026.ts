@@ -13,10 +13,17 @@
 
 import type { Folio } from "@foliosim/folio";
 import { lruCacheDrainForFolio } from "@foliosim/lru";
-import type { TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 
 /** `lru_cache_drain_for_folio(folio, pin_refs, &drained)`. */
-export function* drain2026(f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
+function* drain(f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
   yield* lruCacheDrainForFolio(f, pinRefs, s.drained);
 }
+
+export const rule2026 = defineVariant({
+  id: "2026",
+  point: "collect",
+  source: "2026 mainline: \"mm/gup: factor out LRU cache draining for folio into lru_cache_drain_for_folio()\" and \"mm/gup: fix always draining LRU caches in collect_longterm_unpinnable_folios()\"",
+  hook: { drain },
+});

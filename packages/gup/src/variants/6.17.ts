@@ -13,8 +13,8 @@
 
 import { folioExpectedRefCount, folioMayBeLruCached, type Folio } from "@foliosim/folio";
 import { lruAddDrain, lruAddDrainAll } from "@foliosim/lru";
-import { op, type Op, type TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, op, type Op, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 
 /** `folio_ref_count(folio)` against `folio_expected_ref_count(folio)`. */
 function readRef(f: Folio): Op<{ ref: number; expected: number }> {
@@ -28,7 +28,7 @@ function readRef(f: Folio): Op<{ ref: number; expected: number }> {
 }
 
 /** `ref != expected + 1`: local drain (`drained` 0 → 1), then global drain (1 → 2). */
-export function* drain617(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
+function* drain(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
   if (!folioMayBeLruCached(f)) return;
   if (s.ladder === 0) {
     const { ref, expected } = yield* readRef(f);
@@ -45,3 +45,10 @@ export function* drain617(f: Folio, _pinRefs: number, s: DrainState): TaskGen<vo
     }
   }
 }
+
+export const rule617 = defineVariant({
+  id: "6.17",
+  point: "collect",
+  source: "Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2, merged in 6.17-rc (Sep 2025): 98c6d259319e, a09a8a1fbb37",
+  hook: { drain },
+});

@@ -6,11 +6,15 @@
  * `collect_longterm_unpinnable_folios` counts a folio as collected only once it was
  * isolated. An unpinnable folio that cannot be isolated then leaves `collected` at 0,
  * and the pin returns success with an unpinnable folio longterm-pinned: the broken
- * guarantee that got it reverted. Selected by `m.kernel["gup-loop"] === "count-isolated"`.
+ * guarantee that got it reverted.
  */
 
-import type { Machine } from "@foliosim/sim";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export function gupCountIsolated(m: Machine): boolean {
-  return m.kernel["gup-loop"] === "count-isolated";
-}
+export const countIsolated = defineVariant({
+  id: "count-isolated",
+  point: "gup-loop",
+  source: "1aaf8c122918 (\"mm: gup: fix infinite loop within __get_longterm_locked\", 2025), reverted by 517f496e1e61",
+  hook: { counts: "isolated" },
+});

@@ -2,12 +2,12 @@
 // states of the seed scenarios: how many lru_add_drain() and lru_add_drain_all() calls
 // it makes, and what the folio holds once collected.
 import { describe, expect, it } from "vitest";
-import type { Folio } from "@foliosim/folio";
-import { folioIsolateLru, folioPutbackLru } from "@foliosim/lru";
+import { PG, type Folio } from "@foliosim/folio";
+import { folioIsolateLru, folioPutbackLru, lruAddDrainAll } from "@foliosim/lru";
 import { putbackMovablePages } from "@foliosim/migrate";
 import { withMmapReadLock } from "@foliosim/mm";
 import { collectLongtermUnpinnableFolios, COLLECT_RULES, FOLL_PIN, FOLL_WRITE, getUserPages, unpinUserPages, type CollectRule, type Pages } from "../index.js";
-import { sleepNs } from "@foliosim/sim";
+import { defineVariant, op, sleepNs } from "@foliosim/sim";
 import { cleanWorld, holders, largeWorld, lruAddWorld, movableWorld, pinnableWorld, run, s1World, type World } from "../testing.js";
 
 interface Collected {
@@ -166,8 +166,35 @@ describe("collect_longterm_unpinnable_folios: the drain rules", () => {
     expect([c.collected, c.isolated]).toEqual([2, 2]);
   });
 
-  it.each([[{}], [{ collect: "6.18" }]])("with kernel %j the machine runs 2026", (kernel: Record<string, string>) => {
-    expect(collect(s1World(kernel)).drains).toEqual(LADDER);
-    expect(collect(cleanWorld(kernel)).drains).toEqual(NONE);
+  it("with no collect option the machine runs 2026", () => {
+    expect(collect(s1World({})).drains).toEqual(LADDER);
+    expect(collect(cleanWorld({})).drains).toEqual(NONE);
+  });
+
+  it("an unknown collect value is an error naming the valid values, not a silent fallback to 2026", () => {
+    expect(() => collect(s1World({ collect: "6.18" }))).toThrow(
+      'kernel.collect: expected one of pre-6.11 | will-v1 | hugh-v1 | john-memalloc-pin | 6.17 | 2026, found "6.18"',
+    );
+  });
+
+  it("a variant object runs through the same point: a rule written against the public API drains like will-v1 on S1", () => {
+    const rule = defineVariant({
+      id: "test-drain-mlocked",
+      point: "collect",
+      source: "test",
+      hook: {
+        *drain(f, _pinRefs, s) {
+          if (!s.allow) return;
+          const flags = yield* op({ kind: "folio_test_flag", label: "folio_test_mlocked", reads: [f.flagsWord], cost: "plain", run: () => f.flags });
+          if (flags & PG.mlocked) {
+            yield* lruAddDrainAll();
+            s.allow = false;
+          }
+        },
+      },
+    });
+    const c = collect(s1World({ collect: rule }));
+    expect(c.drains).toEqual(ALL);
+    expect(c.holders).toEqual({ isolated: 1, map: 1, pagecache: 1, pin: 1024 });
   });
 });

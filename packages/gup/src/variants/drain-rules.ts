@@ -13,62 +13,47 @@
  * | `6.17`              | ./6.17.ts              | Hugh Dickins, 6.17–7.2: ref ladder, +1 target |
  * | `2026`              | ./2026.ts              | mainline since 7.3: ladder, pin-reference target |
  *
- * A rule may also drain once at the head of the call, before the loop (`hugh-v1`).
- *
- * An unset or unknown `collect` runs `2026`.
+ * An unset `collect` runs `2026` (the newest release); an unknown value is an error
+ * naming the valid ones. The hook type (`CollectHook`) and the per-call state
+ * (`DrainState`) are in ./points.ts; a user variant is `defineVariant({ point:
+ * "collect", hook: { drain } })` (see @foliosim/sim).
  */
 
 import type { Folio } from "@foliosim/folio";
-import type { LruCacheDrained } from "@foliosim/lru";
-import type { Machine, TaskGen } from "@foliosim/sim";
-import { drain2026 } from "./2026.js";
-import { drain617 } from "./6.17.js";
-import { drainHughV1, drainHughV1Head } from "./hugh-v1.js";
-import { drainJohnMemallocPin } from "./john-memalloc-pin.js";
-import { drainPre611 } from "./pre-6.11.js";
-import { drainWillV1 } from "./will-v1.js";
+import { defineVariationPoint, resolveHook, resolveVariant, type Machine, type TaskGen } from "@foliosim/sim";
+import { rule2026 } from "./2026.js";
+import { rule617 } from "./6.17.js";
+import { hughV1 } from "./hugh-v1.js";
+import { johnMemallocPin } from "./john-memalloc-pin.js";
+import type { DrainState } from "./points.js";
+import { rulePre611 } from "./pre-6.11.js";
+import { willV1 } from "./will-v1.js";
+
+export { newDrainState, type CollectHook, type DrainState } from "./points.js";
 
 export const COLLECT_RULES = ["pre-6.11", "will-v1", "hugh-v1", "john-memalloc-pin", "6.17", "2026"] as const;
 export type CollectRule = (typeof COLLECT_RULES)[number];
 
-/** Per-call drain state: `drain_allow` (≤ 6.16), `drained` 0/1/2 (6.17), `enum lru_cache_drained` (2026). */
-export interface DrainState {
-  allow: boolean;
-  ladder: 0 | 1 | 2;
-  drained: { state: LruCacheDrained };
+export const COLLECT_POINT = defineVariationPoint({
+  name: "collect",
+  owner: "@foliosim/gup",
+  models: "mm/gup.c collect_longterm_unpinnable_folios: the drain before folio_isolate_lru",
+  shape: { begin: "function?", drain: "function" },
+  builtins: [rulePre611, willV1, hughV1, johnMemallocPin, rule617, rule2026],
+  defaultId: "2026",
+});
+
+/** The id of the rule the machine runs (a built-in `CollectRule` or a user variant's id). */
+export function collectRule(m: Machine): CollectRule | (string & {}) {
+  return resolveVariant(m, COLLECT_POINT).id;
 }
 
-export function newDrainState(): DrainState {
-  return { allow: true, ladder: 0, drained: { state: "NOT_DRAINED" } };
+/** At the head of the call: the rule's `begin`, if it has one. */
+export function* drainAtCollectStart(m: Machine, s: DrainState): TaskGen<void> {
+  const begin = resolveHook(m, COLLECT_POINT).begin;
+  if (begin) yield* begin(s);
 }
-
-export function collectRule(m: Machine): CollectRule {
-  const v = m.kernel.collect;
-  return (COLLECT_RULES as readonly unknown[]).includes(v) ? (v as CollectRule) : "2026";
-}
-
-/** One rule: may drain for `f` (pinned with `pinRefs` references) and updates the per-call state. */
-type DrainRule = (f: Folio, pinRefs: number, s: DrainState) => TaskGen<void>;
-
-const DRAIN_RULES: Record<CollectRule, DrainRule> = {
-  "pre-6.11": drainPre611,
-  "will-v1": drainWillV1,
-  "hugh-v1": drainHughV1,
-  "john-memalloc-pin": drainJohnMemallocPin,
-  "6.17": drain617,
-  "2026": drain2026,
-};
 
 export function* drainBeforeIsolate(m: Machine, f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
-  yield* DRAIN_RULES[collectRule(m)](f, pinRefs, s);
-}
-
-/** What a rule does once at the head of `collect_longterm_unpinnable_folios`, before the loop. */
-const DRAIN_HEADS: Partial<Record<CollectRule, () => TaskGen<void>>> = {
-  "hugh-v1": drainHughV1Head,
-};
-
-export function* drainAtCollectHead(m: Machine): TaskGen<void> {
-  const head = DRAIN_HEADS[collectRule(m)];
-  if (head) yield* head();
+  yield* resolveHook(m, COLLECT_POINT).drain(f, pinRefs, s);
 }

@@ -11,7 +11,7 @@
  *
  * In the same reply Hugh also asked for "an unconditional lru_add_drain() (the local CPU
  * one, not the inter-CPU _all) at the head of collect_longterm_unpinnable_folios()",
- * and Will accepted ("Sure, that's straightforward enough"): `drainHughV1Head` runs once
+ * and Will accepted ("Sure, that's straightforward enough"): the `begin` hook runs once
  * per call, before the loop, whatever the folios are.
  *
  * Will reported that the flag test still fails: his folio was already unevictable from
@@ -21,12 +21,12 @@
 
 import { PG, type Folio } from "@foliosim/folio";
 import { lruAddDrain } from "@foliosim/lru";
-import type { TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 import { drainIfFlags } from "./pre-6.11.js";
 
 /** `!folio_test_lru(folio) || (mlocked && !unevictable)` → `lru_add_drain_all()`, once per call. */
-export function* drainHughV1(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
+function* drain(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
   yield* drainIfFlags(
     f,
     s,
@@ -36,6 +36,13 @@ export function* drainHughV1(f: Folio, _pinRefs: number, s: DrainState): TaskGen
 }
 
 /** The unconditional local `lru_add_drain()` at the head of `collect_longterm_unpinnable_folios()`. */
-export function* drainHughV1Head(): TaskGen<void> {
+function* begin(): TaskGen<void> {
   yield* lruAddDrain();
 }
+
+export const hughV1 = defineVariant({
+  id: "hugh-v1",
+  point: "collect",
+  source: "Hugh Dickins' first reply to Will Deacon's \"mm/gup: Drain batched mlock folio processing before attempting migration\" (linux-mm, Aug 2025)",
+  hook: { begin, drain },
+});

@@ -12,11 +12,18 @@
  */
 
 import type { Folio } from "@foliosim/folio";
-import type { TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 import { drainPre611 } from "./pre-6.11.js";
 
 /** The `pre-6.11` rule: gup.c is untouched by this proposal. */
-export function* drainJohnMemallocPin(f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
+function* drain(f: Folio, pinRefs: number, s: DrainState): TaskGen<void> {
   yield* drainPre611(f, pinRefs, s);
 }
+
+export const johnMemallocPin = defineVariant({
+  id: "john-memalloc-pin",
+  point: "collect",
+  source: "John Hubbard's suggestion in the thread on Will Deacon's \"mm/gup: Drain batched mlock folio processing before attempting migration\" (linux-mm, Aug 2025)",
+  hook: { drain },
+});

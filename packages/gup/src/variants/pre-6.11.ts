@@ -19,8 +19,8 @@
 
 import { PG, type Folio } from "@foliosim/folio";
 import { lruAddDrainAll } from "@foliosim/lru";
-import { op, type TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, op, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 
 /**
  * `if (drain_allow && <condition on the flags>) { lru_add_drain_all(); drain_allow = false; }`.
@@ -40,3 +40,10 @@ export function* drainIfFlags(f: Folio, s: DrainState, label: string, condition:
 export function* drainPre611(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
   yield* drainIfFlags(f, s, "folio_test_lru", (flags) => !(flags & PG.lru));
 }
+
+export const rulePre611 = defineVariant({
+  id: "pre-6.11",
+  point: "collect",
+  source: "mainline mm/gup.c up to 6.16: one lru_add_drain_all() for a folio without PG_lru",
+  hook: { drain: drainPre611 },
+});

@@ -13,11 +13,18 @@
  */
 
 import { PG, type Folio } from "@foliosim/folio";
-import type { TaskGen } from "@foliosim/sim";
-import type { DrainState } from "./drain-rules.js";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { DrainState } from "./points.js";
 import { drainIfFlags } from "./pre-6.11.js";
 
 /** `!folio_test_lru(folio) || folio_test_mlocked(folio)` → `lru_add_drain_all()`, once per call. */
-export function* drainWillV1(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
+function* drain(f: Folio, _pinRefs: number, s: DrainState): TaskGen<void> {
   yield* drainIfFlags(f, s, "folio_test_lru || folio_test_mlocked", (flags) => !(flags & PG.lru) || (flags & PG.mlocked) !== 0);
 }
+
+export const willV1 = defineVariant({
+  id: "will-v1",
+  point: "collect",
+  source: "Will Deacon, \"[PATCH] mm/gup: Drain batched mlock folio processing before attempting migration\" (linux-mm, Aug 2025)",
+  hook: { drain },
+});

@@ -6,9 +6,18 @@
  * real-time threads. Dropped for v2.
  */
 
-import { condResched, type Machine, type TaskGen } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { condResched, defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export function* hmmCondReschedRewalk(m: Machine): TaskGen<void> {
-  if (hmmVariant(m) === "hmm-cond-resched") yield* condResched();
-}
+export const hmmCondResched = defineVariant({
+  id: "hmm-cond-resched",
+  point: "hmm",
+  source: "Thomas Hellström, v1 of the hmm_range_fault() livelock fix (Jan 2026): cond_resched() in the re-walk",
+  hook: {
+    fault: "trylock-return",
+    *rewalk() {
+      yield* condResched();
+    },
+    drain: "in-unmap",
+  },
+});

@@ -9,9 +9,12 @@
  * (migration is best effort). Discussed as future work; not in mainline.
  */
 
-import type { Machine } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export function hmmDrainOutsideLock(m: Machine): boolean {
-  return hmmVariant(m) === "hmm-drain-outside-lock";
-}
+export const hmmDrainOutsideLock = defineVariant({
+  id: "hmm-drain-outside-lock",
+  point: "hmm",
+  source: "Thomas Hellström's proposal in the hmm_range_fault() livelock thread (31 Jan 2026): unlock, drain, collect again",
+  hook: { fault: "trylock-return", drain: "outside-lock" },
+});

@@ -8,9 +8,12 @@
  * Matthew Brost measured orders-of-magnitude slowdowns and hit a deadlock). Not merged.
  */
 
-import type { Machine } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export function hmmLruCacheDisable(m: Machine): boolean {
-  return hmmVariant(m) === "hmm-lru-cache-disable";
-}
+export const hmmLruCacheDisable = defineVariant({
+  id: "hmm-lru-cache-disable",
+  point: "hmm",
+  source: "John Hubbard's diff in the hmm_range_fault() livelock thread (30 Jan 2026): lru_cache_disable()/enable() around migrate_vma_setup()",
+  hook: { fault: "trylock-return", drain: "lru-cache-disable" },
+});

@@ -6,11 +6,20 @@
  * -EBUSY re-walk (HZ=250: two jiffies, 8 ms). Not merged.
  */
 
-import { msleep, type Machine, type TaskGen } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { currentMachine, defineVariant, msleep } from "@foliosim/sim";
+import type {} from "./points.js";
 
 export const HMM_MSLEEP_MS = 1;
 
-export function* hmmMsleepRewalk(m: Machine): TaskGen<void> {
-  if (hmmVariant(m) === "hmm-msleep") yield* msleep(HMM_MSLEEP_MS, m);
-}
+export const hmmMsleep = defineVariant({
+  id: "hmm-msleep",
+  point: "hmm",
+  source: "Andrew Morton's suggestion in the hmm_range_fault() livelock thread (Jan 2026): sleep in the loop",
+  hook: {
+    fault: "trylock-return",
+    *rewalk() {
+      yield* msleep(HMM_MSLEEP_MS, currentMachine());
+    },
+    drain: "in-unmap",
+  },
+});

@@ -12,10 +12,12 @@
  * nothing and returns 0: a busy retry too, but one that takes and drops references.
  */
 
-import type { Machine } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-/** Whether the caller of `migrate_vma_setup` holds the fault page's lock (6.15+). */
-export function faultPageLockedByCaller(m: Machine): boolean {
-  return hmmVariant(m) !== "hmm-pre-6.15";
-}
+export const hmmPre615 = defineVariant({
+  id: "hmm-pre-6.15",
+  point: "hmm",
+  source: "mainline ≤ 6.14: do_swap_page takes a reference on the device-private page, no lock (before 1afaeb8293c9)",
+  hook: { fault: "get-page", drain: "in-unmap" },
+});

@@ -9,12 +9,15 @@
  */
 
 import type { Folio } from "@foliosim/folio";
-import { Block, ModelError, op, preemptCountDec, type Machine, type SpinLock, type TaskGen } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { Block, defineVariant, ModelError, op, preemptCountDec, type SpinLock, type TaskGen } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export function sleepsOnLockedFolio(m: Machine): boolean {
-  return hmmVariant(m) === "hmm-sleeping-wait";
-}
+export const hmmSleepingWait = defineVariant({
+  id: "hmm-sleeping-wait",
+  point: "hmm",
+  source: "b570f37a2ce4 (Thomas Hellström, \"mm: Fix a hmm_range_fault() livelock / starvation problem\", Feb 2026, mainline 7.0)",
+  hook: { fault: "sleeping-wait", drain: "in-unmap" },
+});
 
 /**
  * `softleaf_entry_wait_on_locked(entry, ptl)`: called with the PTE lock held. One step

@@ -9,11 +9,12 @@
  * `hmm-drain-outside-lock` are linux-6.19 plus one change, so they keep this branch.
  */
 
-import type { Machine } from "@foliosim/sim";
-import { hmmVariant } from "./select.js";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-/** Whether a failed trylock in `do_swap_page` returns 0 at once (every 6.15+ variant but the merged fix). */
-export function trylockReturnsAtOnce(m: Machine): boolean {
-  const v = hmmVariant(m);
-  return v !== "hmm-sleeping-wait" && v !== "hmm-pre-6.15";
-}
+export const hmmTrylockReturn = defineVariant({
+  id: "hmm-trylock-return",
+  point: "hmm",
+  source: "1afaeb8293c9 (Matthew Brost, \"mm/migrate: Trylock device page in do_swap_page\", 6.15)",
+  hook: { fault: "trylock-return", drain: "in-unmap" },
+});

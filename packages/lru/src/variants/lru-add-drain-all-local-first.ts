@@ -8,11 +8,20 @@
  * CPU is then drained even when the generation short-circuit skips the full drain, and
  * usually needs no work item of its own.
  *
- * Active when `m.kernel["lru-drain-all-local-first"] === true`.
+ * The value `on` of the `lru-drain-all-local-first` option (`true` in
+ * `MachineConfig.kernel`): the `afterSnapshot` hook.
  */
 
-import type { Machine } from "@foliosim/sim";
+import { defineVariant } from "@foliosim/sim";
+import type { LruDrainOps } from "./points.js";
 
-export function lruAddDrainAllLocalFirst(m: Machine): boolean {
-  return m.kernel["lru-drain-all-local-first"] === true;
-}
+export const lruDrainAllLocalFirstOn = defineVariant({
+  id: "on",
+  point: "lru-drain-all-local-first",
+  source: "Hugh Dickins, \"mm: lru_add_drain_all() do local lru_add_drain() first\" (Aug 2025, merged for 6.18)",
+  hook: {
+    *afterSnapshot(ops: LruDrainOps) {
+      yield* ops.lruAddDrain();
+    },
+  },
+});

@@ -14,13 +14,15 @@
  * So between queueing and flush such a folio is on a list with PG_lru clear: it looks
  * isolated to everyone, and `folio_isolate_lru` fails on it.
  *
- * Active when `m.kernel["lru-batch-clears-lru"] === true`.
+ * The value `on` of the `lru-batch-clears-lru` option (`true` in `MachineConfig.kernel`).
  */
 
-import type { Machine } from "@foliosim/sim";
+import { defineVariant } from "@foliosim/sim";
+import type {} from "./points.js";
 
-export const LRU_BATCH_CLEARS_LRU = "lru-batch-clears-lru";
-
-export function lruBatchClearsLru(m: Machine): boolean {
-  return m.kernel[LRU_BATCH_CLEARS_LRU] === true;
-}
+export const lruBatchClearsLruOn = defineVariant({
+  id: "on",
+  point: "lru-batch-clears-lru",
+  source: "33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\", 6.11), reverted in 6.17 (Hugh Dickins)",
+  hook: { clearsLruAtQueue: true },
+});

@@ -5,12 +5,21 @@
  * leaving the folio on `ret_folios` for the caller, put it back on the batch's own list
  * and send it through the unmap passes this `migrate_pages_batch` call has left. It
  * retries under MIGRATE_ASYNC too, where David's form gives the folio up. Kept as the
- * model's first reading of the thread, for comparison. Selected by
- * `m.kernel.migrate === "david-waiters-backoff-inbatch"`.
+ * model's first reading of the thread, for comparison. The `moveAgain` hook answers
+ * "back-off" when `folio_test_waiters`.
  */
 
-import type { Machine } from "@foliosim/sim";
+import { folioTestFlag, type Folio } from "@foliosim/folio";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { MoveAgain } from "./points.js";
 
-export function davidWaitersBackoffInBatch(m: Machine): boolean {
-  return m.kernel.migrate === "david-waiters-backoff-inbatch";
+function* moveAgain(src: Folio): TaskGen<MoveAgain> {
+  return (yield* folioTestFlag(src, "waiters")) ? "back-off" : "retry";
 }
+
+export const davidWaitersBackoffInBatchVariant = defineVariant({
+  id: "david-waiters-backoff-inbatch",
+  point: "migrate",
+  source: "a variation of David Hildenbrand's reply to Dev Jain (linux-mm, Aug 2024): the backed-off folio retried within the same migrate_pages_batch call",
+  hook: { moveAgain },
+});

@@ -17,22 +17,22 @@
  * back-offs are final); under MIGRATE_ASYNC nobody retries it and migration fails.
  * Without waiters nothing changes ("If it only has unexpected references, just keep
  * retrying"). `david-waiters-backoff-inbatch` (./david-waiters-backoff-inbatch.ts) is a
- * variation that retries within the same batch instead. Selected by
- * `m.kernel.migrate === "david-waiters-backoff"`.
+ * variation that retries within the same batch instead. The `moveAgain` hook answers
+ * "give-up" when `folio_test_waiters`.
  */
 
-import type { Folio } from "@foliosim/folio";
-import type { Machine } from "@foliosim/sim";
-import { davidWaitersBackoffInBatch } from "./david-waiters-backoff-inbatch.js";
+import { folioTestFlag, type Folio } from "@foliosim/folio";
+import { defineVariant, type TaskGen } from "@foliosim/sim";
+import type { MoveAgain } from "./points.js";
 
-export function davidWaitersBackoff(m: Machine): boolean {
-  return m.kernel.migrate === "david-waiters-backoff";
+/** Give the folio up to the caller only when someone sleeps on its lock (PG_waiters). */
+function* moveAgain(src: Folio): TaskGen<MoveAgain> {
+  return (yield* folioTestFlag(src, "waiters")) ? "give-up" : "retry";
 }
 
-/**
- * Whether either form of the back-off would back off now (PG_waiters set). The model
- * itself tests PG_waiters with a `folio_test_waiters` operation.
- */
-export function davidShouldBackOff(m: Machine, src: Folio): boolean {
-  return (davidWaitersBackoff(m) || davidWaitersBackoffInBatch(m)) && src.lock.waiters;
-}
+export const davidWaitersBackoffVariant = defineVariant({
+  id: "david-waiters-backoff",
+  point: "migrate",
+  source: "David Hildenbrand's reply to Dev Jain's \"[PATCH 1/2] mm: Retry migration earlier upon refcount mismatch\" (linux-mm, 11 Aug 2024)",
+  hook: { moveAgain },
+});

@@ -5,16 +5,12 @@
  * In `migrate_folio_unmap`, once the source is unmapped, a reference count other than
  * the expected one takes the undo path at once (unlock, restore the mappings) and
  * returns -EAGAIN, so a task that holds a reference while sleeping on the folio lock
- * can run, finish and drop it before the next pass. Selected by
- * `m.kernel.migrate === "devjain-early-bail"`.
+ * can run, finish and drop it before the next pass: the `unmapped` hook.
  */
 
 import { folioExpectedRefCount, type Folio } from "@foliosim/folio";
-import { op, type Machine, type TaskGen } from "@foliosim/sim";
-
-export function devjainEarlyBail(m: Machine): boolean {
-  return m.kernel.migrate === "devjain-early-bail";
-}
+import { defineVariant, op, type TaskGen } from "@foliosim/sim";
+import type {} from "./points.js";
 
 /** The patch's check: `folio_ref_count(src) != folio_expected_refs(mapping, src)` on an unmapped source. */
 export function* devjainRefcountMismatch(src: Folio): TaskGen<boolean> {
@@ -31,3 +27,10 @@ export function* devjainRefcountMismatch(src: Folio): TaskGen<boolean> {
     },
   });
 }
+
+export const devjainEarlyBailVariant = defineVariant({
+  id: "devjain-early-bail",
+  point: "migrate",
+  source: "Dev Jain, \"[PATCH 1/2] mm: Retry migration earlier upon refcount mismatch\" (linux-mm, Aug 2024)",
+  hook: { unmapped: devjainRefcountMismatch },
+});

@@ -25,12 +25,13 @@
  * `folio_put()`, and the model wakes from every reference drop that goes through
  * `putNow` (`folio_put`, `folio_put_refs` and the GUP unpin built on it, and the batched
  * `folios_put` of the LRU and mlock batches), which may be more paths than the patch.
- * Selected by `m.kernel.migrate === "jhubbard-refcount-wait"`.
+ * Hooks: `begin`/`end` (the key), `moveAgain` (the wait, then retry).
  */
 
 import { folioExpectedRefCount, onFolioPut, type Folio } from "@foliosim/folio";
 import {
   currentMachine,
+  defineVariant,
   StaticKey,
   staticKeyEnabled,
   staticKeySlowDec,
@@ -41,15 +42,12 @@ import {
   type Machine,
   type TaskGen,
 } from "@foliosim/sim";
+import type { MigrateCall, MoveAgain } from "./points.js";
 
 /** HZ jiffies: one second. */
 export const REFCOUNT_WAIT_TIMEOUT_NS = 1_000_000_000;
 
 const KEY = Symbol("folio_put_wakeup_key");
-
-export function jhubbardRefcountWait(m: Machine): boolean {
-  return m.kernel.migrate === "jhubbard-refcount-wait";
-}
 
 /** The machine's `folio_put_wakeup_key`, with the `folio_put` wake-up hooked in. */
 export function folioPutWakeupKey(m: Machine): StaticKey {
@@ -78,3 +76,21 @@ export function* jhubbardWaitForRefcount(folio: Folio): TaskGen<number> {
   const expected = folioExpectedRefCount(folio) + 1;
   return yield* waitVarEventTimeout(folio.ref, () => folio.refcount <= expected, REFCOUNT_WAIT_TIMEOUT_NS, [folio.ref]);
 }
+
+export const jhubbardRefcountWaitVariant = defineVariant({
+  id: "jhubbard-refcount-wait",
+  point: "migrate",
+  source: "John Hubbard, \"[RFC PATCH 0/2] mm/migrate: wait for folio refcount during longterm pin migration\" (linux-mm, Apr 2026)",
+  hook: {
+    *begin(call: MigrateCall) {
+      if (call.reason === "MR_LONGTERM_PIN") yield* jhubbardKeyEnable();
+    },
+    *moveAgain(src: Folio, call: MigrateCall): TaskGen<MoveAgain> {
+      if (call.reason === "MR_LONGTERM_PIN") yield* jhubbardWaitForRefcount(src);
+      return "retry";
+    },
+    *end(call: MigrateCall) {
+      if (call.reason === "MR_LONGTERM_PIN") yield* jhubbardKeyDisable();
+    },
+  },
+});
