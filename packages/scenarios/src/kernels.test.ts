@@ -1,5 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { KERNEL_PRESETS, NEWEST_PRESET, headlineKernels, machineKernelOptions, newestPreset, parseOverrides, presetOptions, resolveKernel } from "./kernels.js";
+import { clearRegisteredVariants, defineVariant, kernelDefaults, Machine, registerVariant, resolveVariant, variantFromFile, variationPoints } from "@foliosim/sim";
+import { COLLECT_POINT } from "@foliosim/gup";
+import { KERNEL_OPTIONS, KERNEL_PRESETS, NEWEST_PRESET, headlineKernels, machineKernelOptions, newestPreset, parseOverrides, presetOptions, resolveKernel } from "./index.js";
+
+describe("variation points and presets", () => {
+  it("every kernel option is a registered variation point whose built-ins are the option's values", () => {
+    const points = Object.fromEntries(variationPoints().map((p) => [p.name, p.builtins.map((b) => b.id)]));
+    for (const [name, values] of Object.entries(KERNEL_OPTIONS)) expect([...points[name]].sort(), name).toEqual([...values].sort());
+  });
+
+  it("a machine built with no kernel options runs exactly the newest preset", () => {
+    const defaults = kernelDefaults();
+    const newest = newestPreset();
+    expect(Object.fromEntries(Object.keys(newest).map((k) => [k, defaults[k]]))).toEqual(newest);
+    const m = new Machine({ cpus: 1 });
+    for (const p of variationPoints()) if (p.name in newest) expect(resolveVariant(m, p).id, p.name).toBe(newest[p.name as keyof typeof newest]);
+  });
+
+  it("a registered user variant is a valid value of its option", () => {
+    try {
+      registerVariant(variantFromFile(defineVariant({ id: "my-drain", point: "collect", source: "test", hook: { *drain() {} } }), "/tmp/my-drain.ts"));
+      const k = resolveKernel("linux-7.0", ["collect=my-drain"]);
+      expect(k.id).toBe("linux-7.0+collect=my-drain");
+      expect(resolveVariant(new Machine({ cpus: 1, kernel: machineKernelOptions(k) }), COLLECT_POINT).file).toBe("/tmp/my-drain.ts");
+      expect(() => parseOverrides(["migrate=my-drain"])).toThrow(/invalid value "my-drain" for kernel option migrate/);
+    } finally {
+      clearRegisteredVariants();
+    }
+  });
+});
 
 describe("kernel presets", () => {
   it("has the fixed ids of the migration/GUP and HMM issues", () => {

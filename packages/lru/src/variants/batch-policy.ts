@@ -40,7 +40,8 @@ export const LRU_DRAIN_ALL_POINT = defineVariationPoint({
   models: "mm/swap.c __lru_add_drain_all: before taking lru_drain_mutex",
   shape: { afterSnapshot: "function?" },
   builtins: [lruDrainAllLocalFirstOff, lruDrainAllLocalFirstOn],
-  defaultId: "off",
+  // Every release since 6.18 drains locally first: the newest preset's value.
+  defaultId: "on",
 });
 
 export function lruBatchPolicy(m: Machine): LruBatchHook {
