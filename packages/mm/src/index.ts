@@ -152,3 +152,4 @@ export {
   type MmuNotifyEvent,
 } from "./mmu-notifier.js";
 export { mlockCountProblems, mmInvariants, type MmInvariantOptions } from "./invariants.js";
+export { MADV_DONTNEED, madviseDontneed } from "./madvise.js";

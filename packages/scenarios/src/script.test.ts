@@ -132,4 +132,25 @@ describe("addresses and held pages", () => {
     expect(r.failure?.kind).toBe("scenario");
     expect(r.failure?.message).toMatch(/no pins kept under "pins9"/);
   });
+
+  it("madvise(MADV_DONTNEED) zaps the page: a later read faults in a fresh one; a VM_LOCKED range is -EINVAL", () => {
+    const r = run({
+      setup: [call("mmap", { pages: 2 }, { as: "buf" }), call("user_write", { addr: "$buf", value: "v" }), call("mmap", { pages: 1, locked: true }, { as: "locked" })],
+      tasks: [
+        {
+          name: "a",
+          cpu: 0,
+          script: [
+            call("madvise", { addr: "$buf", pages: 2 }, { expect: { equals: 0 } }),
+            call("residency", { addr: "$buf", pages: 2 }, { expect: { equals: 0 } }),
+            call("user_read", { addr: "$buf" }, { expect: { equals: 0 } }),
+            call("madvise", { addr: "$locked", pages: 1 }, { expect: { errno: "EINVAL" } }),
+            call("madvise", { addr: "$locked+1", pages: 2 }, { expect: { errno: "ENOMEM" } }),
+          ],
+        },
+      ],
+    });
+    expect(r.calls.map((c) => c.broken)).toEqual([[], [], [], [], [], [], [], []]);
+    expect(r.verdict).toBe("holds");
+  });
 });

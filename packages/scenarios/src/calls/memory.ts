@@ -13,6 +13,7 @@ import {
   createFile,
   filemapGetFolioLocked,
   forkMm,
+  madviseDontneed,
   followPagePte,
   forcePageCacheRa,
   MAP_ANONYMOUS,
@@ -132,6 +133,16 @@ defineCall({
     const child = yield* forkMm(processMm(ctx.world, ctx.process), a.child);
     mw.mms.set(a.child, child);
     return 0;
+  },
+});
+
+defineCall({
+  name: "madvise",
+  summary: "madvise(addr (+page), pages, MADV_DONTNEED): zap the range's pages (a later touch of anonymous memory faults in a fresh page); -EINVAL on a VM_LOCKED vma, -ENOMEM over a hole",
+  args: z.object({ addr: Addr, page: Page, pages: Pages, advice: z.enum(["MADV_DONTNEED"]).default("MADV_DONTNEED") }).strict(),
+  returns: z.number(),
+  *run(ctx, a) {
+    return yield* madviseDontneed(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE);
   },
 });
 
