@@ -13,6 +13,9 @@
  * run on (`linux-6.11`, or a preset with variant overrides: `linux-6.11+collect=will-v1`).
  */
 
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from "yaml";
 import { Expectation, flattenUnions, zodIssueMessage, KernelError, MachineSpec, ParamSpec, PromiseSpec, Scenario, suggest, TaskSpec, validateScenario } from "@foliosim/scenarios";
 import { InputFileError, readInputFile } from "./input-file.js";
@@ -142,6 +145,20 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
   return { file, scenario: parsed.data, kernels };
 }
 
+/** The app's directory (next to src/ and dist/): documented example paths (`examples/…`) resolve from it too. */
+const APP_DIR = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * A scenario path as given, or — when it is relative and names nothing here — the same
+ * path under the app's directory, so `examples/s4-transient-ref.yaml` works from the
+ * repository root as from apps/foliosim/.
+ */
+export function resolveScenarioPath(file: string): string {
+  if (isAbsolute(file) || existsSync(file)) return file;
+  const inApp = join(APP_DIR, file);
+  return existsSync(inApp) ? inApp : file;
+}
+
 /** Machine size and pages per call within LIMITS (a huge machine would exhaust the heap at set-up). */
 function limitIssues(scenario: Scenario): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
@@ -172,7 +189,7 @@ export function loadScenarioFile(file: string): LoadedScenario {
   }
   let text: string;
   try {
-    text = readInputFile(file, "scenario file");
+    text = readInputFile(resolveScenarioPath(file), "scenario file");
   } catch (error) {
     if (!(error instanceof InputFileError)) throw error;
     const message = error.message.startsWith(`${file}: `) ? error.message.slice(file.length + 2) : error.message;

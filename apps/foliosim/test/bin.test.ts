@@ -138,6 +138,14 @@ describe.skipIf(!built)("the foliosim binary", () => {
     expect(JSON.parse(partial.stdout).interrupted).toBe(true);
   }, 60_000);
 
+  it("example paths resolve from the repository root as from apps/foliosim/", () => {
+    for (const cwd of [APP, join(APP, "..", "..")]) {
+      const r = spawnSync(process.execPath, [BIN, "validate", "examples/s4-transient-ref.yaml"], { cwd, encoding: "utf8", env: { ...process.env, CI: "1" } });
+      expect(r.status, cwd).toBe(0);
+      expect(r.stdout).toContain("✓ examples/s4-transient-ref.yaml: scenario example-s4-transient-ref");
+    }
+  });
+
   it("--version prints the tool and model versions", () => {
     const r = foliosim(["--version"]);
     expect(r.code).toBe(0);
