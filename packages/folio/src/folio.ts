@@ -94,6 +94,10 @@ export class Folio {
     this.flagsWord = new Shared(`${id} flags`);
     this.map = new Shared(`${id} mapping`);
     this.lock = new BitLock(`${id} lock`);
+    // The repeated-state livelock detector's view of each word (@foliosim/sim livelock.ts).
+    this.ref.stateDigest = () => `${this.refcount}|${this.pincount}|${this.frozenAt ?? ""}|${[...this.holders].map(([h, n]) => `${h}:${n}`).join(",")}`;
+    this.flagsWord.stateDigest = () => `${this.flagBits}|${this.state}|${this.lruList ?? ""}|${this.mlockCount}|${String(this.data)}|${this.migratetype}`;
+    this.map.stateDigest = () => `${this.mapcount}|${this.mapping?.name ?? ""}|${this.index}`;
   }
 
   get name(): string {

@@ -23,10 +23,11 @@ function runS6(variant: HmmVariant, bPolicy: Policy, preemption: PreemptionModel
 /** The expected verdicts: the issue's acceptance list, plus hmm-pre-6.15 as measured. */
 const EXPECTED: Record<HmmVariant, Record<Policy, Record<PreemptionModel, string>>> = {
   // Before 1afaeb8293c9 the faulter takes a reference and migrate_to_ram's collect loses
-  // the trylock: it retries with state changes (references, notifier sequence, mmap_lock),
-  // so it is a busy-loop hang rather than a "no state change" livelock; voluntary
-  // preemption yields at mmap_read_lock's might_sleep and lets the kworker run.
-  "hmm-pre-6.15": { normal: { none: "hang (busy loop)", voluntary: "completes", full: "completes" }, fifo: { none: "hang (busy loop)", voluntary: "hang (busy loop)", full: "hang (busy loop)" } },
+  // the trylock: it retries with state changes (references, notifier sequence, mmap_lock)
+  // that every pass undoes, so the global state recurs: a livelock found as a repeated
+  // state (@foliosim/sim livelock.ts). Voluntary preemption yields at mmap_read_lock's
+  // might_sleep and lets a normal kworker run.
+  "hmm-pre-6.15": { normal: { none: "livelock", voluntary: "completes", full: "completes" }, fifo: { none: "livelock", voluntary: "livelock", full: "livelock" } },
   "hmm-trylock-return": { normal: { none: "livelock", voluntary: "livelock", full: "completes" }, fifo: { none: "livelock", voluntary: "livelock", full: "livelock" } },
   "hmm-cond-resched": { normal: { none: "completes", voluntary: "completes", full: "completes" }, fifo: { none: "livelock", voluntary: "livelock", full: "livelock" } },
   "hmm-msleep": { normal: { none: "completes", voluntary: "completes", full: "completes" }, fifo: { none: "completes", voluntary: "completes", full: "completes" } },
@@ -77,6 +78,19 @@ describe("hmm-drain-livelock (S6): verdict per variant × B policy × preemption
         `B (CPU1) keeps retrying folio_trylock(${s.D.name}) held by A; kworker/1:1 (CPU1) is runnable but never runs: waits for CPU1, held by B`,
     );
     expect(r.counters.hmm_device_private_trylock_failed).toBeGreaterThan(10_000);
+  });
+
+  it("names the pre-6.15 loop a livelock with its cycle: B alone goes round, taking and dropping D's reference", () => {
+    const { s, r } = runS6("hmm-pre-6.15", "normal", "none", 60_000);
+    expect(r.status).toBe("livelock");
+    expect(r.hang!.cycle).toEqual({ steps: 128, ns: 5998, repeats: expect.any(Number), tasks: ["B"] });
+    expect(r.hang!.cycle!.repeats).toBeGreaterThanOrEqual(3);
+    expect(r.hang!.message).toMatch(
+      new RegExp(
+        `^livelock: a cycle of 128 steps \\(5\\.998 us\\) by B returned to the same state \\d+ times: A \\(CPU0\\) sleeps in flush_work\\(lru_add_drain_work/1\\) on CPU1; ` +
+          `B \\(CPU1\\) keeps retrying folio_trylock\\(${s.D.name}\\) held by A; kworker/1:1 \\(CPU1\\) is runnable but never runs: waits for CPU1, held by B$`,
+      ),
+    );
   });
 
   it("every completing variant also completes under 8 seeded random schedules per B policy (PREEMPT_NONE)", () => {

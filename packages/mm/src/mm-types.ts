@@ -77,6 +77,9 @@ export class PteSlot extends Shared {
   ) {
     super(`${mm.name} pte ${hexAddr(addr)}`);
   }
+  override stateDigest(): string {
+    return formatPte(this.pte);
+  }
 }
 
 /** `pte_t` text for traces and reports. */
@@ -141,6 +144,9 @@ export class Vma extends Shared implements VmaFlags {
 export class MmapLock extends Shared {
   readers = 0;
   writer = false;
+  override stateDigest(): string {
+    return `${this.readers}|${this.writer}`;
+  }
 }
 
 export class MmStruct extends Shared {

@@ -59,7 +59,7 @@ export class MmuIntervalNotifier extends Shared {
     name: string,
   ) {
     super(`mmu_interval_notifier ${name}`);
-    this.seq = new Cell(`${name} invalidate_seq`, 0);
+    this.seq = new Cell(`${name} invalidate_seq`, 0, { sequence: true });
   }
 }
 
@@ -69,6 +69,10 @@ class MmSubscriptions extends Shared {
   active = 0;
   /** The mm-wide sequence handed to callbacks. */
   seq = 0;
+  /** The sequence only moves forward: the livelock detector sees invalidations in progress. */
+  override stateDigest(): number {
+    return this.active;
+  }
 }
 
 const SUBS = Symbol("hmm-mmu-subscriptions");

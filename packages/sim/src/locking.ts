@@ -19,6 +19,9 @@ import { preemptCountDec } from "./sched.js";
 
 export class SpinLock extends Shared {
   owner: Task | null = null;
+  override stateDigest(): number {
+    return this.owner?.id ?? -1;
+  }
 }
 
 /** Options of a lock operation. */
@@ -84,6 +87,9 @@ export function spinUnlock(l: SpinLock, opts: LockOptions = {}): Op<void> {
 
 export class Mutex extends Shared {
   owner: Task | null = null;
+  override stateDigest(): number {
+    return this.owner?.id ?? -1;
+  }
 }
 
 export function mutexLock(l: Mutex): Op<void> {
@@ -147,6 +153,10 @@ export class BitLock extends Shared {
   /** The waiters bit (PG_waiters): someone sleeps on this lock. */
   get waiters(): boolean {
     return this.waiterTasks.length > 0;
+  }
+  override stateDigest(): string {
+    const ids = (ts: Iterable<Task>) => [...ts].map((t) => t.id).join(",");
+    return `${this.locked ? (this.owner?.id ?? "?") : "-"}|${ids(this.waiterTasks)}|${ids(this.exclusive)}|${ids(this.released)}`;
   }
 }
 

@@ -27,6 +27,7 @@
 import { DEFAULT_JUMP_LABEL, machineCosts, type CostModel, type JumpLabelModel } from "./costs.js";
 import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
+import { CycleDetector, type LivelockCycle } from "./livelock.js";
 import { MachineTrace } from "./machine-trace.js";
 import type { Trace, TraceEvent } from "./trace.js";
 
@@ -101,6 +102,8 @@ export class Task {
   runnableSince = -1;
   /** What the task was last seen spinning on (a failed trylock), for livelock reports. */
   spinningOn: string | undefined = undefined;
+  /** The last failed trylock and its step, kept across progress (a cycle's report names it). */
+  lastSpin: { what: string; step: number } | undefined = undefined;
   /** Open modelled kernel functions (`traced`), innermost last. */
   readonly frames: string[] = [];
   constructor(id: number, spec: TaskSpec<unknown>) {
@@ -178,6 +181,8 @@ export interface HangReport {
   stalled: { object: string; writes: number }[];
   step: number;
   virtualNs: number;
+  /** A livelock found as a repeated global state (./livelock.ts): the cycle. */
+  cycle?: LivelockCycle;
 }
 
 export interface InvariantFailure {
@@ -262,6 +267,7 @@ export class Machine {
   private progressed = false;
   private lastProgressStep = 0;
   private lastProgressNs = 0;
+  private readonly cycles: CycleDetector;
   private readonly invariants: { name: string; check: Invariant }[] = [];
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
@@ -285,6 +291,7 @@ export class Machine {
     this.jumpLabel = jumpLabelModel(config.jumpLabel);
     this.livelockSteps = positive(config.livelock?.steps ?? 10_000, "livelock.steps");
     this.livelockNs = positive(config.livelock?.ns ?? 2_000_000, "livelock.ns");
+    this.cycles = new CycleDetector({ steps: this.livelockSteps, ns: this.livelockNs });
     this.maxSteps = positive(config.maxSteps ?? 2_000_000, "maxSteps");
     this.maxVirtualNs = positive(config.maxVirtualNs ?? 60e9, "maxVirtualNs");
     this.maxSkewNs = positive(config.maxSkewNs ?? 50_000, "maxSkewNs");
@@ -376,11 +383,15 @@ export class Machine {
     obj.writes++;
     obj.lastWriteAt = CURRENT ? this.cpus[CURRENT.cpu].clock : this.now;
     if (progress) this.progressed = true;
+    this.cycles.wrote(obj);
   }
 
   /** Note that the current task failed to get `what` and will retry (a trylock loop). */
   noteSpin(what: string): void {
-    if (CURRENT) CURRENT.spinningOn = what;
+    if (CURRENT) {
+      CURRENT.spinningOn = what;
+      CURRENT.lastSpin = { what, step: this.stepCount };
+    }
     this.count("spins");
   }
 
@@ -695,6 +706,7 @@ export class Machine {
       // for everyone who looks, e.g. an RCU grace period waiting for it.
       if (cpu.current === task) cpu.current = null;
       this.tracer.taskEvent(this.stepCount, cpu.clock, "exit", task);
+      this.cycles.reset(this.stepCount);
       return;
     }
     const op = r.value;
@@ -729,6 +741,12 @@ export class Machine {
       this.lastProgressStep = this.stepCount;
       this.lastProgressNs = this.now;
       task.spinningOn = undefined;
+      const cycle = this.cycles.check(this.stepCount, this.now, this.tasks, this.timedPending > 0);
+      if (cycle !== null) {
+        this.status = "livelock";
+        this.hang = this.hangReport("livelock", cycle);
+        return;
+      }
     } else if (
       this.stepCount - this.lastProgressStep >= this.livelockSteps &&
       this.now - this.lastProgressNs >= this.livelockNs
@@ -775,6 +793,7 @@ export class Machine {
     for (const k of Object.keys(this.counters)) delete this.counters[k];
     this.lastProgressStep = this.stepCount;
     this.lastProgressNs = this.now;
+    this.cycles.reset(this.stepCount);
   }
 
   /** Run to the end with `chooser`. */
@@ -822,7 +841,7 @@ export class Machine {
 
   // ---------------------------------------------------------------- reports
 
-  private hangReport(kind: "deadlock" | "livelock"): HangReport {
+  private hangReport(kind: "deadlock" | "livelock", cycle?: LivelockCycle): HangReport {
     const tasks: HangTask[] = [];
     const stalled: { object: string; writes: number }[] = [];
     for (const t of this.tasks) {
@@ -844,6 +863,10 @@ export class Machine {
       } else if (t.spinningOn !== undefined && kind === "livelock") {
         state = "looping";
         waitsFor = t.spinningOn;
+      } else if (cycle?.tasks.includes(t.name) && !t.daemon) {
+        state = "looping";
+        const spin = t.lastSpin && t.lastSpin.step > this.stepCount - cycle.steps ? t.lastSpin.what : undefined;
+        waitsFor = spin ?? `${op.label ?? op.kind} in ${t.frames.join(" > ")}`;
       } else {
         if (t.daemon && cpu.current !== t && kind === "deadlock") continue;
         state = "runnable";
@@ -854,8 +877,11 @@ export class Machine {
       tasks.push({ task: t.name, cpu: t.cpu, state, waitsFor, stack: [...t.frames] });
     }
     const parts = tasks.map((h) => `${h.task} (CPU${h.cpu}) ${describeState(h.state)} ${h.waitsFor}`);
-    const msg = kind === "deadlock" ? `deadlock: nothing can run: ${parts.join("; ")}` : `livelock: no state change for ${this.stepCount - this.lastProgressStep} steps and ${fmtNs(this.now - this.lastProgressNs)}: ${parts.join("; ")}`;
-    return { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now };
+    const why = cycle
+      ? `a cycle of ${cycle.steps} steps (${fmtNs(cycle.ns)}) by ${cycle.tasks.join(", ")} returned to the same state ${cycle.repeats} times`
+      : `no state change for ${this.stepCount - this.lastProgressStep} steps and ${fmtNs(this.now - this.lastProgressNs)}`;
+    const msg = kind === "deadlock" ? `deadlock: nothing can run: ${parts.join("; ")}` : `livelock: ${why}: ${parts.join("; ")}`;
+    return cycle ? { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now, cycle } : { kind, message: msg, tasks, stalled, step: this.stepCount, virtualNs: this.now };
   }
 }
 

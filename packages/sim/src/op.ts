@@ -22,6 +22,14 @@ export class Shared {
   /** Kinds and their labels, alternating: an object sees a handful of kinds, and a scan beats a Map. */
   private labels: string[] | undefined;
   constructor(readonly name: string) {}
+  /**
+   * The object's state for the repeated-state livelock detector (./livelock.ts), or
+   * undefined: then every write counts as a change. Subclasses, and the layers that
+   * keep an object's state elsewhere (a folio's words), override it.
+   */
+  stateDigest(): string | number | undefined {
+    return undefined;
+  }
   /** `kind(name)`, built once per object and kind: op labels are hot (trace interning). */
   label(kind: string): string {
     const labels = (this.labels ??= []);
@@ -34,11 +42,20 @@ export class Shared {
 
 /** A shared value, accessed only through operations. */
 export class Cell<T = number> extends Shared {
+  /** A sequence counter: compared for equality only, it digests to a constant. */
+  readonly sequence: boolean;
   constructor(
     name: string,
     public value: T,
+    options: { sequence?: boolean } = {},
   ) {
     super(name);
+    this.sequence = options.sequence ?? false;
+  }
+  override stateDigest(): string | number | undefined {
+    if (this.sequence) return "seq";
+    const v = this.value as unknown;
+    return typeof v === "number" || typeof v === "string" || typeof v === "boolean" ? String(v) : undefined;
   }
 }
 
