@@ -26,7 +26,8 @@ function expectResultShape(doc: { schemaVersion: number; results: Record<string,
   expect(doc.schemaVersion).toBe(1);
   for (const r of doc.results) {
     expect(Object.keys(r)).toEqual(expect.arrayContaining(["scenario", "kernel", "strategy", "executions", "complete", "verdict", "failures", "metrics"]));
-    expect(["holds", "fails"]).toContain(r.verdict);
+    expect(["holds", "fails", "inconclusive"]).toContain(r.verdict);
+    if (r.verdict === "inconclusive") expect(r.inconclusive).toBeGreaterThan(0);
     expect(Object.keys(r.metrics as object)).toEqual([...METRIC_NAMES]);
     for (const m of Object.values(r.metrics as Record<string, object>)) expect(Object.keys(m)).toEqual(["min", "median", "max"]);
     for (const f of r.failures as Record<string, unknown>[]) expect(Object.keys(f)).toEqual(["kind", "message", "count", "schedule", "shrunk"]);

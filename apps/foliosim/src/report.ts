@@ -37,7 +37,8 @@ export interface ResultRow {
   executions: number;
   /** The whole schedule space was explored (DPOR without cuts). */
   complete: boolean;
-  verdict: "holds" | "fails";
+  /** "inconclusive" when nothing failed but some executions hit their step or time budget: never "holds" then. */
+  verdict: "holds" | "fails" | "inconclusive";
   /** holds, fails, livelock, deadlock — or inconclusive (no failure, but runs hit their budgets). */
   outcome: Outcome;
   failures: FailureRow[];
@@ -107,7 +108,7 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     strategy,
     executions: result.executions,
     complete: result.dpor?.complete ?? false,
-    verdict: result.verdict === "fails" ? "fails" : "holds",
+    verdict: result.verdict,
     outcome,
     failures: result.failures.map((f) => ({
       kind: f.kind,

@@ -64,7 +64,7 @@ export interface MmapArgs {
   file?: AddressSpace;
   /** File page offset of the first page (`offset >> PAGE_SHIFT`). */
   pgoff?: number;
-  /** mTHP order for anonymous faults in this vma (0: small folios only). */
+  /** mTHP order for anonymous faults in this vma (0: small folios only); private anonymous mappings only, else a ModelError. */
   folioOrder?: number;
 }
 
@@ -138,6 +138,11 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
   if (shared === ((args.flags & MAP_PRIVATE) !== 0)) throw new MmModelError("mmap", where, "exactly one of MAP_SHARED and MAP_PRIVATE is required");
   if (anon && args.file) throw new MmModelError("mmap", where, "MAP_ANONYMOUS with a file");
   if (!anon && !args.file) throw new MmModelError("mmap", where, "a file mapping needs a file");
+  if ((args.folioOrder ?? 0) > 0 && (shared || !anon)) {
+    // Large folios are modelled for private anonymous faults only (mTHP); a shmem or
+    // page-cache mapping would silently run with order 0.
+    throw new MmModelError("mmap", where, `folio order ${args.folioOrder} is supported for private anonymous mappings only (shmem, memfd and page-cache large folios are not modelled yet)`);
+  }
   yield* mmapWriteLock(mm);
   let addr: number;
   if (args.addr !== undefined) {

@@ -101,7 +101,7 @@ export function renderExplore(doc: ResultsDocument, options: { replay?: ReplayLi
     out.push(`foliosim explore: ${escapeControl(row.scenario, true)} on ${row.kernel}, ${row.strategy}`);
     if (doc.budget) out.push(`budget: ${doc.budget}`);
     out.push(`Verdict: ${outcomeLabel(row.outcome)} after ${row.executions} executions (${row.stopReason}${row.complete ? ", complete" : ""})`);
-    if (row.failureRate) out.push(`Failure rate: ${rate(row)} (95% interval ${(row.failureRate.low * 100).toFixed(1)}–${(row.failureRate.high * 100).toFixed(1)}%)`);
+    if (row.failureRate && row.outcome !== "inconclusive") out.push(`Failure rate: ${rate(row)} (95% interval ${(row.failureRate.low * 100).toFixed(1)}–${(row.failureRate.high * 100).toFixed(1)}%)`);
     if (row.inconclusive > 0) out.push(`Inconclusive executions (no verdict within their budget): ${limitsText(row)}; raise --max-steps to judge them`);
     if (row.pct) out.push(`PCT depth ${row.pct.depth}: each execution finds a depth-${row.pct.depth} bug with probability ≥ ${row.pct.guarantee.toPrecision(2)}`);
     if (row.dpor) out.push(row.dpor.complete ? "DPOR explored the whole space" : `DPOR: ~${row.dpor.estimatedRemaining} executions left`);
