@@ -7,6 +7,8 @@
  * code (EXIT) and where output goes (documents on stdout, progress and logs on stderr).
  */
 
+import { evaluateCommand, renderEvaluate, renderEvaluateMarkdown } from "./commands/evaluate.js";
+import { loadVariantModule } from "./variant-modules.js";
 import { Command, CommanderError, Option } from "commander";
 import { parseShard } from "@foliosim/explore";
 import { listCommand } from "./commands/list.js";
@@ -33,7 +35,7 @@ import { writeMermaid } from "./render/mermaid.js";
 import { writePerfetto } from "./render/perfetto.js";
 import type { TraceDocument } from "./render/trace-model.js";
 import { SCHEMA_VERSION, type FoundCounterexample, type ResultsDocument } from "./report.js";
-import { METRIC_NAMES } from "@foliosim/scenarios";
+import { METRIC_NAMES, NEWEST_PRESET } from "@foliosim/scenarios";
 import { matrixJson } from "@foliosim/explore";
 
 export interface Io {
@@ -129,6 +131,10 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .description("Run, explore and compare Linux memory-management races on a simulated machine.")
     .version(versionText().trimEnd(), "-V, --version", "print the tool's and the model's versions")
     .option("--json", "print one JSON document (schemaVersion 1) on stdout (--json=stream: NDJSON events for explore)")
+    .option("--variant <file>", "load a variant module (.ts/.js; code, run only because you name it); its id becomes a kernel option value (repeatable)", collect)
+    .hook("preAction", (_program, command) => {
+      for (const file of (command.optsWithGlobals().variant as string[] | undefined) ?? []) loadVariantModule(file);
+    })
     .showHelpAfterError("(run foliosim --help for the commands)")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -243,6 +249,34 @@ function defineCommands(program: Command, ctx: Context): void {
     .option("--workers <n>", "worker threads (default: the available CPUs; 0 runs in this thread)")
     .option("--queue <redis-url>", "run the cells on foliosim worker processes through this Redis (same document)")
     .action((scenarios: string[], o: Opts, cmd: Command) => compareAction(scenarios, o, jsonOf(cmd), ctx));
+
+  program
+    .command("evaluate")
+    .description("a variant against every chosen race: base kernel vs base + --variant, for a patch mail")
+    .argument("[scenario...]", "catalog ids or .yaml/.json files")
+    .option("--all", "every scenario of the built-in catalog")
+    .option("--kernel <id>", "the base kernel (default the newest preset)")
+    .option("--budget <n>", "PCT executions where DPOR does not complete (default 200)")
+    .option("--dpor-budget <n>", "DPOR executions before falling back to PCT (default 400)")
+    .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
+    .option("--seed <n>", "PCT seed (default 1)")
+    .option("--markdown", "print Markdown (for a pull request or an issue)")
+    .action((scenarios: string[], o: Record<string, string & boolean>, cmd: Command) => {
+      const variants = (cmd.optsWithGlobals().variant as string[] | undefined) ?? [];
+      if (variants.length !== 1) throw new UsageError(`evaluate needs exactly one --variant FILE, found ${variants.length}`);
+      const report = evaluateCommand({
+        kernel: o.kernel ?? NEWEST_PRESET,
+        variant: variants[0],
+        scenarios,
+        all: o.all,
+        budget: parseIntOption("--budget", o.budget, 1),
+        dporBudget: parseIntOption("--dpor-budget", o.dporBudget, 1),
+        maxSteps: parseIntOption("--max-steps", o.maxSteps, 1),
+        seed: parseIntOption("--seed", o.seed, 0),
+      });
+      ctx.io.stdout(jsonOf(cmd) ? json(stamp(report)) : o.markdown ? renderEvaluateMarkdown(report) : renderEvaluate(report));
+      ctx.exit(report.regressed ? EXIT.failed : EXIT.ok);
+    });
 
   program
     .command("merge")

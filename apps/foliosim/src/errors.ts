@@ -28,7 +28,7 @@ export function isInputError(error: unknown): error is Error {
     error instanceof ScenarioValidationError ||
     error instanceof UnknownCallError ||
     error instanceof TokenError ||
-    (error instanceof Error && error.name === "ScenarioFileError")
+    (error instanceof Error && (error.name === "ScenarioFileError" || error.name === "VariantError" || error.message.startsWith("variant module ")))
   );
 }
 

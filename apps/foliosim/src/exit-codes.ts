@@ -7,8 +7,11 @@
  *   expected to hold).
  * - `failed` (1): `run`/`explore`/`replay`: a promise broke or a hang (deadlock,
  *   livelock) was found. `compare`/`merge`: some cell's verdict differs from its
- *   expected one.
- * - `usage` (2): a usage error, or an invalid scenario file, kernel, token, option or limit.
+ *   expected one. `evaluate`: a race that held on the base kernel fails with the
+ *   variant (0: nothing that held before fails now, whatever else changed).
+ * - `usage` (2): a usage error, or an invalid scenario file, kernel, token, option or
+ *   limit, or a variant module that does not load, has the wrong shape, throws or
+ *   yields something that is not an operation.
  * - `inconclusive` (3): nothing broke (or differed), but some execution hit its step or
  *   virtual-time budget, so no verdict could be reached there; raise `--max-steps`.
  * - `internal` (70, EX_SOFTWARE): a bug in foliosim itself (set FOLIOSIM_DEBUG=1 for the stack).

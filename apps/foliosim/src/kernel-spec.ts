@@ -6,10 +6,20 @@
  */
 
 import { resolveKernel, type ResolvedKernel } from "@foliosim/scenarios";
+import { variantValue } from "./variant-modules.js";
 
+/**
+ * A value may also be the path of a variant module (`collect=./my-fix.ts`): the module
+ * is loaded (this is the command line naming it) and the value becomes its id.
+ */
 export function parseKernelSpec(spec: string, extraOverrides: readonly string[] = []): ResolvedKernel {
   const plus = spec.indexOf("+");
   const preset = plus < 0 ? spec : spec.slice(0, plus);
   const overrides = plus < 0 ? [] : spec.slice(plus + 1).split(",").filter(Boolean);
-  return resolveKernel(preset.trim(), [...overrides, ...extraOverrides]);
+  return resolveKernel(preset.trim(), [...overrides, ...extraOverrides].map(moduleOverride));
+}
+
+function moduleOverride(item: string): string {
+  const eq = item.indexOf("=");
+  return eq < 0 ? item : `${item.slice(0, eq)}=${variantValue(item.slice(0, eq), item.slice(eq + 1))}`;
 }

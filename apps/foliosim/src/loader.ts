@@ -4,7 +4,8 @@
  *
  * When `compare` names a channel (FOUND_CHANNEL_ENV), each distinct failure is posted
  * on it the moment it is found, with its token, so Ctrl-C keeps the counterexamples of
- * cells that had not finished.
+ * cells that had not finished. User variant modules the parent loaded (FOLIOSIM_VARIANTS)
+ * are loaded first.
  */
 
 import { BroadcastChannel } from "node:worker_threads";
@@ -13,6 +14,7 @@ import { createHash } from "node:crypto";
 import { stableStringify } from "@foliosim/sim";
 import { splitScenarioId, targetFor, workerScenario } from "./catalog.js";
 import { watchFailures } from "./explore-session.js";
+import { loadVariantsFromEnv } from "./variant-modules.js";
 
 /** Environment variable naming the BroadcastChannel on which workers post failures as found. */
 export const FOUND_CHANNEL_ENV = "FOLIOSIM_FOUND_CHANNEL";
@@ -20,6 +22,7 @@ export const FOUND_CHANNEL_ENV = "FOLIOSIM_FOUND_CHANNEL";
 let channel: BroadcastChannel | undefined;
 
 export default function load(scenarioId: string, kernelId: string): ExploreTarget {
+  loadVariantsFromEnv();
   const { id, params } = splitScenarioId(scenarioId);
   const target = targetFor(workerScenario(id), kernelId, params);
   const name = process.env[FOUND_CHANNEL_ENV];
