@@ -19,6 +19,8 @@ import { headlineKernels } from "./kernels.js";
 import { scenarioTarget } from "./runner.js";
 import type { Scenario } from "./schema.js";
 
+/** Steps per execution, as the CLI: a livelocking execution ends there. */
+const MAX_STEPS = 60_000;
 const CELL_MS = Number(process.env.FOLIOSIM_BENCH_CELL_MS ?? 60_000);
 const targets: { text: string; met: boolean }[] = [];
 
@@ -32,7 +34,7 @@ function fmt(n: number): string {
 
 function dpor(s: Scenario, kernel: string, wallMs = CELL_MS): { r: ExploreResult; seconds: number } {
   const started = performance.now();
-  const r = explore(scenarioTarget(s, kernel), { strategy: { kind: "dpor" }, maxExecutions: 10_000_000, maxWallMs: wallMs, stopAtFirstFailure: false, shrink: false });
+  const r = explore(scenarioTarget(s, kernel), { strategy: { kind: "dpor" }, maxExecutions: 10_000_000, maxWallMs: wallMs, maxSteps: MAX_STEPS, stopAtFirstFailure: false, shrink: false });
   return { r, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -59,7 +61,7 @@ function stepRates(): void {
   for (const s of CATALOG) {
     const kernel = headlineKernels().at(-1)!;
     const started = performance.now();
-    const r = explore(scenarioTarget(s, kernel), { strategy: { kind: "random", seed: 1 }, maxExecutions: 200, maxWallMs: CELL_MS, stopAtFirstFailure: false, shrink: false });
+    const r = explore(scenarioTarget(s, kernel), { strategy: { kind: "random", seed: 1 }, maxExecutions: 200, maxWallMs: CELL_MS, maxSteps: MAX_STEPS, stopAtFirstFailure: false, shrink: false });
     const seconds = (performance.now() - started) / 1000;
     const rate = r.steps / seconds;
     slowest = Math.min(slowest, rate);
@@ -108,7 +110,7 @@ function memory(): void {
   const s = getScenario("anon-lru-add-batch");
   const target = scenarioTarget(s, "linux-7.0");
   for (const n of [10_000, 100_000]) {
-    explore(target, { strategy: { kind: "random", seed: 2 }, maxExecutions: n, stopAtFirstFailure: false, shrink: false });
+    explore(target, { strategy: { kind: "random", seed: 2 }, maxExecutions: n, maxSteps: MAX_STEPS, stopAtFirstFailure: false, shrink: false });
     print(`RSS after ${fmt(n)} random executions of anon-lru-add-batch: ${fmt(process.memoryUsage().rss / 2 ** 20)} MiB`);
   }
 }
