@@ -68,8 +68,9 @@ describe("a sweep on the queue", () => {
     expect(b.lines.some((l) => l.startsWith("done ") && l.endsWith(`(${inFlight})`))).toBe(true);
   });
 
+  // The cell must outlast the 600 ms lock on a fast, idle machine too: 8,000 PCT executions.
   it("runs a cell longer than the lock duration exactly once", async () => {
-    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 1 }, maxExecutions: 1_500 } }] };
+    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 1 }, maxExecutions: 8_000 } }] };
     const completions = await countCompletions();
     const w = await spawnWorker({ url: redis.url, lockDurationMs: 600, stalledIntervalMs: 300 });
     workers.push(w);
@@ -86,7 +87,7 @@ describe("a sweep on the queue", () => {
   });
 
   it("a worker told twice to stop returns its running cell to the queue at once; another runs it, accepted once", async () => {
-    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 2 }, maxExecutions: 1_500 } }] };
+    const spec: MatrixSpec = { loaderModule: BENCH_LOADER, scenarios: ["B2-window(64)"], kernels: ["fixed"], strategies: [{ name: "pct", options: { strategy: { kind: "pct", seed: 2 }, maxExecutions: 8_000 } }] };
     const completions = await countCompletions();
     const a = await spawnWorker({ url: redis.url, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
     workers.push(a);
