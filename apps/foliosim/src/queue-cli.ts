@@ -16,6 +16,7 @@ import { parseKernelSpec } from "./kernel-spec.js";
 import { cellOptions, describeBudget, parseIntOption, strategyLabel, type StrategyChoice } from "./options.js";
 import { renderExplore } from "./render/text.js";
 import { resultRow, SCHEMA_VERSION, type ResultsDocument } from "./report.js";
+import { versions } from "./version.js";
 
 export async function queueExplore(scenario: string, o: Record<string, string & string[]>, choice: StrategyChoice, asJson: boolean, io: Io): Promise<ExitCode> {
   if (o.queue === undefined) throw new UsageError("--split-after needs --queue <redis-url>");
@@ -33,7 +34,8 @@ export async function queueExplore(scenario: string, o: Record<string, string & 
   process.once("SIGINT", onSigint);
   try {
     const result = await exploreOnQueue(target, scenario, cellOptions(choice), { url: o.queue, splitAfter, signal: controller.signal, onProgress: (p) => io.stderr(`${queueProgressLine(p, "sub-jobs")}\n`) });
-    const document: ResultsDocument = { schemaVersion: SCHEMA_VERSION, results: [resultRow(result, label)], budget };
+    // The same document, versions included, as the single-process explore prints.
+    const document: ResultsDocument = { schemaVersion: SCHEMA_VERSION, ...versions(), results: [resultRow(result, label)], budget };
     if (o.out) writeFileAtomic(o.out, JSON.stringify(document, null, 2) + "\n");
     io.stdout(asJson ? JSON.stringify(document, null, 2) + "\n" : renderExplore(document));
     return result.verdict === "fails" ? EXIT.failed : EXIT.ok;

@@ -6,6 +6,7 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startRedis, stopChild, type RedisServer } from "@foliosim/queue/testing";
@@ -69,7 +70,7 @@ describe("foliosim on a queue", () => {
     const pct = foliosim(["explore", "pkvm-mlock-cma", "--queue", redis.url]);
     expect(pct.code).toBe(2);
     expect(pct.stderr).toBe("foliosim: explore --queue splits DPOR proofs (--strategy dpor); for pct sweeps use compare --queue\n");
-    const shard = foliosim(["compare", "pkvm-mlock-cma", "--shard", "1/2", "--out", "/dev/null", "--queue", redis.url]);
+    const shard = foliosim(["compare", "pkvm-mlock-cma", "--shard", "1/2", "--out", join(tmpdir(), "foliosim-shard-1.json"), "--queue", redis.url]);
     expect(shard.stderr).toBe("foliosim: give --queue or --shard, not both (--shard is the no-Redis way to split a sweep)\n");
     const concurrency = foliosim(["worker", "--queue", redis.url, "--concurrency", "0"]);
     expect(concurrency.code).toBe(2);
