@@ -95,9 +95,10 @@ describe("the release, rehearsed against a local registry", () => {
     expect(copiesOf(join(consumer, "node_modules"), "@foliosim/sim"), "one copy of @foliosim/sim").toBe(1);
     for (const file of ["LICENSE", "README.md", "dist/index.d.ts"]) expect(existsSync(join(consumer, "node_modules/@foliosim/scenarios", file)), file).toBe(true);
 
-    // 4. The CLI: S1 fails on linux-6.10 and holds on linux-7.0; exit code 1 says a promise broke.
+    // 4. The CLI: S1 fails on linux-6.10 and holds on the newest kernel; exit code 0 says
+    // every cell matches the verdict its thread leads one to expect.
     const compare = await run(join(consumer, "node_modules/.bin/foliosim"), ["compare", "pkvm-mlock-cma"], consumer, 4 * MINUTE);
-    expect(compare.code, compare.stderr).toBe(1);
+    expect(compare.code, compare.stderr).toBe(0);
     const row = compare.stdout.split("\n").find((line) => line.startsWith("pkvm-mlock-cma "));
     expect(row, compare.stdout).toMatch(/^pkvm-mlock-cma\s+✗ fails 100% /); // linux-6.10, the first column
     expect(row, compare.stdout).toMatch(/✓ holds 0% [^✓✗]*$/); // linux-7.0, the last
