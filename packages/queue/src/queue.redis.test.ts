@@ -64,7 +64,8 @@ describe("a sweep on the queue", () => {
     // The killed worker's cell was taken over by b within the lease settings (lock 1.5 s,
     // stalled check every 0.5 s) plus slack for a loaded machine.
     expect(finished.processedOn! - killedAt).toBeLessThan(1_500 + 500 + 5_000);
-    expect(finished.stalledCounter).toBeGreaterThanOrEqual(1);
+    // (Not asserted: BullMQ's stalledCounter. A lock that lapses before the stalled check
+    // runs lets b take the job as waiting, which leaves it at 0 on a fast machine.)
     expect(b.lines.some((l) => l.startsWith("done ") && l.endsWith(`(${inFlight})`))).toBe(true);
   });
 
