@@ -466,10 +466,13 @@ export function* migratePagesBatch(from: Folio[], ret: Folio[], ctx: MigrateCont
             nrFailed++;
             rcSaved = ENOMEM;
             break unmapStage;
-          case EAGAIN:
+          case EAGAIN: {
             retry++;
             yield* countRetry();
+            const unmapAgain = migratePolicy(currentMachine()).unmapAgain;
+            if (unmapAgain) yield* unmapAgain(folio, ctx);
             break;
+          }
           case MIGRATEPAGE_SUCCESS:
             break;
           case MIGRATEPAGE_UNMAP:

@@ -1,7 +1,8 @@
 // John Hubbard's RFC (reference §10.2, §12.4), in isolation: the static key's patching
 // (counted users) and the bounded wait for the refcount between move passes.
 import { describe, expect, it } from "vitest";
-import { sleepNs, staticKeyEnabled, type RunResult } from "@foliosim/sim";
+import { folioLock, folioPut, folioTryGet, folioUnlock } from "@foliosim/folio";
+import { sleepNs, staticKeyEnabled, type RunResult, type TaskGen } from "@foliosim/sim";
 import { folioPutWakeupKey, REFCOUNT_WAIT_TIMEOUT_NS, type MigrateReason } from "../index.js";
 import { events, holdReference, isolateMigratePutback, mapped, run, timeline, world, type Migrated, type World } from "../testing.js";
 
@@ -119,5 +120,43 @@ describe("jhubbard-refcount-wait: waiting for the refcount between move passes",
     expect(out).toEqual({ rc: 1, left: 1 });
     expect(r.counters.migrate_retry).toBe(10);
     expect(r.counters.static_key_patch ?? 0).toBe(0);
+  });
+});
+
+describe("jhubbard-refcount-wait: the third hunk, read as the same wait at the unmap-stage -EAGAIN", () => {
+  /** A reader that takes a reference and holds the folio lock for `holdNs`, then unlocks and puts. */
+  function* lockHolder(w: World, holdNs: number): TaskGen<void> {
+    if (!(yield* folioTryGet(w.folio, "transient"))) return;
+    yield* folioLock(w.folio);
+    yield* sleepNs(holdNs);
+    yield* folioUnlock(w.folio);
+    yield* folioPut(w.folio, "transient");
+  }
+
+  function lockedFor(kernel: Record<string, string>, holdNs: number) {
+    const w = world({ shmem: true, kernel });
+    let out!: Migrated;
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* lockHolder(w, holdNs); } });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); out = yield* isolateMigratePutback(w, "MIGRATE_SYNC", "MR_LONGTERM_PIN"); } });
+    return { w, r: run(w), out: () => out };
+  }
+
+  it("an async pass whose folio_trylock fails waits up to HZ for the holder's reference; the holder's folio_put at 1.5 s ends the second wait and the third pass migrates", () => {
+    const { w, r, out } = lockedFor(KERNEL, 1_500_000_000);
+    expect(r.status).toBe("done");
+    expect(out()).toEqual({ rc: 0, left: 0 });
+    expect(r.counters.migrate_retry).toBe(2);
+    expect(waits(w, r)).toEqual(["migrator: block", "migrator: timer", "migrator: wake", "migrator: block", "migrator: wake"]);
+    const wake = r.trace.filter((e) => e.type === "wake" && e.name === `wait_var_event_timeout(${w.folio.name} _refcount)`)[1];
+    expect(timeline(r, (e) => (e.step === wake.step && e.type === "op" ? e.name! : null))).toEqual(["holder: folio_put"]);
+    expect(w.folio.state).toBe("free");
+  });
+
+  it("mainline spends the three async passes at once (three failed trylocks, no wait), then sleeps in folio_lock in the one-by-one stage and migrates", () => {
+    const { w, r, out } = lockedFor({ migrate: "mainline" }, 1_500_000_000);
+    expect(r.status).toBe("done");
+    expect(out()).toEqual({ rc: 0, left: 0 });
+    expect(r.counters.migrate_retry).toBe(3);
+    expect(waits(w, r)).toEqual([]);
   });
 });

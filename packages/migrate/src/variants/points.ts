@@ -38,6 +38,12 @@ export interface MigrateHook {
    * undo path with -EAGAIN at once (the folio is retried in the next unmap pass).
    */
   unmapped?(src: Folio, call: MigrateCall): TaskGen<boolean>;
+  /**
+   * `migrate_pages_batch`'s unmap stage: `migrate_folio_unmap` of `src` returned -EAGAIN
+   * (source and destination already undone: `src` is unlocked and mapped as before) and
+   * `src` stays on `from` for the next unmap pass. May wait first.
+   */
+  unmapAgain?(src: Folio, call: MigrateCall): TaskGen<void>;
   /** `migrate_folios_move`: the move of the locked, unmapped `src` failed with -EAGAIN. May wait first. */
   moveAgain?(src: Folio, call: MigrateCall): TaskGen<MoveAgain>;
   /** `migrate_pages` exit, after the last batch. */

@@ -27,7 +27,7 @@ export const MIGRATE_POINT = defineVariationPoint({
   name: "migrate",
   owner: "@foliosim/migrate",
   models: "mm/migrate.c migrate_pages: the -EAGAIN retry and back-off policy",
-  shape: { begin: "function?", unmapped: "function?", moveAgain: "function?", end: "function?" },
+  shape: { begin: "function?", unmapped: "function?", unmapAgain: "function?", moveAgain: "function?", end: "function?" },
   builtins: [mainline, devjainEarlyBailVariant, davidWaitersBackoffVariant, jhubbardRefcountWaitVariant, davidWaitersBackoffInBatchVariant],
   defaultId: "mainline",
 });
