@@ -21,6 +21,7 @@ const EXPECTED: Record<string, Record<string, "holds" | "fails">> = {
   "migration.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "rmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "cow.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "mremap_dontunmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
 };
 
 describe("examples/selftests/", () => {

@@ -107,6 +107,21 @@ describe("validate catches everything up front, with file:line:field", () => {
     expect(edit('pages: "${n}" }', 'pages: "${n}", keep: true, hold_ns: 5 }')).toEqual([expect.stringMatching(/args\.hold_ns: hold_ns: is ignored with keep: true/)]);
   });
 
+  it("mprotect, mremap and a fixed mmap address: misuse is caught with file:line:field", () => {
+    const step = (text: string) => edit("{ call: memfd_create, args: { name: m, pages: 2 } }", `{ call: memfd_create, args: { name: m, pages: 2 } }\n  - ${text}`);
+    expect(step("{ call: mprotect, args: { addr: $buf, pages: 1, prot: [PROT_NONE] } }")).toEqual([]);
+    expect(step("{ call: mprotect, args: { addr: $buf, pages: 1, prot: [PROT_NONE, PROT_READ] } }")).toEqual([expect.stringMatching(/^f\.yaml:12:\d+: setup\.2\.args\.prot: prot: PROT_NONE is no access at all/)]);
+    expect(step("{ call: mprotect, args: { addr: $buf, pages: 1, prot: [PROT_RW] } }")[0]).toMatch(/^f\.yaml:12:\d+: setup\.2\.args\.prot\.0: expected one of PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC/);
+    expect(step("{ call: mprotect, args: { addr: $buf, pages: 1 } }")[0]).toMatch(/^f\.yaml:12:\d+: setup\.2\.args\.prot: /);
+    expect(step("{ call: mremap, args: { addr: $buf, pages: 1, new_pages: 2, dontunmap: true } }")).toEqual([expect.stringMatching(/setup\.2\.args\.dontunmap: dontunmap: \(MREMAP_DONTUNMAP\) needs maymove: true/)]);
+    expect(step("{ call: mremap, args: { addr: $buf, pages: 1, new_pages: 2, to: $buf+8 } }")).toEqual([expect.stringMatching(/setup\.2\.args\.to: to: \(MREMAP_FIXED\) needs maymove: true/)]);
+    expect(step("{ call: mremap, args: { addr: $buf, pages: 1, newpages: 2 } }").join("\n")).toMatch(/setup\.2\.args/);
+    expect(step("{ call: mmap, args: { pages: 1, fixed: MAP_FIXED } }")).toEqual([expect.stringMatching(/setup\.2\.args\.fixed: fixed: MAP_FIXED needs addr:/)]);
+    expect(step("{ call: mmap, args: { pages: 1, page: 2 } }")).toEqual([expect.stringMatching(/setup\.2\.args\.page: page: is an offset from addr:/)]);
+    expect(step("{ call: mmap, args: { pages: 1, addr: $buf, fixed: MAP_FIXED_NOREPLACE }, expect: { errno: EEXIST } }")).toEqual([]);
+    expect(step("{ call: mmap, args: { pages: 1, addr: $buf, fixed: MAP_FIXD } }")[0]).toMatch(/setup\.2\.args\.fixed: expected one of hint, MAP_FIXED, MAP_FIXED_NOREPLACE/);
+  });
+
   it("check: steps only observe; metric only in check:; loops are bounded", () => {
     expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: lru_add_drain, args: {}")).toEqual([expect.stringMatching(/check\.0\.call: lru_add_drain changes state; a check: step may only observe/)]);
     expect(edit("- { call: folio_state, args: { addr: $buf+1 }", "- { call: metric, args: { name: lru_add_drain_all }")[0]).toMatch(/tasks\.0\.script\.1\.call: metric is only for check: steps/);

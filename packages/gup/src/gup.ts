@@ -30,6 +30,7 @@ import {
   tracePageRef,
   VM_IO,
   VM_PFNMAP,
+  VM_READ,
   VM_SHARED,
   VM_WRITE,
   type Folio,
@@ -182,13 +183,17 @@ function writableFileMappingAllowed(vma: Vma, gupFlags: number): boolean {
   return !vmaNeedsDirtyTracking(vma);
 }
 
-/** `check_vma_flags` for the cases foliosim models (no fsdax, secretmem or shadow stacks). */
+/**
+ * `check_vma_flags` for the cases foliosim models (no fsdax, secretmem or shadow
+ * stacks): a write needs VM_WRITE, a read VM_READ (so a PROT_NONE vma is -EFAULT),
+ * unless FOLL_FORCE (every vma is VM_MAYREAD/VM_MAYWRITE in the model).
+ */
 function checkVmaFlags(vma: Vma, gupFlags: number): number {
   if (vma.flags & (VM_IO | VM_PFNMAP)) return EFAULT;
   if (gupFlags & FOLL_WRITE) {
     if (!vma.isAnonymous && !writableFileMappingAllowed(vma, gupFlags)) return EFAULT;
     if (!(vma.flags & VM_WRITE) && !(gupFlags & FOLL_FORCE)) return EFAULT;
-  }
+  } else if (!(vma.flags & VM_READ) && !(gupFlags & FOLL_FORCE)) return EFAULT;
   return 0;
 }
 
@@ -367,12 +372,12 @@ export function putUserPage(f: Folio): Op<void> {
  * `gup_fast_pte_range` for one page, without mmap_lock or the PTE lock (interrupts off
  * in the kernel): read the PTE, grab the folio (`try_grab_folio_fast`), and re-read
  * the PTE — a changed entry drops the grab. A folio FOLL_LONGTERM may not pin
- * (`folio_is_longterm_pinnable`), a non-present entry or a write to a read-only PTE
- * stops the fast walk: the slow path takes over from there.
+ * (`folio_is_longterm_pinnable`), a non-present or `pte_protnone` entry or a write to
+ * a read-only PTE stops the fast walk: the slow path takes over from there.
  */
 function* gupFastPage(mm: MmStruct, addr: number, flags: number): TaskGen<Folio | null> {
   const pte = yield* followPagePte(mm, addr);
-  if (pte.kind !== "present" || ((flags & FOLL_WRITE) && !pte.writable)) return null;
+  if (pte.kind !== "present" || pte.protnone || ((flags & FOLL_WRITE) && !pte.writable)) return null;
   const f = pte.folio;
   if ((flags & FOLL_LONGTERM) && !folioIsLongtermPinnable(f)) return null;
   if ((yield* tryGrabFolio(f, 1, flags)) !== 0) return null;

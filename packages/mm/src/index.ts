@@ -117,6 +117,7 @@ export {
   EINVAL,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
   MAP_LOCKED,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -153,3 +154,5 @@ export {
 } from "./mmu-notifier.js";
 export { mlockCountProblems, mmInvariants, type MmInvariantOptions } from "./invariants.js";
 export { MADV_DONTNEED, madviseDontneed } from "./madvise.js";
+export { VM_ACCESS_FLAGS, calcVmProtBits, changeProtection, mprotect, mprotectFixup, vmaIsAccessible } from "./mprotect.js";
+export { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, movePageTables, mremap } from "./mremap.js";

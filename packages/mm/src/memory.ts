@@ -535,7 +535,7 @@ function userAccess(slot: PteSlot, write: boolean): Op<Folio | null> {
     cost: "plain",
     run: (m) => {
       const p = slot.pte;
-      if (p.kind !== "present" || (write && !p.writable)) return null;
+      if (p.kind !== "present" || p.protnone || (write && !p.writable)) return null;
       if (write && !p.dirty) {
         slot.pte = { ...p, dirty: true }; // the MMU sets the dirty bit
         m.markWrite(slot);

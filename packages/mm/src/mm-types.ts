@@ -45,6 +45,11 @@ export interface PtePresent {
   readonly page: number;
   readonly writable: boolean;
   readonly dirty: boolean;
+  /**
+   * A PROT_NONE entry (`pte_protnone`, after `mprotect(PROT_NONE)`): still mapped
+   * (mapcount and reference held), but no user access, no GUP-fast, no hardware walk.
+   */
+  readonly protnone?: boolean;
 }
 
 /** A migration entry (include/linux/swapops.h `make_*_migration_entry`): holds no reference. */
@@ -88,7 +93,7 @@ export function formatPte(p: Pte): string {
     case "none":
       return "none";
     case "present":
-      return `present(${p.folio.name}+${p.page}${p.writable ? " w" : ""}${p.dirty ? " d" : ""})`;
+      return `present(${p.folio.name}+${p.page}${p.writable ? " w" : ""}${p.dirty ? " d" : ""}${p.protnone ? " protnone" : ""})`;
     default:
       return `${p.kind}(${p.folio.name}+${p.page}${p.writable ? " w" : ""})`;
   }

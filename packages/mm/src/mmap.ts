@@ -11,8 +11,12 @@
  * reference is dropped after the PTE lock, as the mmu_gather frees pages) inside one
  * MMU_NOTIFY_UNMAP invalidation (`unmap_vmas`), and removes the vmas.
  *
- * Simplifications: no vma merging; MAP_FIXED over an existing mapping, mremap,
- * mprotect and fork are not modelled; `__mm_populate` faults pages directly instead
+ * A fixed address: MAP_FIXED maps exactly there, first unmapping whatever the range
+ * held (as `mmap_region` does, inside one MMU_NOTIFY_UNMAP invalidation);
+ * MAP_FIXED_NOREPLACE maps there or fails with -EEXIST when any vma overlaps; a plain
+ * hint is used when the range is free, else the next free range is taken.
+ *
+ * Simplifications: no vma merging; `__mm_populate` faults pages directly instead
  * of going through GUP's `populate_vma_page_range` (same faults, no FOLL_* flags).
  * Unmapping a range no vma covers is a ModelError (the kernel returns 0): in a
  * scenario it is always a mistake.
@@ -50,8 +54,10 @@ export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_LOCKED = 0x2000;
 export const MAP_POPULATE = 0x8000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
 
 export const EINVAL = 22;
+const EEXIST = 17;
 
 export interface MmapArgs {
   /** A hint (or, with MAP_FIXED, the address); default: the next free range. */
@@ -77,7 +83,7 @@ function overlaps(mm: MmStruct, start: number, end: number): Vma[] {
 }
 
 /** Insert or remove vmas (the maple tree write), one step under mmap_lock for writing. */
-function vmaTreeOp(mm: MmStruct, label: string, fn: () => void, extra: Vma[] = []): Op<void> {
+export function vmaTreeOp(mm: MmStruct, label: string, fn: () => void, extra: Vma[] = []): Op<void> {
   return op({
     kind: "vma_tree",
     label,
@@ -121,9 +127,10 @@ export function* splitRange(mm: MmStruct, start: number, end: number): TaskGen<V
 }
 
 /**
- * `mmap(addr, length, prot, flags, fd, offset)`: returns the mapped address. Misuse
+ * `mmap(addr, length, prot, flags, fd, offset)`: returns the mapped address, -EEXIST
+ * (MAP_FIXED_NOREPLACE over a mapping) or -EINVAL (an unaligned fixed address). Misuse
  * (no or both of MAP_SHARED/MAP_PRIVATE, a file with MAP_ANONYMOUS or none without,
- * MAP_FIXED over an existing vma, zero length) is a ModelError.
+ * zero length) is a ModelError.
  */
 export function mmap(mm: MmStruct, args: MmapArgs): TaskGen<number> {
   return traced("do_mmap", mmapBody(mm, args));
@@ -143,15 +150,24 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
     // page-cache mapping would silently run with order 0.
     throw new MmModelError("mmap", where, `folio order ${args.folioOrder} is supported for private anonymous mappings only (shmem, memfd and page-cache large folios are not modelled yet)`);
   }
+  const fixed = (args.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+  if (args.addr !== undefined && args.addr % PAGE_SIZE !== 0) {
+    if (fixed) return -EINVAL;
+    throw new MmModelError("mmap", where, "address hint not page aligned");
+  }
+  if (fixed && args.addr === undefined) throw new MmModelError("mmap", where, "MAP_FIXED needs an address");
   yield* mmapWriteLock(mm);
   let addr: number;
-  if (args.addr !== undefined) {
-    if (args.addr % PAGE_SIZE !== 0) throw new MmModelError("mmap", where, "address not page aligned");
-    if (overlaps(mm, args.addr, args.addr + len).length > 0) {
-      if (args.flags & MAP_FIXED) throw new MmModelError("mmap", where, "MAP_FIXED over an existing mapping is not modelled");
-      addr = freeRange(mm, len);
-    } else addr = args.addr;
-  } else addr = freeRange(mm, len);
+  if (args.addr !== undefined && overlaps(mm, args.addr, args.addr + len).length > 0) {
+    if (args.flags & MAP_FIXED_NOREPLACE) {
+      yield* mmapWriteUnlock(mm);
+      return -EEXIST;
+    }
+    if (args.flags & MAP_FIXED) {
+      yield* doVmiMunmap(mm, args.addr, args.addr + len);
+      addr = args.addr;
+    } else addr = freeRange(mm, len);
+  } else addr = args.addr ?? freeRange(mm, len);
   let flags = mm.defFlags;
   if (args.prot & PROT_READ) flags |= VM_READ;
   if (args.prot & PROT_WRITE) flags |= VM_WRITE;
@@ -180,7 +196,7 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
   return addr;
 }
 
-function freeRange(mm: MmStruct, len: number): number {
+export function freeRange(mm: MmStruct, len: number): number {
   let addr = mm.mmapBase;
   for (;;) {
     const clash = overlaps(mm, addr, addr + len);
@@ -193,7 +209,7 @@ function freeRange(mm: MmStruct, len: number): number {
 
 /**
  * `__mm_populate(start, len, ignore_errors)`: fault in every page of the range's vmas,
- * under mmap_lock for reading, skipping VM_IO/VM_PFNMAP and VM_LOCKONFAULT vmas
+ * under mmap_lock for reading, skipping VM_IO/VM_PFNMAP, VM_LOCKONFAULT and PROT_NONE vmas
  * (`populate_vma_page_range`); a write fault for private writable vmas (to break
  * COW), a read fault otherwise. Returns 0, or -ENOMEM if a fault failed.
  */
@@ -207,6 +223,9 @@ function* mmPopulateBody(mm: MmStruct, start: number, len: number): TaskGen<numb
   let err = 0;
   for (const vma of overlaps(mm, start, end)) {
     if (vma.flags & (VM_IO | VM_PFNMAP) || vma.flags & VM_LOCKONFAULT) continue;
+    // populate_vma_page_range: a PROT_NONE vma fails check_vma_flags (-EFAULT), which
+    // __mm_populate's callers (mlock, MAP_POPULATE) ignore.
+    if (!(vma.flags & (VM_READ | VM_WRITE | VM_EXEC))) continue;
     const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
     for (let a = Math.max(start, vma.start); a < Math.min(end, vma.end); a += PAGE_SIZE) {
       for (let tries = 0; tries < 100; tries++) {
@@ -239,6 +258,17 @@ function* munmapBody(mm: MmStruct, addr: number, length: number): TaskGen<number
   if (overlaps(mm, addr, end).length === 0) {
     throw new MmModelError("munmap", addrObject(mm, addr), `no vma in ${hexAddr(addr)}-${hexAddr(end)}: unmapping a range that is not mapped`);
   }
+  yield* doVmiMunmap(mm, addr, end);
+  mm.machine.emit("munmap", undefined, { mm: mm.name, addr: hexAddr(addr), len: end - addr });
+  yield* mmapWriteUnlock(mm);
+  return 0;
+}
+
+/**
+ * `do_vmi_munmap` (mmap_lock held for writing): split the vmas at the range's edges,
+ * zap them inside one MMU_NOTIFY_UNMAP invalidation (`unmap_vmas`), remove them.
+ */
+export function* doVmiMunmap(mm: MmStruct, addr: number, end: number): TaskGen<void> {
   const vmas = yield* splitRange(mm, addr, end);
   // unmap_vmas: one MMU_NOTIFY_UNMAP invalidation around the zap of every vma.
   const notified = yield* mmuNotifierInvalidateStart(mm, addr, end, "MMU_NOTIFY_UNMAP");
@@ -251,9 +281,6 @@ function* munmapBody(mm: MmStruct, addr: number, length: number): TaskGen<number
       if (v.flags & VM_LOCKED) mm.lockedVm -= v.pages;
     }
   }, vmas);
-  mm.machine.emit("munmap", undefined, { mm: mm.name, addr: hexAddr(addr), len: end - addr });
-  yield* mmapWriteUnlock(mm);
-  return 0;
 }
 
 /**

@@ -30,7 +30,7 @@ defineCosts({
 });
 
 /** `enum mmu_notifier_event` (the values the model's paths raise). */
-export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_PROTECTION_PAGE" | "MMU_NOTIFY_MIGRATE";
+export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_PROTECTION_PAGE" | "MMU_NOTIFY_PROTECTION_VMA" | "MMU_NOTIFY_MIGRATE";
 
 export interface MmuNotifierRange {
   mm: MmStruct;

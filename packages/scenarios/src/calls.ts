@@ -61,8 +61,11 @@ export interface CallDef<A = Record<string, unknown>> {
   defines?: { kind: NameKind; arg: string };
   /** Arguments that name an object an earlier step created. */
   uses?: Readonly<Record<string, NameKind>>;
-  /** Checks of literal arguments taken together (fields ignored for this mapping kind, …). */
-  lint?(args: Readonly<Record<string, unknown>>): ArgLint[];
+  /**
+   * Checks of literal arguments taken together (fields ignored for this mapping kind, …);
+   * `given` names every argument the step writes, literal or a reference.
+   */
+  lint?(args: Readonly<Record<string, unknown>>, given: ReadonlySet<string>): ArgLint[];
   /** Only in `check:` steps (what it reads is not shared state the explorer orders). */
   checkOnly?: boolean;
   /** A read-only call: `run` is one observation op, and `check:` steps call this after the tasks end. */

@@ -193,7 +193,7 @@ function checkArgs(def: CallDef<unknown>, args: Obj, path: string, scope: Scope,
   for (const pick of variants) substituteArgs(def, args, path, scope, { ...ctx, issues: ctx.issues }, pick, new Set());
   if (def.lint) {
     const literal = Object.fromEntries(Object.entries(first).filter(([, x]) => x !== undefined));
-    for (const l of def.lint(literal)) push(ctx, `${path}.args.${l.arg}`, l.message);
+    for (const l of def.lint(literal, new Set(Object.keys(args)))) push(ctx, `${path}.args.${l.arg}`, l.message);
   }
   checkNames(def, args, path, scope, ctx);
 }

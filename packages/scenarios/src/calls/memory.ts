@@ -17,6 +17,8 @@ import {
   followPagePte,
   forcePageCacheRa,
   MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
   MAP_LOCKED,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -29,10 +31,17 @@ import {
   MLOCK_ONFAULT,
   mlockall,
   mmap,
+  mprotect,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  mremap,
   munlock,
   munlockall,
   munmap,
   PAGE_SIZE,
+  PROT_EXEC,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   touch,
@@ -87,38 +96,101 @@ defineCall({
   },
 });
 
+const FIXED = { hint: 0, MAP_FIXED, MAP_FIXED_NOREPLACE } as const;
+
 defineCall({
   name: "mmap",
-  summary: "mmap: anonymous or file/memfd, private or shared; returns the address",
+  summary: "mmap: anonymous or file/memfd, private or shared, anywhere or at `addr` (+page) as a hint, MAP_FIXED (replacing what is there) or MAP_FIXED_NOREPLACE (-EEXIST over a mapping); returns the address",
   args: z
     .object({
       pages: Pages,
       file: z.string().optional(),
       shared: z.boolean().default(false),
       write: z.boolean().default(true),
+      /** PROT_READ | PROT_WRITE unless false; `prot:` sets the protection exactly. */
+      prot: z.array(z.enum(["PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC"])).min(1).optional(),
       locked: z.boolean().default(false),
       /** mTHP order of anonymous folios (0: small). */
       order: z.number().int().min(0).max(9).default(0),
+      /** The address asked for (with `page`); how it binds is `fixed`. */
+      addr: Addr.optional(),
+      page: Page,
+      fixed: z.enum(["hint", "MAP_FIXED", "MAP_FIXED_NOREPLACE"]).default("hint"),
     })
     .strict(),
   returns: z.number(),
   uses: { file: "file" },
-  lint: (a) => {
-    const out = [];
+  lint: (a, given) => {
+    const out = [...protLint(a)];
+    if (!given.has("addr") && typeof a.fixed === "string" && a.fixed !== "hint") out.push({ arg: "fixed", message: `fixed: ${a.fixed} needs addr: (the address to map at)` });
+    if (!given.has("addr") && typeof a.page === "number" && a.page > 0) out.push({ arg: "page", message: "page: is an offset from addr:, and this mmap has no addr:" });
+    if (a.prot !== undefined && a.write === false) out.push({ arg: "write", message: "write: is ignored when prot: is given (leave PROT_WRITE out of prot: instead)" });
     if (a.file !== undefined && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: sets the mTHP order of anonymous folios; a file mapping's folios come from its page cache (drop order: or file:)" });
     if (a.file === undefined && a.shared === true && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: applies to private anonymous memory; a shared anonymous mapping is shmem" });
     return out;
   },
   *run(ctx, a) {
     const mm = processMm(ctx.world, ctx.process);
-    const flags = (a.file ? 0 : MAP_ANONYMOUS) | (a.shared ? MAP_SHARED : MAP_PRIVATE) | (a.locked ? MAP_LOCKED : 0);
+    const flags = (a.file ? 0 : MAP_ANONYMOUS) | (a.shared ? MAP_SHARED : MAP_PRIVATE) | (a.locked ? MAP_LOCKED : 0) | FIXED[a.fixed];
     return yield* mmap(mm, {
+      addr: a.addr === undefined ? undefined : at({ addr: a.addr, page: a.page }),
       length: a.pages * PAGE_SIZE,
-      prot: PROT_READ | (a.write ? PROT_WRITE : 0),
+      prot: a.prot ? protOf(a.prot) : PROT_READ | (a.write ? PROT_WRITE : 0),
       flags,
       file: a.file ? file(ctx, a.file) : undefined,
       folioOrder: a.order,
     });
+  },
+});
+
+const PROT = { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC } as const;
+type ProtName = keyof typeof PROT;
+const Prot = z.array(z.enum(["PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC"])).min(1);
+const protOf = (names: ProtName[]) => names.reduce((acc, n) => acc | PROT[n], 0);
+
+function protLint(a: Readonly<Record<string, unknown>>) {
+  return Array.isArray(a.prot) && a.prot.includes("PROT_NONE") && a.prot.length > 1 ? [{ arg: "prot", message: "prot: PROT_NONE is no access at all and cannot be combined with PROT_READ, PROT_WRITE or PROT_EXEC" }] : [];
+}
+
+defineCall({
+  name: "mprotect",
+  summary: "mprotect(addr (+page), pages, prot): new protection for the range (vmas split at its edges; PTEs changed under MMU_NOTIFY_PROTECTION_VMA; PROT_NONE keeps pages mapped but inaccessible, and GUP on it is -EFAULT); -EINVAL unaligned, -ENOMEM over a hole",
+  args: z.object({ addr: Addr, page: Page, pages: Pages, prot: Prot }).strict(),
+  returns: z.number(),
+  lint: protLint,
+  *run(ctx, a) {
+    return yield* mprotect(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE, protOf(a.prot));
+  },
+});
+
+defineCall({
+  name: "mremap",
+  summary: "mremap(addr (+page), pages, new_pages, MREMAP_MAYMOVE if maymove, MREMAP_FIXED to `to` (+to_page), MREMAP_DONTUNMAP if dontunmap): grow in place, shrink, or move the pages (same folios: pins, mlock and batches follow); returns the new address or -errno",
+  args: z
+    .object({
+      addr: Addr,
+      page: Page,
+      pages: Pages,
+      new_pages: Pages,
+      maymove: z.boolean().default(false),
+      /** MREMAP_FIXED: the new address (with `to_page`); needs maymove. */
+      to: Addr.optional(),
+      to_page: Page,
+      dontunmap: z.boolean().default(false),
+    })
+    .strict(),
+  returns: z.number(),
+  lint: (a, given) => {
+    const out = [];
+    const to = given.has("to");
+    if ((to || a.dontunmap === true) && a.maymove !== true) out.push({ arg: to ? "to" : "dontunmap", message: `${to ? "to: (MREMAP_FIXED)" : "dontunmap: (MREMAP_DONTUNMAP)"} needs maymove: true (the kernel returns -EINVAL)` });
+    if (!to && typeof a.to_page === "number" && a.to_page > 0) out.push({ arg: "to_page", message: "to_page: is an offset from to:, and this mremap has no to:" });
+    return out;
+  },
+  *run(ctx, a) {
+    const flags = (a.maymove ? MREMAP_MAYMOVE : 0) | (a.to !== undefined ? MREMAP_FIXED : 0) | (a.dontunmap ? MREMAP_DONTUNMAP : 0);
+    const to = a.to === undefined ? undefined : at({ addr: a.to, page: a.to_page });
+    return yield* mremap(processMm(ctx.world, ctx.process), at(a), a.pages * PAGE_SIZE, a.new_pages * PAGE_SIZE, flags, to);
   },
 });
 

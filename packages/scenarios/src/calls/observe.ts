@@ -51,6 +51,10 @@ const FolioState = z.object({
   /** What the page-table entry is: none, present, migration or device-private. */
   pte: z.enum(["none", "present", "migration", "device-private"]),
   present: z.boolean(),
+  /** The entry allows writes (`pte_write`; a writable migration or device-private entry). */
+  pte_writable: z.boolean(),
+  /** A PROT_NONE entry (`pte_protnone`): mapped, but no access. */
+  pte_protnone: z.boolean(),
   pfn: z.string().nullable(),
   _refcount: z.number(),
   pincount: z.number(),
@@ -106,6 +110,8 @@ function describe(m: Machine, pte: Pte): FolioState {
   return {
     pte: pte.kind,
     present: pte.kind === "present",
+    pte_writable: pte.kind !== "none" && pte.writable,
+    pte_protnone: pte.kind === "present" && pte.protnone === true,
     pfn: f ? pfnHex(f.pfn) : null,
     _refcount: f?.refcount ?? 0,
     pincount: f ? pincountOf(f) : 0,
