@@ -3,6 +3,8 @@ import { VM_IO, VM_LOCKED, VM_READ, folioPut, folioRefAdd, memallocPinRestore, m
 import { Completion, complete, waitForCompletion } from "@foliosim/sim";
 import {
   FOLIO_BATCH_SIZE,
+  cpuNeedsDrain,
+  folioActivate,
   folioAddLru,
   folioAddLruVma,
   folioIsolateLru,
@@ -330,5 +332,36 @@ describe("freeing an mlocked folio", () => {
     expect(whereIs(e.m, f)).toEqual([]);
     expect(r.counters).toMatchObject({ nr_mlock: 0, unevictable_pgs_cleared: 1 });
     expect(r.trace.find((t) => t.type === "lru_release")!.args).toMatchObject({ lru: "unevictable" });
+  });
+});
+
+describe("a large folio never stays in a per-CPU batch (folio_test_large, folio_may_be_lru_cached() since 2da6de30e60d)", () => {
+  it("folio_add_lru, folio_activate, mlock_folio and munlock_folio each flush their batch before returning: the order-2 folio's count is 1 after every call", () => {
+    const e = env({ cpus: 1 });
+    const out: unknown[] = [];
+    e.m.spawn({
+      name: "t",
+      cpu: 0,
+      *body() {
+        const f = yield* e.alloc(2);
+        yield* folioAddLru(f);
+        out.push(["folio_add_lru", st(f), whereIs(e.m, f)]);
+        yield* folioActivate(f);
+        out.push(["folio_activate", st(f), whereIs(e.m, f)]);
+        yield* mlockFolio(f);
+        out.push(["mlock_folio", st(f), whereIs(e.m, f)]);
+        yield* munlockFolio(f);
+        out.push(["munlock_folio", st(f), whereIs(e.m, f), cpuNeedsDrain(e.m, 0), needMlockDrain(e.m, 0)]);
+      },
+    });
+    const r = e.run();
+    expect(out).toEqual([
+      ["folio_add_lru", { ref: 1, flags: "lru|head", lru: "inactive_file", mlock_count: 0 }, ["inactive_file"]],
+      ["folio_activate", { ref: 1, flags: "lru|active|head", lru: "active_file", mlock_count: 0 }, ["active_file"]],
+      ["mlock_folio", { ref: 1, flags: "lru|head|unevictable|mlocked", lru: "unevictable", mlock_count: 1 }, ["unevictable"]],
+      ["munlock_folio", { ref: 1, flags: "lru|head", lru: "inactive_file", mlock_count: 0 }, ["inactive_file"], false, false],
+    ]);
+    // Four pages each time: the statistics count folio_nr_pages.
+    expect(r.counters).toMatchObject({ pgactivate: 4, nr_mlock: 0, unevictable_pgs_mlocked: 4, unevictable_pgs_munlocked: 4 });
   });
 });

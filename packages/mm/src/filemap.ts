@@ -5,9 +5,11 @@
  * `address_space` of include/linux/fs.h reduced to its `i_pages` xarray.
  *
  * Simplifications:
- * - The xarray is a `Map` from index to folio; its lock (`xa_lock` / `i_pages`) is one
- *   shared object. Readers (`filemap_get_entry`) take no lock, as under RCU, but
- *   declare a read of it in their footprint.
+ * - The xarray is a `Map` from index to folio; a large folio is a multi-index entry: it
+ *   is stored at each of its `folio_nr_pages` indices (naturally aligned, as
+ *   `__filemap_add_folio` requires), so a lookup of any of them finds it. Its lock
+ *   (`xa_lock` / `i_pages`) is one shared object. Readers (`filemap_get_entry`) take no
+ *   lock, as under RCU, but declare a read of it in their footprint.
  * - Reading a folio from storage (`aops->read_folio`, readahead I/O) completes
  *   synchronously in the task that started it: mark uptodate, then unlock, charged
  *   `mmReadFolio`. There are no I/O errors and no writeback.
@@ -66,7 +68,7 @@ defineCosts({
 export class AddressSpace implements Mapping {
   /** `i_pages` and its xa_lock. */
   readonly iPages: Shared;
-  /** index → folio (head index of each folio). */
+  /** index → folio: every index a folio covers (a multi-index entry for a large folio). */
   readonly pages = new Map<number, Folio>();
   /** `mapping_unevictable` (ramfs, SHM_LOCK). */
   unevictable = false;
@@ -74,6 +76,14 @@ export class AddressSpace implements Mapping {
   bufferHeads = false;
   /** `file->f_ra.ra_pages`: the readahead window, in pages (default 128 KiB). */
   raPages = 32;
+  /**
+   * Large folios. A regular file: `mapping_set_folio_order_range(mapping, 0, order)`
+   * (`mapping_max_folio_order`; 0: `mapping_large_folio_support` is false), the most
+   * readahead may allocate. A shmem/memfd inode: the one mTHP order its faults allocate
+   * when it fits (tmpfs `huge=always` / the per-size `shmem_enabled` controls, reduced
+   * to one enabled size; 0: small folios only).
+   */
+  folioOrder = 0;
   constructor(
     readonly machine: Machine,
     readonly memory: PhysicalMemory,
@@ -91,13 +101,19 @@ export class AddressSpace implements Mapping {
   /** `Mapping.replaceFolio`: `xas_store` of `nu` where `old` was (`__folio_migrate_mapping`), under the caller's op. */
   replaceFolio(old: Folio, nu: Folio): void {
     if (this.pages.get(old.index) !== old) throw new MmModelError("__folio_migrate_mapping", old.name, `not in the page cache of ${this.name}`);
-    this.pages.set(old.index, nu);
+    for (let i = 0; i < folioNrPages(old); i++) this.pages.set(old.index + i, nu);
   }
-  /** `mapping->nrpages`. */
+  /** `mapping->nrpages`: every index a folio covers counts once. */
   get nrpages(): number {
-    let n = 0;
-    for (const f of this.pages.values()) n += folioNrPages(f);
-    return n;
+    return this.pages.size;
+  }
+  /** @internal Store `folio` at each index it covers (`xas_store` of a multi-index entry). */
+  storeFolio(folio: Folio, index: number): void {
+    for (let i = 0; i < folioNrPages(folio); i++) this.pages.set(index + i, folio);
+  }
+  /** @internal Erase every index `folio` covers. */
+  eraseFolio(folio: Folio): void {
+    for (let i = 0; i < folioNrPages(folio); i++) if (this.pages.get(folio.index + i) === folio) this.pages.delete(folio.index + i);
   }
   /** The folio caching `index`, if any (a query for tests and reports; no step). */
   peek(index: number): Folio | undefined {
@@ -195,11 +211,13 @@ function addToCache(mapping: AddressSpace, folio: Folio, index: number, label: s
       if (folio.mapping !== null) throw new MmModelError(label, folio.name, `already in the page cache of ${folio.mapping.name}`);
       if (index >= mapping.sizePages) throw new MmModelError(label, folio.name, `index ${index} is past the end of ${mapping.name} (${mapping.sizePages} pages)`);
       const nr = folioNrPages(folio);
+      if (index % nr !== 0) throw new MmModelError(label, folio.name, `index ${index} is not aligned to the folio's ${nr} pages`);
+      if (index + nr > mapping.sizePages) throw new MmModelError(label, folio.name, `pages ${index}-${index + nr - 1} run past the end of ${mapping.name} (${mapping.sizePages} pages)`);
       for (let i = 0; i < nr; i++) if (mapping.pages.has(index + i)) return -EEXIST;
       getNow(m, folio, nr, PAGECACHE_HOLDER, label);
       folio.mapping = mapping;
       folio.index = index;
-      mapping.pages.set(index, folio);
+      mapping.storeFolio(folio, index);
       m.markWrite(mapping.iPages);
       m.markWrite(folio.map);
       m.emit("mm_filemap_add_to_page_cache", folio.name, { mapping: mapping.name, index });
@@ -273,7 +291,7 @@ function* removeFolio(folio: Folio): TaskGen<void> {
       if (!folio.lock.locked) throw new MmModelError("filemap_remove_folio", folio.name, "folio is not locked");
       if (folio.mapcount > 0) throw new MmModelError("filemap_remove_folio", folio.name, `still mapped ${folio.mapcount} time(s)`);
       if (mapping.pages.get(folio.index) !== folio) throw new MmModelError("filemap_remove_folio", folio.name, "not in its mapping's xarray");
-      mapping.pages.delete(folio.index);
+      mapping.eraseFolio(folio);
       folio.mapping = null;
       m.markWrite(mapping.iPages);
       m.markWrite(folio.map);

@@ -39,6 +39,7 @@ import {
   folioPutRefs,
   folioRefAdd,
   folioTestAnon,
+  folioNrPages,
   folioTestLarge,
   folioTrylock,
   folioUnlock,
@@ -63,6 +64,7 @@ import {
 import {
   MmModelError,
   PAGE_SIZE,
+  PTRS_PER_PTE,
   addrObject,
   findVma,
   hexAddr,
@@ -239,7 +241,7 @@ function* doAnonymousPageBody(vmf: VmFault): TaskGen<number> {
 /** `__do_fault`: the vma's `->fault` (`filemap_fault` or `shmem_fault`). */
 function doFaultHandler(vmf: VmFault): TaskGen<FaultResult> {
   const mapping = vmf.vma.file!;
-  return mapping.kind === "shmem" ? shmemFault(mapping, vmf.pgoff) : filemapFault(mapping, vmf.pgoff);
+  return mapping.kind === "shmem" ? shmemFault(mapping, vmf.pgoff, { vma: vmf.vma, address: vmf.address }) : filemapFault(mapping, vmf.pgoff);
 }
 
 /** `do_fault`: read, COW (private write) or shared-write fault. */
@@ -327,21 +329,45 @@ function* faultDirtySharedPage(folio: Folio): TaskGen<void> {
 
 /**
  * `finish_fault`: under the PTE lock, if the entry is still none, `set_pte_range`; else
- * VM_FAULT_NOPAGE (someone else mapped it; the caller drops its reference).
+ * VM_FAULT_NOPAGE (someone else mapped it; the caller drops its reference). A large
+ * folio of a shmem vma (`vma_is_shmem`) that lies wholly inside the vma and one page
+ * table is mapped whole when all its entries are none: `folio_ref_add(folio, nr - 1)`
+ * and `set_pte_range` of every page. Any other folio maps the faulting page alone
+ * (a page-cache large folio, or a COW copy).
+ *
+ * Which vmas map a large folio whole changed over releases: anonymous shmem from 6.11
+ * (Baolin Wang, "mm: memory: extend finish_fault() to support large folio"),
+ * tmpfs/memfd since `vma_is_anon_shmem` became `vma_is_shmem` (Baolin Wang, 2025); the
+ * model runs the newer rule for every kernel. There is no fault-around (`map_pages`),
+ * so a page-cache large folio is mapped one page per fault.
  */
 export function finishFault(vmf: VmFault, folio: Folio): TaskGen<number> {
   return traced("finish_fault", finishFaultBody(vmf, folio));
 }
 
+/** The page index of `vmf->address` in `folio`, and how many pages `finish_fault` maps from `start`. */
+function finishFaultRange(vmf: VmFault, folio: Folio): { page: number; nr: number; start: number } {
+  const page = folioTestAnon(folio) ? 0 : vmf.pgoff - folio.index;
+  const nr = folioNrPages(folio);
+  const shmem = vmf.vma.file !== null && vmf.vma.file.kind === "shmem";
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+  if (nr === 1 || !shmem || (write && !(vmf.vma.flags & VM_SHARED))) return { page, nr: 1, start: vmf.address };
+  const vmaOff = vmf.pgoff - vmf.vma.pgoff;
+  const pteOff = (vmf.address / PAGE_SIZE) % PTRS_PER_PTE;
+  if (vmaOff < page || vmaOff + (nr - page) > vmf.vma.pages || pteOff < page || pteOff + (nr - page) > PTRS_PER_PTE) return { page, nr: 1, start: vmf.address };
+  return { page: 0, nr, start: vmf.address - page * PAGE_SIZE };
+}
+
 function* finishFaultBody(vmf: VmFault, folio: Folio): TaskGen<number> {
+  const { page, nr, start } = finishFaultRange(vmf, folio);
   yield* pteLock(vmf.mm, vmf.address);
-  const p = yield* readPte(vmf.slot, "pte_none");
-  if (p.kind !== "none") {
+  const none = nr === 1 ? (yield* readPte(vmf.slot, "pte_none")).kind === "none" : yield* ptesNone(vmf.mm, start, nr, "pte_range_none");
+  if (!none) {
     yield* pteUnlock(vmf.mm, vmf.address);
     return VM_FAULT_NOPAGE;
   }
-  const page = folioTestAnon(folio) ? 0 : vmf.pgoff - folio.index;
-  yield* setPteRange(vmf, folio, page, 1);
+  if (nr > 1) yield* folioRefAdd(folio, nr - 1, TRANSIENT_HOLDER, "folio_ref_add");
+  yield* setPteRange(nr === 1 ? vmf : { ...vmf, address: start }, folio, page, nr);
   yield* pteUnlock(vmf.mm, vmf.address);
   return 0;
 }

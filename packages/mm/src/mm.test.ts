@@ -275,15 +275,12 @@ describe("bad use raises a typed model error naming the address or folio and the
     expect(r.failure).toMatchObject({ operation: "munmap", object: "proc address 0x70000000" });
   });
 
-  it("a large-folio order on a shmem, memfd or file mapping is refused, never silently run with order 0", () => {
+  it("a large-folio order on a file, shmem or memfd mapping is refused (the object decides its folio sizes), never silently run with order 0", () => {
     const { w, mm } = fresh();
-    const shm = w.tryStep(0, () => mmap(mm, { length: 4 * PAGE, prot: RW, flags: MAP_SHARED | MAP_ANONYMOUS, folioOrder: 2 }));
-    expect(shm.failure).toMatchObject({ operation: "mmap", object: "proc mmap(NULL, 16384)" });
-    expect(shm.failure!.message).toMatch(/folio order 2 is supported for private anonymous mappings only/);
-    const { w: w2, mm: mm2 } = fresh();
-    const memfd = memfdCreate(w2.m, { memory: w2.mem, name: "guest", sizePages: 4 });
-    const r = w2.tryStep(0, () => mmap(mm2, { length: 4 * PAGE, prot: RW, flags: MAP_PRIVATE, file: memfd, folioOrder: 2 }));
-    expect(r.failure!.message).toMatch(/folio order 2 is supported for private anonymous mappings only/);
+    const memfd = memfdCreate(w.m, { memory: w.mem, name: "guest", sizePages: 4 });
+    const r = w.tryStep(0, () => mmap(mm, { length: 4 * PAGE, prot: RW, flags: MAP_SHARED, file: memfd, folioOrder: 2 }));
+    expect(r.failure).toMatchObject({ operation: "mmap", object: "proc mmap(NULL, 16384)" });
+    expect(r.failure!.message).toMatch(/folio order 2 on a mapping of memfd:guest: .*give the order to memfd_create or the file instead/);
   });
 
   it("mmap without MAP_SHARED or MAP_PRIVATE", () => {

@@ -70,7 +70,12 @@ export interface MmapArgs {
   file?: AddressSpace;
   /** File page offset of the first page (`offset >> PAGE_SHIFT`). */
   pgoff?: number;
-  /** mTHP order for anonymous faults in this vma (0: small folios only); private anonymous mappings only, else a ModelError. */
+  /**
+   * mTHP order (0: small folios only). Private anonymous: the vma's fault order.
+   * Shared anonymous: the order of the shmem object behind it (the per-size
+   * `shmem_enabled` control). A file, shmem or memfd mapping takes its folio sizes from
+   * the object (`memfdCreate` / `createFile` `folioOrder`): an order here is a ModelError.
+   */
   folioOrder?: number;
 }
 
@@ -145,10 +150,9 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
   if (shared === ((args.flags & MAP_PRIVATE) !== 0)) throw new MmModelError("mmap", where, "exactly one of MAP_SHARED and MAP_PRIVATE is required");
   if (anon && args.file) throw new MmModelError("mmap", where, "MAP_ANONYMOUS with a file");
   if (!anon && !args.file) throw new MmModelError("mmap", where, "a file mapping needs a file");
-  if ((args.folioOrder ?? 0) > 0 && (shared || !anon)) {
-    // Large folios are modelled for private anonymous faults only (mTHP); a shmem or
-    // page-cache mapping would silently run with order 0.
-    throw new MmModelError("mmap", where, `folio order ${args.folioOrder} is supported for private anonymous mappings only (shmem, memfd and page-cache large folios are not modelled yet)`);
+  if ((args.folioOrder ?? 0) > 0 && !anon) {
+    // The object decides a file mapping's folio sizes; an order here would be ignored.
+    throw new MmModelError("mmap", where, `folio order ${args.folioOrder} on a mapping of ${args.file?.name}: a file, shmem or memfd mapping's folio sizes come from the object (give the order to memfd_create or the file instead)`);
   }
   const fixed = (args.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
   if (args.addr !== undefined && args.addr % PAGE_SIZE !== 0) {
@@ -177,7 +181,7 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
   let file = args.file ?? null;
   let pgoff = args.pgoff ?? 0;
   if (anon && shared) {
-    file = shmemZeroSetup(mm.machine, mm.memory, mm.name, len / PAGE_SIZE);
+    file = shmemZeroSetup(mm.machine, mm.memory, mm.name, len / PAGE_SIZE, args.folioOrder ?? 0);
     pgoff = 0;
   } else if (anon) pgoff = addr / PAGE_SIZE;
   const vma = new Vma(mm, addr, addr + len, flags, file, pgoff, anon && !shared ? (args.folioOrder ?? 0) : 0);
