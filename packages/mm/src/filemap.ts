@@ -39,7 +39,7 @@ import {
 import { folioAddLru } from "@foliosim/lru";
 import { defineCosts, op, Shared, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { MmModelError } from "./mm-types.js";
-import { pageCacheRaUnbounded } from "./readahead.js";
+import { pageCacheRaOrder, pageCacheRaUnbounded } from "./readahead.js";
 
 /** Holder of the page cache's references (1 per page, reference §1.5). */
 export const PAGECACHE_HOLDER = "pagecache";
@@ -134,8 +134,11 @@ export function allAddressSpaces(m: Machine): AddressSpace[] {
 }
 
 /** A regular file of `sizePages` pages on some block device, with an empty page cache. */
-export function createFile(m: Machine, options: { memory: PhysicalMemory; name: string; sizePages: number; bufferHeads?: boolean; raPages?: number }): AddressSpace {
+export function createFile(m: Machine, options: { memory: PhysicalMemory; name: string; sizePages: number; bufferHeads?: boolean; raPages?: number; folioOrder?: number }): AddressSpace {
+  const order = options.folioOrder ?? 0;
+  if (!Number.isInteger(order) || order < 0 || order > 9) throw new MmModelError("mapping_set_folio_order_range", options.name, `folio order ${order}: expected an integer from 0 to 9`);
   const as = new AddressSpace(m, options.memory, options.name, "file", options.sizePages);
+  as.folioOrder = order;
   as.bufferHeads = options.bufferHeads ?? false;
   if (options.raPages !== undefined) as.raPages = options.raPages;
   allAddressSpaces(m).push(as);
@@ -327,11 +330,12 @@ export function folioAttachPrivate(folio: Folio): Op<void> {
  */
 export function* folioEndRead(folio: Folio, mapping: AddressSpace): TaskGen<void> {
   if (mapping.bufferHeads && !folio.test(PG.private)) yield* folioAttachPrivate(folio);
+  const nr = folioNrPages(folio);
   yield* op({
     kind: "folio_end_read",
     label: "folio_end_read",
     writes: [folio.flagsWord],
-    cost: "mmReadFolio",
+    cost: nr === 1 ? "mmReadFolio" : mapping.machine.cost("mmReadFolio") * nr,
     run: (m) => {
       folio.data = mapping.storageData(folio.index);
       folio.setBits(PG.uptodate);
@@ -365,8 +369,9 @@ function* fault(mapping: AddressSpace, index: number): TaskGen<FaultResult> {
   if (folio === null) {
     major = VM_FAULT_MAJOR;
     // do_sync_mmap_readahead → page_cache_sync_ra → page_cache_ra_order → page_cache_ra_unbounded
+    // (A small-folio mapping goes straight to page_cache_ra_unbounded, the first check of page_cache_ra_order.)
     const nr = Math.min(mapping.raPages, mapping.sizePages - index);
-    yield* traced("do_sync_mmap_readahead", pageCacheRaUnbounded(mapping, index, nr));
+    yield* traced("do_sync_mmap_readahead", mapping.folioOrder === 0 ? pageCacheRaUnbounded(mapping, index, nr) : pageCacheRaOrder(mapping, index, mapping.raPages, 0));
     while (folio === null) {
       folio = yield* filemapGetEntry(mapping, index);
       if (folio !== null) break;

@@ -64,8 +64,10 @@ export {
   folioEndRead,
   type FaultResult,
 } from "./filemap.js";
-export { forcePageCacheRa, pageCacheRaUnbounded } from "./readahead.js";
-export { memfdCreate, shmemFault, shmemFileSetup, shmemGetFolio, shmemWriteout, shmemZeroSetup, type SgpType } from "./shmem.js";
+export { forcePageCacheRa, pageCacheRaOrder, pageCacheRaUnbounded } from "./readahead.js";
+export { RA_ORDER_POINT, raOrderHonour, raOrderPlusTwo, raOrderPolicy } from "./variants/ra-order.js";
+export type { RaOrderHook } from "./variants/points.js";
+export { memfdCreate, shmemFault, shmemFileSetup, shmemGetFolio, shmemWriteout, shmemZeroSetup, type SgpType, type ShmemFaultCtx, type ShmemOptions } from "./shmem.js";
 export { SWAPCACHE_HOLDER, addToSwapCache, deleteFromSwapCache } from "./swap-state.js";
 export {
   FAULT_FLAG_ALLOW_RETRY,

@@ -1,7 +1,7 @@
 /**
- * Readahead (mm/readahead.c): `page_cache_ra_unbounded` and `read_pages`, as reached
- * from `do_sync_mmap_readahead` (via `page_cache_sync_ra` / `page_cache_ra_order`) and
- * from a scenario's explicit readahead (`readahead(2)`, `force_page_cache_ra`).
+ * Readahead (mm/readahead.c): `page_cache_ra_unbounded`, `page_cache_ra_order` and
+ * `read_pages`, as reached from `do_sync_mmap_readahead` and from a scenario's explicit
+ * readahead (`readahead(2)`, `force_page_cache_ra`, which allocates small folios only).
  *
  * For each index not yet cached: allocate an order-0 folio (`filemap_alloc_folio` with
  * the mapping's movable gfp mask, so PF_MEMALLOC_PIN callers get unmovable memory),
@@ -11,13 +11,24 @@
  * (`read_pages`) and is skipped. `read_pages` completes each read (uptodate, unlock)
  * and drops readahead's own reference (`readahead_folio`).
  *
- * Simplifications: no large folios (`page_cache_ra_order` with order 0), no
- * `PG_readahead` marker and no async readahead, I/O completes synchronously.
+ * Large folios (`page_cache_ra_order`, a mapping with `folioOrder` > 0, i.e.
+ * `mapping_large_folio_support`): the read-around asks for order 0; up to 6.16 the
+ * function adds 2 on entry (so a cold mmap fault reads order-2 folios), from 6.17 it
+ * honours the order asked (option `ra-order`, ./variants/ra-order.ts). The order is
+ * capped by the mapping's and by `ilog2(ra->size)`; each folio is naturally aligned
+ * (`__ffs(index)` for a misaligned index) and shrunk to end at EOF or the window's
+ * end. An index already cached (-EEXIST) or a failed allocation ends the large
+ * allocations; the rest of the window falls back to `page_cache_ra_unbounded`.
+ *
+ * Simplifications: no `PG_readahead` marker and no async readahead (so no ramp-up), I/O
+ * completes synchronously, the read-around starts at the faulting index (the kernel
+ * starts `ra_pages / 2` before it), and no minimum folio order (`mapping_min_folio_order`).
  */
 
-import { folioPut, type Folio } from "@foliosim/folio";
-import { traced, type TaskGen } from "@foliosim/sim";
+import { folioNrPages, folioPut, type Folio } from "@foliosim/folio";
+import { currentMachine, traced, type TaskGen } from "@foliosim/sim";
 import { filemapAddFolio, folioEndRead, TRANSIENT_HOLDER, xaLoad, type AddressSpace } from "./filemap.js";
+import { raOrderPolicy } from "./variants/ra-order.js";
 
 /**
  * `page_cache_ra_unbounded(ractl, nr_to_read, lookahead_size)`: read `nrToRead` pages
@@ -66,4 +77,55 @@ function* readPages(mapping: AddressSpace, batch: Folio[]): TaskGen<void> {
 /** `readahead(2)` / `force_page_cache_ra`: the user asks for `nr` pages from `index`. */
 export function forcePageCacheRa(mapping: AddressSpace, index: number, nr: number): TaskGen<number> {
   return traced("force_page_cache_ra", pageCacheRaUnbounded(mapping, index, nr));
+}
+
+/** The order `page_cache_ra_order` allocates with, before alignment and EOF shrink the folio at `index`. */
+function raNewOrder(mapping: AddressSpace, raSize: number, newOrder: number): number {
+  let order = newOrder;
+  if (raOrderPolicy(currentMachine()).plusTwo && order < mapping.folioOrder) order += 2;
+  return Math.min(order, mapping.folioOrder, Math.floor(Math.log2(raSize)));
+}
+
+/**
+ * `page_cache_ra_order(ractl, ra, new_order)` for a window of `raSize` pages from
+ * `index` on a large-folio mapping: large folios first, then (on -EEXIST or no memory)
+ * `page_cache_ra_unbounded` for the rest. Returns the number of folios added.
+ */
+export function pageCacheRaOrder(mapping: AddressSpace, index: number, raSize: number, newOrder: number): TaskGen<number> {
+  return traced("page_cache_ra_order", raOrder(mapping, index, raSize, newOrder));
+}
+
+function* raOrder(mapping: AddressSpace, start: number, raSize: number, newOrder: number): TaskGen<number> {
+  if (mapping.folioOrder === 0 || (raOrderPolicy(currentMachine()).plusTwo && raSize < 4)) return yield* pageCacheRaUnbounded(mapping, start, raSize);
+  const limit = Math.min(mapping.sizePages - 1, start + raSize - 1);
+  const want = raNewOrder(mapping, raSize, newOrder);
+  const batch: Folio[] = [];
+  let index = start;
+  let err = false;
+  while (index <= limit) {
+    let order = want;
+    if (index % (1 << order) !== 0) order = Math.min(order, ffs(index)); // align with smaller folios
+    while (order > 0 && index + (1 << order) - 1 > limit) order--; // nothing past EOF or the window
+    const folio = yield* mapping.memory.allocFolio({ movable: true, order }, TRANSIENT_HOLDER); // ra_alloc_folio
+    if (folio === null || (yield* filemapAddFolio(mapping, folio, index)) !== 0) {
+      if (folio !== null) yield* folioPut(folio, TRANSIENT_HOLDER);
+      err = true;
+      break;
+    }
+    batch.push(folio);
+    index += folioNrPages(folio);
+  }
+  yield* readPages(mapping, batch);
+  if (!err) return batch.length;
+  return batch.length + (yield* pageCacheRaUnbounded(mapping, index, raSize - (index - start)));
+}
+
+/** `__ffs(index)`: the lowest set bit (index > 0). */
+function ffs(index: number): number {
+  let n = 0;
+  while (index % 2 === 0) {
+    index /= 2;
+    n++;
+  }
+  return n;
 }

@@ -12,6 +12,8 @@
  *   david-waiters-backoff | david-waiters-backoff-inbatch | jhubbard-refcount-wait
  * - `lru-batch-clears-lru` (33dfe9204f29): on | off
  * - `lru-drain-all-local-first` (6.18: local lru_add_drain() first): on | off
+ * - `ra-order` (mm/readahead.c `page_cache_ra_order`: +2 on entry up to 6.16, the
+ *   order asked from 6.17): plus-2 | honour
  * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
  *   hmm-cond-resched | hmm-msleep | hmm-sleeping-wait | hmm-lru-cache-disable |
  *   hmm-drain-outside-lock
@@ -30,6 +32,7 @@ export const KERNEL_OPTIONS = {
   migrate: ["mainline", "devjain-early-bail", "david-waiters-backoff", "david-waiters-backoff-inbatch", "jhubbard-refcount-wait"],
   "lru-batch-clears-lru": ["on", "off"],
   "lru-drain-all-local-first": ["on", "off"],
+  "ra-order": ["plus-2", "honour"],
   hmm: [
     "hmm-pre-6.15",
     "hmm-trylock-return",
@@ -62,6 +65,7 @@ const BASE_6_10: KernelOptions = {
   migrate: "mainline",
   "lru-batch-clears-lru": "off",
   "lru-drain-all-local-first": "off",
+  "ra-order": "plus-2",
   hmm: "hmm-pre-6.15",
 };
 
@@ -97,9 +101,9 @@ export const KERNEL_PRESETS: readonly KernelPreset[] = [
   {
     id: "linux-6.17",
     base: "linux-6.16",
-    variants: { collect: "6.17", "lru-batch-clears-lru": "off" },
+    variants: { collect: "6.17", "lru-batch-clears-lru": "off", "ra-order": "honour" },
     source:
-      "6.17: Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): 98c6d259319e (\"mm/gup: check ref_count instead of lru before migration\"), a09a8a1fbb37 (\"mm/gup: local lru_add_drain() to avoid lru_add_drain_all()\"), afb99e9f5004 (reverts 33dfe9204f29), 8d79ed36bfc8 (reverts \"mm: vmscan.c: fix OOM on swap stress test\"), 2da6de30e60d (\"mm: folio_may_be_lru_cached() unless folio_test_large()\"): the ref_count ladder with the +1 target",
+      "6.17: Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): 98c6d259319e (\"mm/gup: check ref_count instead of lru before migration\"), a09a8a1fbb37 (\"mm/gup: local lru_add_drain() to avoid lru_add_drain_all()\"), afb99e9f5004 (reverts 33dfe9204f29), 8d79ed36bfc8 (reverts \"mm: vmscan.c: fix OOM on swap stress test\"), 2da6de30e60d (\"mm: folio_may_be_lru_cached() unless folio_test_large()\"): the ref_count ladder with the +1 target; and Ryan Roberts, \"mm/readahead: honour new_order in page_cache_ra_order()\" (6.17 merge window): a cold mmap fault on a large-folio file reads small folios",
     headline: true,
   },
   {

@@ -74,24 +74,24 @@ function* folioAt(ctx: CallContext, addr: number): TaskGen<Folio | null> {
 
 defineCall({
   name: "memfd_create",
-  summary: "memfd_create(name): a shmem file of `pages` pages; returns its name for mmap's `file`",
-  args: z.object({ name: z.string(), pages: Pages }).strict(),
+  summary: "memfd_create(name): a shmem file of `pages` pages; returns its name for mmap's `file`. `order`: the mTHP order its faults allocate when the aligned range fits (tmpfs huge=always with one enabled size; 0: small folios)",
+  args: z.object({ name: z.string(), pages: Pages, order: z.number().int().min(0).max(9).default(0) }).strict(),
   returns: z.string(),
   defines: { kind: "file", arg: "name" },
   *run(ctx, a) {
-    memoryWorld(ctx.world).files.set(a.name, memfdCreate(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages }));
+    memoryWorld(ctx.world).files.set(a.name, memfdCreate(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, folioOrder: a.order }));
     return a.name;
   },
 });
 
 defineCall({
   name: "open_file",
-  summary: "a regular file of `pages` pages with an empty page cache; returns its name",
-  args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional() }).strict(),
+  summary: "a regular file of `pages` pages with an empty page cache; returns its name. `order`: the largest folio order its readahead may allocate (mapping_set_folio_order_range; 0: small folios)",
+  args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional(), order: z.number().int().min(0).max(9).default(0) }).strict(),
   returns: z.string(),
   defines: { kind: "file", arg: "name" },
   *run(ctx, a) {
-    memoryWorld(ctx.world).files.set(a.name, createFile(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, raPages: a.raPages }));
+    memoryWorld(ctx.world).files.set(a.name, createFile(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, raPages: a.raPages, folioOrder: a.order }));
     return a.name;
   },
 });
@@ -110,7 +110,7 @@ defineCall({
       /** PROT_READ | PROT_WRITE unless false; `prot:` sets the protection exactly. */
       prot: z.array(z.enum(["PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC"])).min(1).optional(),
       locked: z.boolean().default(false),
-      /** mTHP order of anonymous folios (0: small). */
+      /** mTHP order of anonymous memory (0: small): private, the vma's; shared, its shmem object's. */
       order: z.number().int().min(0).max(9).default(0),
       /** The address asked for (with `page`); how it binds is `fixed`. */
       addr: Addr.optional(),
@@ -125,8 +125,7 @@ defineCall({
     if (!given.has("addr") && typeof a.fixed === "string" && a.fixed !== "hint") out.push({ arg: "fixed", message: `fixed: ${a.fixed} needs addr: (the address to map at)` });
     if (!given.has("addr") && typeof a.page === "number" && a.page > 0) out.push({ arg: "page", message: "page: is an offset from addr:, and this mmap has no addr:" });
     if (a.prot !== undefined && a.write === false) out.push({ arg: "write", message: "write: is ignored when prot: is given (leave PROT_WRITE out of prot: instead)" });
-    if (a.file !== undefined && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: sets the mTHP order of anonymous folios; a file mapping's folios come from its page cache (drop order: or file:)" });
-    if (a.file === undefined && a.shared === true && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: applies to private anonymous memory; a shared anonymous mapping is shmem" });
+    if (a.file !== undefined && typeof a.order === "number" && a.order > 0) out.push({ arg: "order", message: "order: sets the mTHP order of anonymous memory; a file or memfd mapping's folio sizes come from the object (give order: to memfd_create or open_file instead)" });
     return out;
   },
   *run(ctx, a) {

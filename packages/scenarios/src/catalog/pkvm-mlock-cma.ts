@@ -8,9 +8,17 @@ export default defineScenario({
   description:
     "crosvm faults a guest page of a memfd in a VM_LOCKED mapping on CPU7: the folio is queued in CPU7's lru_add batch, then mlock_folio() queues it in CPU7's mlock batch. A readahead of another file fills the lru_add batch, so the folio reaches the LRU as unevictable with PG_lru set — while its mlock batch slot still holds a reference. pKVM then pins it FOLL_LONGTERM on CPU3: the folio is in CMA, so it must migrate, and the unexplained batch reference fails every migration pass unless the pin drains CPU7's batches first.",
   source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§10.1, §12.1" },
+  params: {
+    order: {
+      default: 0,
+      description:
+        "mTHP order of the memfd's folios (tmpfs huge=always with one enabled size; memfd mTHP below PMD size exists from 6.14, PMD size before). 2: the guest page is an order-2 folio, which folio_add_lru() and mlock_folio() never leave in a per-CPU batch",
+      values: [0, 2],
+    },
+  },
   machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
   setup: [
-    call("memfd_create", { name: "crosvm_guest", pages: 16 }, { cpu: 7 }),
+    call("memfd_create", { name: "crosvm_guest", pages: 16, order: "${order}" }, { cpu: 7 }),
     call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
     call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
     call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),

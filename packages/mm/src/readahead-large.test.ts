@@ -1,0 +1,72 @@
+/**
+ * Page-cache large folios (mm/readahead.c `page_cache_ra_order`): a cold mmap fault on
+ * a large-folio file reads order-2 folios up to 6.16 and small ones from 6.17 (option
+ * `ra-order`), readahead(2) always reads small folios, an already cached index ends the
+ * large allocations, and the faulting page of a large folio is mapped alone (no
+ * fault-around), with exact counts.
+ */
+
+import { describe, expect, it } from "vitest";
+import { lruAddDrain } from "@foliosim/lru";
+import { createFile } from "./filemap.js";
+import { getPte } from "./mm-types.js";
+import { touch } from "./memory.js";
+import { MAP_SHARED, PROT_READ, mmap } from "./mmap.js";
+import { forcePageCacheRa } from "./readahead.js";
+import { snap, where, world } from "./testing.js";
+
+const PAGE = 4096;
+
+function faultAt(raOrder: "plus-2" | "honour", page: number, pre?: (file: ReturnType<typeof createFile>, w: ReturnType<typeof world>) => void) {
+  const w = world({ kernel: { "ra-order": raOrder } });
+  const mm = w.mm();
+  const file = createFile(w.m, { memory: w.mem, name: "lib.so", sizePages: 12, raPages: 8, folioOrder: 4 });
+  pre?.(file, w);
+  const a = w.step(0, () => mmap(mm, { length: 12 * PAGE, prot: PROT_READ, flags: MAP_SHARED, file }));
+  const f = w.step(0, () => touch(mm, a + page * PAGE, false));
+  return { w, mm, file, a, f, orders: [...new Set([...Array(12).keys()].map((i) => file.peek(i)))].map((x) => (x ? `${x.index}:${x.order}` : "-")) };
+}
+
+describe("page_cache_ra_order", () => {
+  it("up to 6.16 (ra-order=plus-2) a cold fault at index 0 reads order-2 folios over the 8-page window; the faulting page alone is mapped: refcount 4 cache + 1 map", () => {
+    const { w, mm, a, f, orders } = faultAt("plus-2", 0);
+    expect(orders).toEqual(["0:2", "4:2", "-"]);
+    expect([f.order, f.index]).toEqual([2, 0]);
+    w.step(0, () => lruAddDrain());
+    expect(snap(f)).toEqual({ ref: 5, exp: 5, flags: "uptodate|lru|head", mapcount: 1, holders: { map: 1, pagecache: 4 } });
+    expect(where(w.m, f)).toEqual(["inactive_file"]);
+    expect(getPte(mm, a)).toMatchObject({ kind: "present", folio: f, page: 0 });
+    expect(getPte(mm, a + PAGE).kind).toBe("none");
+    // A second fault in the same folio is a page-cache hit: one more PTE, one more reference.
+    w.step(0, () => touch(mm, a + 3 * PAGE, false));
+    expect(getPte(mm, a + 3 * PAGE)).toMatchObject({ kind: "present", folio: f, page: 3 });
+    expect(snap(f)).toMatchObject({ ref: 6, exp: 6, mapcount: 2, holders: { map: 2, pagecache: 4 } });
+  });
+
+  it("from 6.17 (ra-order=honour, the default) the same fault reads small folios", () => {
+    const { f, file, orders } = faultAt("honour", 1);
+    expect(f.order).toBe(0);
+    expect(orders.length).toBe(9); // 8 small folios and the hole at 8-11
+    expect(file.nrpages).toBe(8);
+  });
+
+  it("a misaligned start uses smaller aligned folios (__ffs(index)) and the window's end shrinks the last one", () => {
+    // The model's read-around starts at the faulting index (the kernel's starts ra_pages/2 before it).
+    const { orders, f } = faultAt("plus-2", 1);
+    expect(orders).toEqual(["-", "1:0", "2:1", "4:2", "8:0"]); // 0 and 9-11 are holes
+    expect(f.order).toBe(0);
+    expect(faultAt("plus-2", 9).orders).toEqual(["-", "9:0", "10:1"]); // EOF at 11
+  });
+
+  it("an index already cached ends the large allocations; the rest of the window is read with small folios", () => {
+    const { orders } = faultAt("plus-2", 0, (file, w) => {
+      w.step(0, () => forcePageCacheRa(file, 5, 1)); // readahead(2): always small folios
+    });
+    expect(orders).toEqual(["0:2", "4:0", "5:0", "6:0", "7:0", "-"]);
+  });
+
+  it("an order past PMD size on a file is refused", () => {
+    const w = world();
+    expect(() => createFile(w.m, { memory: w.mem, name: "x", sizePages: 4, folioOrder: 12 })).toThrow(/folio order 12: expected an integer from 0 to 9/);
+  });
+});
