@@ -8,11 +8,16 @@ import { call } from "./builder.js";
 import { longtermPinOnePage } from "./catalog/longterm-pin.js";
 import { getScenario, headlineKernels, runScenario, type Scenario } from "./index.js";
 
-/** pkvm-mlock-cma with its pin kept to the end and final checks reading the guest folio. */
+/** pkvm-mlock-cma whose vCPU thread keeps its pin, reads the guest folio, then unpins. */
 function withChecks(): Scenario {
   const s = getScenario("pkvm-mlock-cma");
   const pin = longtermPinOnePage("$guest", { flags: ["FOLL_LONGTERM", "FOLL_WRITE"], keep: true });
-  return { ...s, tasks: [{ ...s.tasks[0], script: [pin] }], check: [call("folio_state", { addr: "$guest" }, { as: "guest_page0" }), call("folio_state", { addr: "$guest", page: 3 }, { as: "guest_page3" }), call("folio_state", { addr: "$guest", page: 4 }, { as: "guest_page4" })] };
+  const observe = [
+    call("folio_state", { addr: "$guest" }, { as: "guest_page0" }),
+    call("folio_state", { addr: "$guest", page: 3 }, { as: "guest_page3" }),
+    call("folio_state", { addr: "$guest", page: 4 }, { as: "guest_page4" }),
+  ];
+  return { ...s, tasks: [{ ...s.tasks[0], script: [pin, ...observe, call("unpin_user_pages", { pins: "$pin.handle" })] }] };
 }
 
 function final(kernel: string, seed = 1) {
@@ -24,7 +29,7 @@ function final(kernel: string, seed = 1) {
 describe("pkvm-mlock-cma[order=2]: S1 on an order-2 shmem folio", () => {
   it.each(headlineKernels())("holds on %s: one migration pass, no lru_add_drain_all, no mismatch", (k) => {
     for (const seed of [0, 1, 2, 3, 4]) {
-      const { r } = final(k, seed);
+      const r = runScenario(getScenario("pkvm-mlock-cma"), k, new TimedChooser(seed), { order: 2 });
       expect(r.failure, `${k} seed ${seed}`).toBeNull();
       expect(r.verdict).toBe("holds");
       expect(r.metrics.migrate_retry ?? 0).toBe(0);
@@ -32,9 +37,10 @@ describe("pkvm-mlock-cma[order=2]: S1 on an order-2 shmem folio", () => {
     }
   });
 
-  it("the pinned folio: order 2 out of CMA, mapped whole (mapcount 4), 4 cache + 4 map + 1 pin references, _pincount 1; the next folio is untouched", () => {
+  it("the pinned folio, read while the pin is held: order 2 out of CMA, mapped whole (mapcount 4), 4 cache + 4 map + 1 pin references, _pincount 1; the next folio is untouched", () => {
     for (const k of headlineKernels()) {
-      const { page0, page3, page4 } = final(k);
+      const { r, page0, page3, page4 } = final(k);
+      expect(r.failure, k).toBeNull();
       expect(page0, k).toMatchObject({ present: true, order: 2, _refcount: 9, pincount: 1, mapcount: 4, folio_maybe_dma_pinned: true, migratetype: "MOVABLE", zone: "Normal", longterm_pinnable: true, batch: null });
       expect(page3.pfn).toBe(page0.pfn); // the same folio maps page 3
       expect(page4).toMatchObject({ present: false });
