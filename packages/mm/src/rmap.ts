@@ -43,6 +43,17 @@ export function readVmFlags(vma: Vma): Op<number> {
  * `mlock_vma_folio(folio, vma)` (mm/internal.h): in a vma whose flags masked with
  * VM_LOCKED|VM_SPECIAL are exactly VM_LOCKED, `mlock_folio`. A large folio is mlocked
  * only when it lies wholly inside the vma (`folio_within_vma`).
+ *
+ * Releases differ for a large folio mapped by a fault: up to 6.18 `__folio_add_file_rmap`
+ * and `__folio_add_anon_rmap` skip `mlock_vma_folio` for any large folio
+ * (`if (!folio_test_large(folio))`: left to `mlock_pte_range` and reclaim); Kiryl
+ * Shutsemau's "mm/rmap: improve mlock tracking for large folios" (queued in mm-new on
+ * 30 Sep 2025, so the 6.19 merge window) mlocks it when the call maps all of it
+ * (`folio_nr_pages(folio) == nr_pages`). The model runs a rule close to the newer one
+ * on every kernel (`finish_fault` maps a shmem folio whole only when it is within the
+ * vma): on ≤ 6.18 a large shmem folio faulted into a VM_LOCKED vma would stay
+ * unmlocked until `mlock_pte_range` or reclaim found it. Either way no per-CPU batch
+ * keeps it (`mlock_folio` flushes at once for a large folio).
  */
 export function* mlockVmaFolio(folio: Folio, vma: Vma): TaskGen<void> {
   const flags = yield* readVmFlags(vma);
