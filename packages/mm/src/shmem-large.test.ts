@@ -11,7 +11,7 @@ import { folioMaybeDmaPinned, folioNrPages } from "@foliosim/folio";
 import { lruAddDrain } from "@foliosim/lru";
 import { getPte, type MmStruct } from "./mm-types.js";
 import { touch } from "./memory.js";
-import { MAP_ANONYMOUS, MAP_LOCKED, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
+import { MAP_ANONYMOUS, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
 import { memfdCreate } from "./shmem.js";
 import { pinFolio, snap, unpinFolio, where, world, type World } from "./testing.js";
 
@@ -93,6 +93,18 @@ describe("shmem/memfd large folios", () => {
     w.step(0, () => lruAddDrain());
     w.step(0, () => munmap(mm, a, 4 * PAGE));
     expect(snap(f)).toMatchObject({ ref: 4, exp: 4, mapcount: 0, holders: { pagecache: 4 } });
+  });
+
+  it("a private mapping: a read fault maps the order-2 folio whole, read-only; a write to page 1 copies that page alone (wp_page_copy) and the large folio loses one mapping", () => {
+    const { w, mm, a } = setup(2, 8, 8, MAP_PRIVATE);
+    const f = w.step(0, () => touch(mm, a, false));
+    expect([f.order, f.mapcount]).toEqual([2, 4]);
+    expect(getPte(mm, a + PAGE)).toMatchObject({ kind: "present", folio: f, page: 1, writable: false });
+    const c = w.step(0, () => touch(mm, a + PAGE, true));
+    expect([c.order, c.mapping?.kind]).toEqual([0, "anon"]);
+    expect(getPte(mm, a + PAGE)).toMatchObject({ kind: "present", folio: c, writable: true });
+    w.step(0, () => lruAddDrain());
+    expect(snap(f)).toMatchObject({ ref: 7, exp: 7, mapcount: 3, holders: { map: 3, pagecache: 4 } });
   });
 
   it("an order beyond PMD size is refused with the valid range", () => {
