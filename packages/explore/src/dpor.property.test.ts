@@ -1,17 +1,17 @@
 // A proof must be a proof, on programs nobody wrote by hand: for seeded random small
-// programs (locks, mutexes, plain and atomic accesses, timed work, waits on a
-// variable, preemption points; one to three CPUs; every preemption model; tight and
+// programs (locks, mutexes, plain and atomic accesses, timed work, waits on a variable (some with a timeout), timed sleeps,
+// preemption points; one to three CPUs; every preemption model; tight and
 // loose skew bounds) a DPOR run that reports `complete` reaches exactly the final
 // states naive enumeration of every schedule reaches.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Cell, Mutex, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, spinLock, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
+import { Cell, Mutex, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, sleepNs, spinLock, waitVarEventTimeout, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
 import { enumerateSchedules } from "@foliosim/sim/test";
 import { explore } from "./explore.js";
 import type { ExploreTarget } from "./target.js";
 
 type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "work"; ns: number } | { k: "resched" };
-type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "waitflag" } | { k: "setflag" };
+type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "waitflag" } | { k: "setflag" } | { k: "sleep"; ns: number } | { k: "waitflagto"; ns: number };
 interface Program {
   cpus: number;
   preemption: PreemptionModel;
@@ -31,6 +31,8 @@ const instr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("spin" as const), lock: fc.nat(1), body: fc.array(plain, { minLength: 1, maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("mutex" as const), lock: fc.nat(1), body: fc.array(plain, { minLength: 1, maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.constantFrom({ k: "waitflag" as const }, { k: "setflag" as const }) },
+  // Timers: a timed sleep, and a wait on the flag that gives up (its result is seen).
+  { weight: 1, arbitrary: fc.oneof(fc.record({ k: fc.constant("sleep" as const), ns: fc.constantFrom(100, 2_000) }), fc.record({ k: fc.constant("waitflagto" as const), ns: fc.constantFrom(100, 2_000) })) },
 );
 const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpus) =>
   fc.record({
@@ -79,6 +81,10 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
                 yield* mutexUnlock(mutexes[i.lock]);
               } else if (i.k === "waitflag") {
                 yield* waitVarEvent(flag, () => flag.value !== 0);
+              } else if (i.k === "sleep") {
+                yield sleepNs(i.ns);
+              } else if (i.k === "waitflagto") {
+                seen[n].push((yield* waitVarEventTimeout(flag, () => flag.value !== 0, i.ns)) > 0 ? 1 : 0);
               } else if (i.k === "setflag") {
                 yield* writeOnce(flag, 1);
                 yield wakeUpVar(flag);
@@ -114,6 +120,8 @@ describe("DPOR against naive enumeration on generated programs", () => {
     ["a sleeper stays awake while a task blocks on the mutex it holds", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":0,"body":[{"k":"mutex","lock":1,"body":[{"k":"r","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"add","cell":0}]},{"k":"w","cell":1,"v":1}]},{"cpu":1,"body":[{"k":"resched"},{"k":"w","cell":0,"v":1},{"k":"mutex","lock":1,"body":[{"k":"add","cell":1}]}]}]}],
     ["the step before a mutex_lock decides whether it blocks: it races with the unlock", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":0,"body":[{"k":"mutex","lock":1,"body":[{"k":"add","cell":0}]},{"k":"r","cell":0}]},{"cpu":0,"body":[{"k":"r","cell":0}]},{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"resched"}]},{"k":"mutex","lock":1,"body":[{"k":"add","cell":0}]},{"k":"work","ns":10}]}]}],
     ["a task kept off its CPU by a non-preemptible one is tried before that one took the CPU", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":2,"body":[{"k":"w","cell":0,"v":2},{"k":"work","ns":3000}]},{"cpu":2,"body":[{"k":"add","cell":0},{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":0,"body":[{"k":"setflag"},{"k":"resched"}]}]}],
+    ["a step that holds another CPU back under a tight skew bound is dependent with it (1)", {"cpus":2,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"spin","lock":1,"body":[{"k":"add","cell":0},{"k":"r","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"work","ns":10}]}]},{"cpu":1,"body":[{"k":"w","cell":1,"v":1},{"k":"r","cell":0}]},{"cpu":0,"body":[{"k":"w","cell":1,"v":2},{"k":"spin","lock":1,"body":[{"k":"resched"}]},{"k":"r","cell":0},{"k":"resched"}]}]}],
+    ["a step that holds another CPU back under a tight skew bound is dependent with it (2)", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"mutex","lock":1,"body":[{"k":"w","cell":0,"v":1}]},{"k":"add","cell":0}]},{"cpu":0,"body":[{"k":"spin","lock":0,"body":[{"k":"add","cell":0}]},{"k":"mutex","lock":0,"body":[{"k":"r","cell":0}]}]},{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"add","cell":0}]}]}]}],
   ];
   it.each(REGRESSIONS)("%s", (_name, p) => {
     const { naive, dpor, complete } = finalStates(p);

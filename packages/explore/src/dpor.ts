@@ -21,7 +21,16 @@
  * never co-enabled, so the waiter cannot overtake it. As in Flanagan and Godefroid's
  * DPOR, such a race is also reversed against the latest earlier dependent event that
  * may be co-enabled with it (the acquisition behind the unlock); where the waiter was
- * seen blocked at the unlock, only there.
+ * seen blocked at the unlock, only there. "Blocked" means the operation's own
+ * condition was false (`Machine.opEnabled`): a task that only waited for its CPU, or
+ * for its turn in virtual time, may run there in another schedule.
+ *
+ * Virtual time couples the CPUs beyond footprints: under the skew bound a CPU that ran
+ * ahead waits for the others, and a pending timer holds back every later step. Such
+ * waits never disable a task that already could run, except a new timer: a step that
+ * holds back another CPU's candidate that way (`Machine.timeHeld`) is never kept in a
+ * sleep set. The property test (dpor.property.test.ts) checks all of this against
+ * naive enumeration on generated programs with tight skew bounds and timers.
  *
  * Preemption bounding (optional): a choice that would exceed the bound is not
  * explored, and the run is then never `complete`, only `boundedComplete`.
@@ -69,12 +78,14 @@ interface Frame {
   candidates: EventInfo[];
   /** Each task's pending operation at this state (this execution's objects), by task id. */
   pending: (Op<unknown> | null)[];
+  /** By task id: its pending operation's own condition is false here (a held lock, an unmet wait). */
+  disabled: boolean[];
   chosen: number;
   backtrack: Set<number>;
   done: Set<number>;
-  /** Sleepers: true for one whose explored step went on to a blocking operation. */
-  sleep: Map<number, boolean>;
-  /** Each task explored here: true when its step went on to a blocking operation (`includeNextBlock`). */
+  /** Sleepers: tasks whose step here is covered by an explored sibling (never one that went on to block). */
+  sleep: Set<number>;
+  /** Each task explored here: true when its step went on to a blocking operation (`includeNextBlock`) or held another CPU's task back in time. */
   explored: Map<number, boolean>;
   lastTask: number;
   preemptionsBefore: number;
@@ -142,18 +153,21 @@ export class Dpor {
     if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].explored.set(plan.events[depth - 1].task, true);
     const infos = candidates.map(toEventInfo);
     const pending = pendingOps(machine);
+    const disabled = disabledOps(machine);
+    if (depth > 0) noteTimeDisabling(machine, this.stack[depth - 1]);
     let frame: Frame;
     if (depth < this.stack.length) {
       frame = this.stack[depth];
       frame.candidates = infos;
       frame.pending = pending;
+      frame.disabled = disabled;
       if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
     } else {
-      const sleep = depth === 0 ? new Map<number, boolean>() : this.sleepAfter(this.stack[depth - 1]);
+      const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
       if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
-      frame = { candidates: infos, pending, chosen: -1, backtrack: new Set(), done: new Set(), sleep, explored: new Map(), lastTask, preemptionsBefore };
+      frame = { candidates: infos, pending, disabled, chosen: -1, backtrack: new Set(), done: new Set(), sleep, explored: new Map(), lastTask, preemptionsBefore };
       const pick = depth < this.prefixDepth ? this.prefixChoice(frame, depth) : this.freshChoice(frame);
       if (pick < 0) return -1;
       frame.chosen = pick;
@@ -201,10 +215,10 @@ export class Dpor {
   }
 
   /** Sleep set on arrival at the frame after `frame`: sleepers and explored siblings independent of the choice. */
-  private sleepAfter(frame: Frame): Map<number, boolean> {
+  private sleepAfter(frame: Frame): Set<number> {
     const chosen = frame.candidates.find((c) => c.task === frame.chosen)!;
-    const next = new Map<number, boolean>();
-    for (const [task, blocks] of frame.sleep) keepAsleep(frame, task, blocks, chosen, next);
+    const next = new Set<number>();
+    for (const task of frame.sleep) keepAsleep(frame, task, false, chosen, next);
     for (const task of frame.done) if (task !== frame.chosen) keepAsleep(frame, task, frame.explored.get(task) === true, chosen, next);
     return next;
   }
@@ -290,12 +304,16 @@ export class Dpor {
     return -1;
   }
 
-  /** Was `event`'s own operation pending, but not a candidate, at the state before frame `depth`? */
+  /**
+   * Was `event`'s own operation pending and disabled by its own condition (a held
+   * lock, an unmet wait) at the state before frame `depth`? A task that only waits for
+   * its CPU or its turn in virtual time is not: another schedule may run it there.
+   */
   private blockedAt(depth: number, event: EventInfo): boolean {
     const frame = this.stack[depth];
     if (frame === undefined) return false;
     if (frame.pending[event.task] !== event.op) return false;
-    return !frame.candidates.some((c) => c.task === event.task);
+    return frame.disabled[event.task] === true;
   }
 
   /** Make sure some initial of notdep(i).j is explored at the state before event i. */
@@ -443,6 +461,18 @@ function includeNextBlock(event: EventInfo, machine: Machine): boolean {
 }
 
 /**
+ * A sleeper stays asleep past `chosen` when it is still a candidate and independent of
+ * `chosen`. A sleeper that is no longer a candidate is dropped: waking it only adds work.
+ */
+function keepAsleep(frame: Frame, task: number, blocks: boolean, chosen: EventInfo, into: Set<number>): void {
+  // What a blocking operation after the sleeper's step depends on is known only for the
+  // execution that ran it (objects are per execution): such a sleeper is woken.
+  if (blocks) return;
+  const info = frame.candidates.find((c) => c.task === task);
+  if (info !== undefined && !dependent(info, chosen)) into.add(task);
+}
+
+/**
  * A task that goes to sleep on a blocking operation (a held mutex, an unmet wait
  * condition) does so while candidates are worked out, without a step of its own: a
  * hidden event that reads what its operation reads. Whether it blocks decides its
@@ -450,19 +480,7 @@ function includeNextBlock(event: EventInfo, machine: Machine): boolean {
  * event is woken: the execution where the sleeper runs after the block is not the one
  * explored when it ran before it.
  */
-/**
- * A sleeper stays asleep past `chosen` when it is still a candidate and independent of
- * `chosen`. A sleeper that is no longer a candidate is dropped: waking it only adds work.
- */
-function keepAsleep(frame: Frame, task: number, blocks: boolean, chosen: EventInfo, into: Map<number, boolean>): void {
-  // What a blocking operation after the sleeper's step depends on is known only for the
-  // execution that ran it (objects are per execution): such a sleeper is woken.
-  if (blocks) return;
-  const info = frame.candidates.find((c) => c.task === task);
-  if (info !== undefined && !dependent(info, chosen)) into.set(task, false);
-}
-
-function wakeSleepersOfBlocked(sleep: Map<number, boolean>, candidates: readonly EventInfo[], machine: Machine): void {
+function wakeSleepersOfBlocked(sleep: Set<number>, candidates: readonly EventInfo[], machine: Machine): void {
   for (const task of machine.tasks) {
     const op = task.pending;
     if (task.state === "done" || op === null || op.enabled === undefined) continue;
@@ -470,6 +488,30 @@ function wakeSleepersOfBlocked(sleep: Map<number, boolean>, candidates: readonly
     const blocked: EventInfo = { task: task.id, cpu: task.cpu, op, reads: op.reads, writes: op.writes, preempts: false };
     for (const c of candidates) if (sleep.has(c.task) && dependent(c, blocked)) sleep.delete(c.task);
   }
+}
+
+/**
+ * A step that holds back, in virtual time, a task of another CPU that was a candidate
+ * before it (it started a timed wait whose timer now comes first) disables that task
+ * without sharing an object with it. Like a step that goes on to a blocking operation,
+ * it is never kept asleep: the execution where the other task ran first is not the
+ * one explored when this step ran first. (Running ahead holds back only the task
+ * itself and the others of its CPU, with which it is dependent anyway.)
+ */
+function noteTimeDisabling(machine: Machine, previous: Frame): void {
+  const holds = machine.timeHeld();
+  if (holds.length === 0) return;
+  const cpu = machine.tasks[previous.chosen].cpu;
+  for (const h of holds) {
+    if (machine.tasks[h.task].cpu === cpu) continue;
+    if (previous.candidates.some((c) => c.task === h.task)) previous.explored.set(previous.chosen, true);
+  }
+}
+
+function disabledOps(machine: Machine): boolean[] {
+  const out: boolean[] = [];
+  for (const task of machine.tasks) out[task.id] = task.state !== "done" && task.pending !== null && task.pending.enabled !== undefined && !machine.opEnabled(task);
+  return out;
 }
 
 function pendingOps(machine: Machine): (Op<unknown> | null)[] {

@@ -12,6 +12,7 @@ export {
   currentMachine,
   fmtNs,
   type Candidate,
+  type TimeHold,
   type Chooser,
   type HangReport,
   type HangTask,
