@@ -463,3 +463,34 @@ describe("migrate_pages: return values (reference §5.2)", () => {
     expect(mapped(w)).toBe(w.folio);
   });
 });
+
+describe("large folios: folio_expected_refs for nr > 1", () => {
+  it("an order-2 memfd folio mapped whole migrates: the new folio takes the 4 cache and 4 mapping references, the old one is freed", () => {
+    const w = world({ shmem: true, pages: 4, order: 2 });
+    expect([w.folio.order, w.folio.refcount, w.folio.mapcount]).toEqual([2, 8, 4]);
+    let out!: Migrated;
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { out = yield* isolateMigratePutback(w, "MIGRATE_SYNC"); } });
+    const r = run(w);
+    expect(out).toEqual({ rc: 0, left: 0 });
+    const nu = mapped(w)!;
+    expect(nu).not.toBe(w.folio);
+    expect([nu.order, nu.refcount, nu.pincount, nu.mapcount, nu.holderCount("pagecache"), nu.holderCount("map")]).toEqual([2, 8, 0, 4, 4, 4]);
+    expect(w.addrs.map((a) => mapped(w, a))).toEqual([nu, nu, nu, nu]);
+    expect(w.folio.state).toBe("free");
+    expect(events(r, "migrate_refcount_mismatch")).toEqual([]);
+  });
+
+  it("one transient reference on it fails every move pass: _refcount 6 where 4 cache + 1 isolation = 5 are expected", () => {
+    const w = world({ shmem: true, pages: 4, order: 2 });
+    let out!: Migrated;
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* holdReference(w.folio, 1_000_000_000); } });
+    w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); out = yield* isolateMigratePutback(w, "MIGRATE_SYNC"); } });
+    const r = run(w);
+    expect(out).toEqual({ rc: 1, left: 1 });
+    const mismatches = events(r, "migrate_refcount_mismatch");
+    expect(mismatches).toHaveLength(10);
+    expect(new Set(mismatches.map((e) => JSON.stringify({ count: (e.args as { count: number }).count, expected: (e.args as { expected: number }).expected })))).toEqual(new Set([JSON.stringify({ count: 6, expected: 5 })]));
+    expect(mapped(w)).toBe(w.folio);
+    expect([w.folio.refcount, w.folio.mapcount]).toEqual([8, 4]);
+  });
+});

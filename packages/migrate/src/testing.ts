@@ -49,6 +49,8 @@ export interface WorldOptions {
   cpus?: number;
   /** Pages to map and fault in (default 1). */
   pages?: number;
+  /** With `shmem`: the memfd's mTHP order (its first fault maps a whole folio of this order). */
+  order?: number;
 }
 
 /** Pages faulted in on CPU0 and every batch drained; invariants checked after every later step. */
@@ -57,7 +59,7 @@ export function world(options: WorldOptions = {}): World {
   const m = new Machine({ cpus: options.cpus ?? 2, kernel: { migrate: "mainline", ...options.kernel } });
   const memory = new PhysicalMemory(options.memory ?? { Movable: 8, Normal: 32 });
   const mm = createMm(m, { memory, name: "p0" });
-  const file = options.shmem ? memfdCreate(m, { memory, name: "memfd", sizePages: Math.max(4, pages) }) : undefined;
+  const file = options.shmem ? memfdCreate(m, { memory, name: "memfd", sizePages: Math.max(4, pages), folioOrder: options.order ?? 0 }) : undefined;
   const folios: Folio[] = [];
   const addrs: number[] = [];
   m.spawn({
