@@ -60,7 +60,21 @@ const SAMPLE: [string, string][] = [
 ];
 const CELLS: [string, string][] = FULL ? CATALOG.flatMap((s) => [...headlineKernels(), "gup-count-isolated"].map((k): [string, string] => [s.id, k])) : SAMPLE;
 
+/**
+ * The same under a tight skew bound (1 µs, where virtual time couples the CPUs most:
+ * the regime of the catalog's exhaustive proofs), on the newest headline kernel.
+ */
+const TIGHT: [string, string][] = FULL ? CATALOG.map((s): [string, string] => [s.id, headlineKernels().at(-1)!]) : [["unisolatable-folio", "gup-count-isolated"]];
+
 describe("differential check: what samplers find, a complete DPOR finds", () => {
+  it.each(TIGHT)("%s on %s at a 1 us skew", (scenario, kernel) => {
+    const s = CATALOG.find((c) => c.id === scenario)!;
+    const target = scenarioTarget({ ...s, machine: { ...s.machine, maxSkewNs: 1_000 } }, kernel);
+    const r = differential(target, FULL ? { seeds: [1, 2, 3], samplerExecutions: 300, dporExecutions: 20_000 } : { seeds: [1], samplerExecutions: 30, dporExecutions: 300 });
+    expect(r.missing).toEqual([]);
+    if (FULL) console.log(`${scenario} on ${kernel} at 1 us: samplers found ${r.sampled.length}, DPOR ${r.dpor.complete ? "complete" : "not complete"} after ${r.dpor.executions} with ${r.dpor.signatures.length}`);
+  }, FULL ? 1_800_000 : 120_000);
+
   it.each(CELLS)("%s on %s", (scenario, kernel) => {
     const r = differential(loadTarget(scenario, kernel), FULL ? { seeds: [1, 2, 3], samplerExecutions: 300, dporExecutions: 20_000 } : { seeds: [1], samplerExecutions: 30, dporExecutions: 300 });
     expect(r.missing).toEqual([]);
