@@ -153,7 +153,7 @@ export class Dpor {
     if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].explored.set(plan.events[depth - 1].task, true);
     const infos = candidates.map(toEventInfo);
     const pending = pendingOps(machine);
-    const disabled = disabledOps(machine);
+    const disabled = disabledOps(machine, infos);
     if (depth > 0) noteTimeDisabling(machine, this.stack[depth - 1]);
     let frame: Frame;
     if (depth < this.stack.length) {
@@ -508,9 +508,13 @@ function noteTimeDisabling(machine: Machine, previous: Frame): void {
   }
 }
 
-function disabledOps(machine: Machine): boolean[] {
+/** By task id: its pending operation's own condition is false (candidates never are). */
+function disabledOps(machine: Machine, candidates: readonly EventInfo[]): boolean[] {
   const out: boolean[] = [];
-  for (const task of machine.tasks) out[task.id] = task.state !== "done" && task.pending !== null && task.pending.enabled !== undefined && !machine.opEnabled(task);
+  for (const task of machine.tasks) {
+    const op = task.pending;
+    out[task.id] = task.state !== "done" && op !== null && op.enabled !== undefined && !candidates.some((c) => c.task === task.id) && !machine.opEnabled(task);
+  }
   return out;
 }
 
