@@ -122,6 +122,17 @@ describe("validate catches everything up front, with file:line:field", () => {
     expect(step("{ call: mmap, args: { pages: 1, addr: $buf, fixed: MAP_FIXD } }")[0]).toMatch(/setup\.2\.args\.fixed: expected one of hint, MAP_FIXED, MAP_FIXED_NOREPLACE/);
   });
 
+  it("move_pages and machine nodes: misuse is caught with file:line:field", () => {
+    const step = (text: string) => edit("{ call: memfd_create, args: { name: m, pages: 2 } }", `{ call: memfd_create, args: { name: m, pages: 2 } }\n  - ${text}`);
+    expect(step("{ call: move_pages, args: { addr: $buf, pages: 2, nodes: [1, 0] }, expect: { field: status, equals: [1, 0] } }")).toEqual([]);
+    expect(step("{ call: move_pages, args: { addr: $buf, pages: 2, nodes: [1] } }")).toEqual([expect.stringMatching(/^f\.yaml:12:\d+: setup\.2\.args\.nodes: nodes: lists 1 node\(s\) for 2 page\(s\)/)]);
+    expect(step("{ call: move_pages, args: { addr: $buf, move_all: true } }")).toEqual([expect.stringMatching(/setup\.2\.args\.move_all: move_all: is ignored without nodes:/)]);
+    expect(step("{ call: move_pages, args: { addr: $buf, nodes: -1 } }")[0]).toMatch(/setup\.2\.args\.nodes: /);
+    expect(step("{ call: move_pages, args: { addr: $buf }, expect: { field: stat, equals: [0] } }")[0]).toMatch(/move_pages's result has no field "stat" \(did you mean "status"\?\)/);
+    expect(edit("cpus: 2", "cpus: 2\n  nodes: 0")[0]).toMatch(/^f\.yaml:9:\d+: machine\.nodes: /);
+    expect(edit("cpus: 2", "cpus: 2\n  nodes: two")[0]).toMatch(/^f\.yaml:9:\d+: machine\.nodes: /);
+  });
+
   it("check: steps only observe; metric only in check:; loops are bounded", () => {
     expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: lru_add_drain, args: {}")).toEqual([expect.stringMatching(/check\.0\.call: lru_add_drain changes state; a check: step may only observe/)]);
     expect(edit("- { call: folio_state, args: { addr: $buf+1 }", "- { call: metric, args: { name: lru_add_drain_all }")[0]).toMatch(/tasks\.0\.script\.1\.call: metric is only for check: steps/);

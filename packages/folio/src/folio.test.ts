@@ -107,3 +107,25 @@ describe("physical memory", () => {
     expect(result).toEqual([0, 1, 1]);
   });
 });
+
+describe("NUMA nodes", () => {
+  it("allocates on the allocating CPU's node, falls back to the next node, and not with thisNode", () => {
+    const m = new Machine({ cpus: 2 });
+    const mem = new PhysicalMemory({ Normal: 1, nodes: 2 });
+    const got: (number | null)[] = [];
+    const alloc = (req: Parameters<PhysicalMemory["allocFolio"]>[0]) =>
+      function* () {
+        const f = yield* mem.allocFolio(req);
+        got.push(f ? f.nid : null);
+      };
+    m.spawn({ name: "a", cpu: 1, body: alloc({ movable: true }) });
+    m.run(new SeededChooser(1));
+    const m2 = new Machine({ cpus: 2 });
+    m2.spawn({ name: "b", cpu: 1, body: alloc({ movable: true, nid: 1, thisNode: true }) });
+    m2.spawn({ name: "c", cpu: 1, body: alloc({ movable: true }) });
+    m2.run(new SeededChooser(1));
+    expect(got.sort()).toEqual([0, 1, null].sort());
+    expect(mem.freePages()).toEqual({ Normal: 0, "node1 Normal": 0 });
+    expect(() => new PhysicalMemory({ Normal: 1, nodes: 9 })).toThrow(/1 to 8 NUMA nodes/);
+  });
+});

@@ -81,6 +81,8 @@ export class Folio {
   deviceType: DeviceType | undefined;
   /** Opaque owner of a device folio (its dev_pagemap). */
   pgmap: unknown = undefined;
+  /** `folio_nid`: the NUMA node of its memory (0 on a one-node machine and for device memory). */
+  nid = 0;
 
   constructor(
     readonly pfn: number,

@@ -68,6 +68,8 @@ export {
 export { folioLock, folioLocked, folioTrylock, folioUnlock, folioWaitLocked } from "./folio-lock.js";
 export {
   FOLIO_COSTS,
+  NODE_PFN_STRIDE,
+  cpuToNode,
   PF_MEMALLOC,
   PF_MEMALLOC_PIN,
   PhysicalMemory,

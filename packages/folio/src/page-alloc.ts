@@ -9,8 +9,15 @@
  * allocation of a task with PF_MEMALLOC_PIN, whose `__GFP_MOVABLE` is stripped) uses
  * normal memory only. Within a region the lowest free pfn is taken: deterministic.
  *
+ * NUMA: with `nodes: N` every node has the same regions (node k's at pfn bases
+ * k × 0x1000000 above node 0's). An allocation prefers a node — the one asked for
+ * (`__folio_alloc(gfp, order, nid)`), else the allocating CPU's (`numa_node_id()`: CPUs
+ * are split evenly across nodes, `cpu_to_node`) — and falls back to the other nodes in
+ * order (the node-ordered zonelist) unless `thisNode` (__GFP_THISNODE).
+ *
  * Simplifications: no watermarks, no per-CPU page lists, no buddy splitting beyond
- * taking `1 << order` consecutive free pfns; one folio object per head pfn.
+ * taking `1 << order` consecutive free pfns; one folio object per head pfn; no
+ * mempolicies or cpusets (every node is allowed).
  */
 
 import { current, defineCosts, ModelError, op, Shared, type Machine, type Op } from "@foliosim/sim";
@@ -44,6 +51,16 @@ export interface MemorySpec {
   Movable?: number;
   /** Pages of MIGRATE_CMA pageblocks in ZONE_NORMAL. */
   CMA?: number;
+  /** NUMA nodes (default 1), each with the amounts above. */
+  nodes?: number;
+}
+
+/** Pfn distance between nodes' regions. */
+export const NODE_PFN_STRIDE = 0x1000000;
+
+/** `cpu_to_node`: CPUs split evenly across the nodes, in order. */
+export function cpuToNode(cpu: number, cpus: number, nodes: number): number {
+  return nodes <= 1 ? 0 : Math.min(nodes - 1, Math.floor((cpu * nodes) / Math.max(cpus, 1)));
 }
 
 export interface GfpRequest {
@@ -52,6 +69,10 @@ export interface GfpRequest {
   order?: number;
   /** Restrict to these regions (a scenario pinning a fault into CMA, say). */
   only?: RegionName[];
+  /** The preferred node (default: the allocating CPU's). */
+  nid?: number;
+  /** `__GFP_THISNODE`: the preferred node only, no fallback. */
+  thisNode?: boolean;
 }
 
 class Region extends Shared {
@@ -62,8 +83,9 @@ class Region extends Shared {
     readonly migratetype: Migratetype,
     readonly basePfn: number,
     readonly pages: number,
+    readonly nid: number,
   ) {
-    super(`zone ${region}`);
+    super(nid === 0 ? `zone ${region}` : `node${nid} zone ${region}`);
     for (let i = 0; i < pages; i++) this.free.push(basePfn + i);
   }
 }
@@ -75,6 +97,9 @@ export class PhysicalMemory implements FolioFreeTarget {
   private readonly regions: Region[] = [];
   private readonly folios = new Map<number, Folio>();
 
+  /** NUMA nodes with memory (`num_node_state(N_MEMORY)`). */
+  readonly nodes: number;
+
   constructor(spec: MemorySpec) {
     // Regions at fixed, recognisable pfn bases.
     const layout: [RegionName, ZoneName, Migratetype, number][] = [
@@ -83,18 +108,29 @@ export class PhysicalMemory implements FolioFreeTarget {
       ["CMA", "Normal", "CMA", 0x9f8000],
       ["Movable", "Movable", "MOVABLE", 0x200000],
     ];
-    for (const [name, zone, mt, base] of layout) {
-      const pages = spec[name] ?? 0;
-      if (!Number.isInteger(pages) || pages < 0) throw new ModelError("memory", name, `expected a non-negative page count, found ${pages}`);
-      if (pages > 0) this.regions.push(new Region(name, zone, mt, base, pages));
+    this.nodes = spec.nodes ?? 1;
+    if (!Number.isInteger(this.nodes) || this.nodes < 1 || this.nodes > 8) throw new ModelError("memory", "nodes", `expected 1 to 8 NUMA nodes, found ${this.nodes}`);
+    for (let nid = 0; nid < this.nodes; nid++) {
+      for (const [name, zone, mt, base] of layout) {
+        const pages = spec[name] ?? 0;
+        if (!Number.isInteger(pages) || pages < 0) throw new ModelError("memory", name, `expected a non-negative page count, found ${pages}`);
+        if (pages > 0) this.regions.push(new Region(name, zone, mt, base + nid * NODE_PFN_STRIDE, pages, nid));
+      }
     }
   }
 
-  /** Free pages per region. */
+  /** Free pages per region (node 0's by region name, others' as "node1 Normal"). */
   freePages(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.regions) out[r.region] = r.free.length;
+    for (const r of this.regions) out[r.nid === 0 ? r.region : `node${r.nid} ${r.region}`] = r.free.length;
     return out;
+  }
+
+  /** The nodes an allocation tries, preferred first (the node-ordered zonelist). */
+  private nodeOrder(m: Machine, req: GfpRequest): number[] {
+    const preferred = req.nid ?? cpuToNode(current().cpu, m.cpuCount, this.nodes);
+    if (req.thisNode) return [preferred];
+    return [preferred, ...Array.from({ length: this.nodes }, (_, i) => i).filter((n) => n !== preferred)];
   }
 
   /** The folio whose head is `pfn`, if it was ever allocated. */
@@ -113,14 +149,15 @@ export class PhysicalMemory implements FolioFreeTarget {
     let order = movable ? ORDER_MOVABLE : ORDER_UNMOVABLE;
     if (req.only) order = order.filter((r) => req.only!.includes(r));
     const nr = 1 << (req.order ?? 0);
-    for (const name of order) {
-      const region = this.regions.find((r) => r.region === name);
+    const regions = this.nodeOrder(m, req).flatMap((nid) => order.map((name) => this.regions.find((r) => r.region === name && r.nid === nid)));
+    for (const region of regions) {
       if (!region) continue;
       const pfn = takeRun(region.free, nr);
       if (pfn === undefined) continue;
       let f = this.folios.get(pfn);
       if (!f || f.order !== (req.order ?? 0)) {
         f = new Folio(pfn, req.order ?? 0, region.zone, region.migratetype, this);
+        f.nid = region.nid;
         this.folios.set(pfn, f);
       }
       f.state = "allocated";
@@ -129,7 +166,7 @@ export class PhysicalMemory implements FolioFreeTarget {
       m.markWrite(region);
       m.markWrite(f.ref);
       m.count("folio_alloc");
-      m.emit("mm_page_alloc", f.name, { pfn: "0x" + pfn.toString(16), order: f.order, zone: region.region, migratetype: region.migratetype });
+      m.emit("mm_page_alloc", f.name, { pfn: "0x" + pfn.toString(16), order: f.order, zone: region.region, migratetype: region.migratetype, ...(this.nodes > 1 ? { nid: region.nid } : {}) });
       return f;
     }
     m.emit("mm_page_alloc_fail", undefined, { movable, order: req.order ?? 0 });

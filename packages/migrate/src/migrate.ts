@@ -4,7 +4,10 @@
  * `migrate_folio_move`, `move_to_new_folio`, `migrate_folio` → `__migrate_folio`,
  * `__folio_migrate_mapping` (the expected-reference check, reference §5.7),
  * `folio_migrate_flags`, the undo paths, `migrate_folio_done`,
- * `putback_movable_pages` and `alloc_migration_target`.
+ * `putback_movable_pages` and `alloc_migration_target`; and move_pages(2)
+ * (`kernel_move_pages`, `do_pages_move`, `add_page_for_migration`,
+ * `move_pages_and_store_status`, `do_move_pages_to_node`, `store_status`,
+ * `do_pages_stat_array`) at the end of the file.
  *
  * Lists are arrays of folios the caller owns: folios that migrate leave `from` (and
  * are freed once their isolation reference goes); folios that fail stay on it, for
@@ -21,7 +24,9 @@ import {
   folioLock,
   folioMapped,
   folioNrPages,
+  folioIsZoneDevice,
   folioPut,
+  folioTryGet,
   folioTrylock,
   folioUnlock,
   getNow,
@@ -29,11 +34,13 @@ import {
   PG,
   refFreezeNow,
   refUnfreezeNow,
+  VM_IO,
+  VM_PFNMAP,
   type Folio,
   type PhysicalMemory,
 } from "@foliosim/folio";
-import { folioAddLru, folioPutbackLru, lruAddDrain, ISOLATED_HOLDER } from "@foliosim/lru";
-import { removeMigrationPtes, tryToMigrate } from "@foliosim/mm";
+import { folioAddLru, folioIsolateLru, folioPutbackLru, lruAddDrain, lruCacheDisable, lruCacheEnable, ISOLATED_HOLDER } from "@foliosim/lru";
+import { findVma, followPagePte, mmapReadLock, mmapReadUnlock, pteLock, pteUnlock, removeMigrationPtes, tryToMigrate, type MmStruct } from "@foliosim/mm";
 import { condResched, current, currentMachine, defineCosts, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import type { MoveAgain } from "./variants/points.js";
 import { migratePolicy } from "./variants/retry-policy.js";
@@ -102,10 +109,12 @@ export interface MigrateContext {
  * `alloc_migration_target`: a destination of the same order, never from a movable
  * zone or CMA for longterm pins (GFP_USER, no __GFP_MOVABLE).
  */
-export function allocMigrationTarget(memory: PhysicalMemory, reason: MigrateReason): NewFolioFn {
+export function allocMigrationTarget(memory: PhysicalMemory, reason: MigrateReason, target?: { nid: number; thisNode: boolean }): NewFolioFn {
   return function* (src: Folio) {
     const movable = reason !== "MR_LONGTERM_PIN";
-    return yield* memory.allocFolio({ movable, order: src.order }, MIGRATE_DST_HOLDER);
+    // mtc->nid, or NUMA_NO_NODE: the source's node (folio_nid(src)).
+    const nid = target?.nid ?? src.nid;
+    return yield* memory.allocFolio({ movable, order: src.order, nid, thisNode: target?.thisNode }, MIGRATE_DST_HOLDER);
   };
 }
 
@@ -571,3 +580,172 @@ export function* putbackMovablePages(list: Folio[]): TaskGen<void> {
   }
 }
 
+
+// ----------------------------------------------------------------- move_pages(2)
+
+export const MPOL_MF_MOVE = 1 << 1;
+export const MPOL_MF_MOVE_ALL = 1 << 2;
+
+const EFAULT = -14;
+const ENOENT = -2;
+const EACCES = -13;
+const ENODEV = -19;
+const EINVAL = -22;
+
+export interface MovePagesResult {
+  /** The syscall's return: 0, a negative errno, or the number of pages not migrated. */
+  ret: number;
+  /** The user's `status` array: a node id or a negative errno per page (null: never written). */
+  status: (number | null)[];
+}
+
+/**
+ * `move_pages(0, nr_pages, pages, nodes, status, flags)` on `mm` (`kernel_move_pages`):
+ * with `nodes`, `do_pages_move` — under `lru_cache_disable()` (every CPU's batches
+ * drained, and no new batching, so isolation finds the folios on the LRU), each page is
+ * looked up and isolated (`add_page_for_migration`) and consecutive pages bound for one
+ * node are migrated together with __GFP_THISNODE targets (`do_move_pages_to_node`,
+ * MIGRATE_SYNC, MR_SYSCALL); without `nodes`, `do_pages_stat_array` reports each page's
+ * node. Per-page status as the kernel stores it: the node, -EFAULT (no vma, or not
+ * migratable), -ENOENT (not present, or device memory), -EACCES (mapped by more than
+ * one process without MPOL_MF_MOVE_ALL), -EBUSY (could not be isolated). A batch whose
+ * migration leaves pages behind ends the call: it returns their number plus the pages
+ * not attempted, and their status is not written.
+ *
+ * Simplifications: the caller's own mm (pid 0), every node allowed (no cpusets), the
+ * caller may use MPOL_MF_MOVE_ALL (CAP_SYS_NICE); no hugetlb, no zero page.
+ */
+export function movePages(mm: MmStruct, memory: PhysicalMemory, pages: number[], nodes: number[] | null, flags: number): TaskGen<MovePagesResult> {
+  return traced("kernel_move_pages", movePagesBody(mm, memory, pages, nodes, flags));
+}
+
+function* movePagesBody(mm: MmStruct, memory: PhysicalMemory, pages: number[], nodes: number[] | null, flags: number): TaskGen<MovePagesResult> {
+  const status: (number | null)[] = pages.map(() => null);
+  if (flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)) return { ret: EINVAL, status };
+  if (!nodes) {
+    yield* traced("do_pages_stat_array", doPagesStatArray(mm, pages, status));
+    return { ret: 0, status };
+  }
+  const ret = yield* traced("do_pages_move", doPagesMove(mm, memory, pages, nodes, status, (flags & MPOL_MF_MOVE_ALL) !== 0));
+  return { ret, status };
+}
+
+/** `do_pages_move`: batches of consecutive pages bound for one node, between `lru_cache_disable` and `lru_cache_enable`. */
+function* doPagesMove(mm: MmStruct, memory: PhysicalMemory, pages: number[], nodes: number[], status: (number | null)[], migrateAll: boolean): TaskGen<number> {
+  const store = (start: number, value: number, nr: number) => {
+    for (let k = 0; k < nr; k++) status[start + k] = value;
+  };
+  const flush = (node: number, list: Folio[], start: number, i: number) => moveAndStoreStatus(memory, node, list, start, i, pages.length, store);
+  yield* lruCacheDisable();
+  let currentNode = -1;
+  let start = 0;
+  let err = 0;
+  const list: Folio[] = [];
+  let i = 0;
+  let out = false;
+  for (; i < pages.length; i++) {
+    const node = nodes[i];
+    if (!Number.isInteger(node) || node < 0 || node >= memory.nodes) {
+      err = ENODEV;
+      break;
+    }
+    if (currentNode === -1) {
+      currentNode = node;
+      start = i;
+    } else if (node !== currentNode) {
+      err = yield* flush(currentNode, list, start, i);
+      if (err) {
+        out = true;
+        break;
+      }
+      start = i;
+      currentNode = node;
+    }
+    err = yield* addPageForMigration(mm, pages[i], currentNode, list, migrateAll);
+    if (err > 0) continue;
+    store(i, err || currentNode, 1);
+    err = yield* flush(currentNode, list, start, i);
+    if (err) {
+      if (err > 0) err--; // page i is accounted for
+      out = true;
+      break;
+    }
+    currentNode = -1;
+  }
+  if (!out) {
+    const err1 = yield* flush(currentNode, list, start, i);
+    if (err >= 0) err = err1;
+  }
+  yield* lruCacheEnable();
+  return err;
+}
+
+/** `move_pages_and_store_status`: migrate the batch; the pages left + those not attempted, or store the node. */
+function* moveAndStoreStatus(memory: PhysicalMemory, node: number, list: Folio[], start: number, i: number, nrPages: number, store: (start: number, value: number, nr: number) => void): TaskGen<number> {
+  if (list.length === 0) return 0;
+  let err = yield* traced("do_move_pages_to_node", migratePages(list, allocMigrationTarget(memory, "MR_SYSCALL", { nid: node, thisNode: true }), null, "MIGRATE_SYNC", "MR_SYSCALL"));
+  if (err) yield* putbackMovablePages(list);
+  list.length = 0;
+  if (err) {
+    if (err > 0) err += nrPages - i;
+    return err;
+  }
+  store(start, node, i - start);
+  return 0;
+}
+
+/** `follow_page(vma, addr, FOLL_GET)` under mmap_lock: a reference on the present folio mapped at `addr`, or null. */
+function* followPageGet(mm: MmStruct, addr: number): TaskGen<Folio | null> {
+  yield* pteLock(mm, addr);
+  const pte = yield* followPagePte(mm, addr);
+  const f = pte.kind === "present" && (yield* folioTryGet(pte.folio, "transient")) ? pte.folio : null;
+  yield* pteUnlock(mm, addr);
+  return f;
+}
+
+/** `vma_lookup` + `vma_migratable`: -EFAULT when there is no vma or it cannot migrate. */
+function migratableVma(mm: MmStruct, addr: number): boolean {
+  const vma = findVma(mm, addr);
+  return vma !== undefined && (vma.flags & (VM_IO | VM_PFNMAP)) === 0;
+}
+
+/** `add_page_for_migration`: 1 when isolated onto `list`, 0 when already on `node`, else an errno. */
+function* addPageForMigration(mm: MmStruct, addr: number, node: number, list: Folio[], migrateAll: boolean): TaskGen<number> {
+  yield* mmapReadLock(mm);
+  let err = EFAULT;
+  if (migratableVma(mm, addr)) {
+    const f = yield* followPageGet(mm, addr);
+    err = ENOENT;
+    if (f) {
+      err = yield* isolateForMove(f, node, list, migrateAll);
+      yield* folioPut(f, "transient");
+    }
+  }
+  yield* mmapReadUnlock(mm);
+  return err;
+}
+
+function* isolateForMove(f: Folio, node: number, list: Folio[], migrateAll: boolean): TaskGen<number> {
+  if (folioIsZoneDevice(f)) return ENOENT;
+  if (f.nid === node) return 0;
+  if (f.mapcount > 1 && !migrateAll) return EACCES; // folio_maybe_mapped_shared
+  if (list.includes(f)) return 1; // another page of a large folio already queued
+  if (!(yield* folioIsolateLru(f))) return EBUSY;
+  list.push(f);
+  return 1;
+}
+
+/** `do_pages_stat_array`: each page's node, -EFAULT (no vma) or -ENOENT (not present, device memory). */
+function* doPagesStatArray(mm: MmStruct, pages: number[], status: (number | null)[]): TaskGen<void> {
+  yield* mmapReadLock(mm);
+  for (let i = 0; i < pages.length; i++) {
+    if (!findVma(mm, pages[i])) {
+      status[i] = EFAULT;
+      continue;
+    }
+    const f = yield* followPageGet(mm, pages[i]);
+    status[i] = !f ? ENOENT : folioIsZoneDevice(f) ? ENOENT : f.nid;
+    if (f) yield* folioPut(f, "transient");
+  }
+  yield* mmapReadUnlock(mm);
+}

@@ -124,6 +124,8 @@ export const MachineSpec = z
     cpus: intOrParam(1, 64),
     preemption: z.union([z.enum(["none", "voluntary", "full"]), ParamRef], { error: "none, voluntary, full or a ${param}" }).default("voluntary"),
     memory: MemorySpecSchema.default({ Normal: 64 }),
+    /** NUMA nodes, each with the memory above; CPUs are split evenly across them (default 1). */
+    nodes: z.number().int().min(1).max(8).optional(),
     costs: z.record(z.string(), z.number().min(0)).optional(),
     livelock: z.object({ steps: z.number().int().min(1).optional(), ns: z.number().min(1).optional() }).strict().optional(),
     /**

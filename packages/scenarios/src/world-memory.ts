@@ -61,7 +61,7 @@ export function folioLeaks(f: Folio): string[] {
 
 defineWorldHooks({
   init(world, scenario) {
-    const memory = new PhysicalMemory(scenario.machine.memory);
+    const memory = new PhysicalMemory({ ...scenario.machine.memory, nodes: scenario.machine.nodes ?? 1 });
     const mw: MemoryWorld = { memory, mms: new Map(), files: new Map() };
     world.slot(KEY, () => mw);
     hmmInit(world.m); // the device-private branch of do_swap_page

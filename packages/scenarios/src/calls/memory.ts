@@ -8,7 +8,7 @@
 import { folioIsLongtermPinnable, folioPut, folioTryGet, folioUnlock, pfnHex, type Folio } from "@foliosim/folio";
 import { FOLL_FLAGS, getUserPagesRemote, pinUserPages, pinUserPagesFast, putUserPage, unpinUserPages, type Pages } from "@foliosim/gup";
 import { folioActivate, folioIsolateLru, folioPutbackLru, lruAddDrain, lruAddDrainAll } from "@foliosim/lru";
-import { allocMigrationTarget, migratePages, MR, putbackMovablePages, type MigrateMode, type MigrateReason } from "@foliosim/migrate";
+import { allocMigrationTarget, migratePages, movePages, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MR, putbackMovablePages, type MigrateMode, type MigrateReason } from "@foliosim/migrate";
 import {
   createFile,
   filemapGetFolioLocked,
@@ -409,6 +409,36 @@ defineCall({
     const rc = yield* migratePages(list, allocMigrationTarget(memoryWorld(ctx.world).memory, a.reason), null, a.mode as MigrateMode, a.reason);
     yield* putbackMovablePages(list);
     return rc;
+  },
+});
+
+defineCall({
+  name: "move_pages",
+  summary: "move_pages(0, pages, addr (+page)…, nodes, status, MPOL_MF_MOVE[_ALL]): migrate each page to its node (one node for all, or a list) under lru_cache_disable(), or with no nodes report each page's node; returns { ret, status } with status[i] a node id or -errno (-EFAULT, -ENOENT, -EACCES, -EBUSY), null where the kernel wrote none",
+  args: z
+    .object({
+      addr: Addr,
+      page: Page,
+      pages: Pages.default(1),
+      /** The target node of every page, or one per page; omitted: only report the nodes. */
+      nodes: z.union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).optional(),
+      /** MPOL_MF_MOVE_ALL: move pages other processes map too. */
+      move_all: z.boolean().default(false),
+    })
+    .strict(),
+  returns: z.object({ ret: z.number(), status: z.array(z.number().nullable()) }),
+  lint: (a) => {
+    const out = [];
+    if (Array.isArray(a.nodes) && typeof a.pages === "number" && a.nodes.length !== a.pages) out.push({ arg: "nodes", message: `nodes: lists ${a.nodes.length} node(s) for ${a.pages} page(s); give one per page, or a single node for all` });
+    if (Array.isArray(a.nodes) && a.pages === undefined && a.nodes.length !== 1) out.push({ arg: "nodes", message: `nodes: lists ${a.nodes.length} nodes for 1 page (pages: defaults to 1)` });
+    if (a.nodes === undefined && a.move_all === true) out.push({ arg: "move_all", message: "move_all: is ignored without nodes: (the call only reports each page's node)" });
+    return out;
+  },
+  *run(ctx, a) {
+    const addrs = Array.from({ length: a.pages }, (_, i) => at(a) + i * PAGE_SIZE);
+    const nodes = a.nodes === undefined ? null : Array.isArray(a.nodes) ? a.nodes : addrs.map(() => a.nodes as number);
+    const r = yield* movePages(processMm(ctx.world, ctx.process), memoryWorld(ctx.world).memory, addrs, nodes, a.move_all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
+    return { ret: r.ret, status: r.status };
   },
 });
 

@@ -132,7 +132,7 @@ function describe(m: Machine, pte: Pte): FolioState {
     PG_head: flag(PG.head),
     flags: f ? formatFlags(f.flags) : "",
     zone: f?.zone ?? null,
-    node: f ? 0 : null,
+    node: f ? f.nid : null,
     migratetype: f?.migratetype ?? null,
     mlock_count: f?.mlockCount ?? 0,
     batch,
