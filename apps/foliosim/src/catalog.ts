@@ -7,7 +7,7 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ExploreTarget } from "@foliosim/explore";
-import { CATALOG, scenarioTarget, suggest, type ParamValues, type ResolvedKernel, type Scenario } from "@foliosim/scenarios";
+import { CATALOG, HEADLINE_SCENARIOS, scenarioTarget, suggest, type ParamValues, type ResolvedKernel, type Scenario } from "@foliosim/scenarios";
 import { UsageError } from "./errors.js";
 import { parseKernelSpec } from "./kernel-spec.js";
 import { loadScenarioFile, looksLikeFile, type LoadedScenario } from "./scenario-files.js";
@@ -44,6 +44,12 @@ export function exampleFiles(): string[] {
 export function builtinCatalog(): CatalogEntry[] {
   cached ??= CATALOG.map((scenario) => ({ scenario, origin: "catalog", kernels: [] }));
   return cached;
+}
+
+/** The headline scenarios (`compare --all`, the main job): each seed race's concurrent form where it has one. */
+export function headlineCatalog(): CatalogEntry[] {
+  const byId = new Map(builtinCatalog().map((e) => [e.scenario.id, e]));
+  return HEADLINE_SCENARIOS.map((s) => byId.get(s.id)!);
 }
 
 /** A scenario by catalog id or file path; user files are loaded and checked. */

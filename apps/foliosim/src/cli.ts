@@ -26,7 +26,7 @@ import { StoppedError, type FoundFailure } from "./explore-session.js";
 import { checkOutput, writeFileAtomic } from "./fs-atomic.js";
 import { checkWorkers, LIMITS } from "./limits.js";
 import { compareChoice, DEFAULT_MAX_STEPS, MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type StrategyChoice } from "./options.js";
-import { renderExplore, renderFound, renderList, renderMatrix, renderRun, renderValidate, progressBar } from "./render/text.js";
+import { renderExplore, renderFound, renderList, renderMatrix, renderMatrixMarkdown, renderRun, renderValidate, progressBar } from "./render/text.js";
 import { escapeControl } from "./render/escape.js";
 import { versions, versionText } from "./version.js";
 import { writeFtrace } from "./render/ftrace.js";
@@ -233,7 +233,7 @@ function defineCommands(program: Command, ctx: Context): void {
     .command("compare")
     .description("the verdict matrix: scenarios × kernels (default: the headline kernels), judged against the expected verdicts")
     .argument("[scenario...]", "catalog ids or .yaml/.json files")
-    .option("--all", "every scenario of the built-in catalog")
+    .option("--all", "the headline scenarios of the built-in catalog (each seed race in its concurrent form where it has one)")
     .option("--kernel <id>", "a kernel (repeatable; default the headline kernels)", collect)
     .option("--set <key=value>", "a scenario parameter, for every scenario that has it (repeatable)", collect)
     .option("--strategy <name>", "pct | random | dpor", "pct")
@@ -244,6 +244,7 @@ function defineCommands(program: Command, ctx: Context): void {
     .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--metric <name>", `cost metric shown per cell (${METRIC_NAMES.join(", ")})`, "virtual_ns")
+    .option("--markdown", "print the matrix as Markdown (for a pull request or an issue)")
     .option("--shard <i/N>", "run only shard i of N (write it with --out, join with merge)")
     .option("--out <file>", "write the matrix document (shard or whole) to a file, atomically")
     .option("--workers <n>", "worker threads (default: the available CPUs; 0 runs in this thread)")
@@ -449,12 +450,12 @@ async function compareAction(scenarios: string[], o: Opts, asJson: boolean, ctx:
     });
     if (o.out) writeFileAtomic(o.out, matrixJson(stamp(output.matrix)) + "\n");
     const title = `foliosim compare: ${output.scenarios.length} scenario(s) × ${output.kernels.length} kernel(s)${shard ? `, shard ${shard.index}/${shard.count}` : ""} — ${((performance.now() - started) / 1000).toFixed(1)} s`;
-    emitCompare(output, metric, asJson, io, title, replayLine(files));
+    emitCompare(output, metric, asJson, io, title, replayLine(files), Boolean(o.markdown));
     ctx.exit(exitForMatrix(output.document.results));
   } catch (error) {
     if (!(error instanceof InterruptedCompare)) throw error;
     if (o.out) writeFileAtomic(o.out, matrixJson(stamp(error.partial.matrix)) + "\n");
-    emitCompare(error.partial, metric, asJson, io, "foliosim compare (interrupted)", replayLine(files));
+    emitCompare(error.partial, metric, asJson, io, "foliosim compare (interrupted)", replayLine(files), Boolean(o.markdown));
     ctx.exit(EXIT.interrupted);
   } finally {
     off();
@@ -521,7 +522,8 @@ function emitRun(report: import("./commands/run.js").RunReport, trace: TraceDocu
   else if (f && view.out) io.stdout(`\nTrace (${f}) written to ${escapeControl(view.out)}\n`);
 }
 
-function emitCompare(output: CompareOutput, metric: string, asJson: boolean, io: Io, title: string, replay: (scenario: string, kernel: string, token: string) => string): void {
+function emitCompare(output: CompareOutput, metric: string, asJson: boolean, io: Io, title: string, replay: (scenario: string, kernel: string, token: string) => string, markdown = false): void {
   if (asJson) io.stdout(json(output.document satisfies ResultsDocument));
+  else if (markdown) io.stdout(renderMatrixMarkdown(output.document, { metric, title, replay }) + (output.document.found ? renderFound(output.document.found, replay) : ""));
   else io.stdout(renderMatrix(output.document, { metric, title, replay }) + (output.document.found ? renderFound(output.document.found, replay) : ""));
 }

@@ -81,4 +81,27 @@ describe("compare and merge", () => {
     expect(text).toContain("⟳ livelock 50%");
     expect(text).toContain("⊘ deadlock 50%");
   });
+
+  it("marks a proven cell (DPOR complete) apart from a sampled one, in text, Markdown and JSON", async () => {
+    const args = ["compare", "anon-lru-add-batch", "--kernel", "linux-7.3", "--strategy", "dpor", "--workers", "0"];
+    const proven = JSON.parse((await cli(...args, "--json")).stdout) as ResultsDocument;
+    expect(proven.results[0]).toMatchObject({ complete: true, proof: "proven", dpor: { complete: true, estimatedRemaining: 0 } });
+    expect(proven.results[0].coverage).toEqual({ executions: proven.results[0].executions, maxPreemptions: expect.any(Number) });
+    const cut = await cli(...args, "--budget", "2", "--json");
+    const row = (JSON.parse(cut.stdout) as ResultsDocument).results[0];
+    expect(row).toMatchObject({ complete: false, proof: "sampled", executions: 2, coverage: { executions: 2, maxPreemptions: expect.any(Number) } });
+    expect(row.coverage!.estimatedRemaining).toBeGreaterThan(0);
+    const text = (await cli(...args, "--budget", "2")).stdout;
+    expect(text).toContain("✓ holds 0 failing · ");
+    expect(text).toContain("≈ sampled");
+    expect(text).toContain("Proofs: 0 of 1 cell proven (DPOR complete), 1 sampled.");
+    expect(text).toMatch(/≈ anon-lru-add-batch on linux-7\.3: 2 DPOR executions, ~\d+ left, up to \d+ preemptions reached/);
+    const md = (await cli(...args, "--markdown")).stdout;
+    expect(md).toContain("| scenario | linux-7.3 |");
+    expect(md).toMatch(/\| anon-lru-add-batch \| ✓ holds 0 failing · [^|]+ · ∎ proven \|/);
+    expect(md).toContain("Proofs: 1 of 1 cell proven (DPOR complete), 0 sampled.");
+    const pct = JSON.parse((await cli("compare", "anon-lru-add-batch", "--kernel", "linux-7.3", "--budget", "3", "--workers", "0", "--json")).stdout) as ResultsDocument;
+    expect(pct.results[0]).toMatchObject({ complete: false, proof: "sampled", coverage: { executions: 3 } });
+    expect(pct.results[0].coverage!.estimatedRemaining).toBeUndefined();
+  });
 });

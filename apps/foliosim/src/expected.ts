@@ -70,6 +70,21 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
     "linux-7.0": { outcome: "holds", source: "seeds 002/003: b570f37a2ce4 sleeps on the device-private folio lock (§12.6, merged)" },
     "linux-7.3": { outcome: "holds", source: "seeds 002/003: b570f37a2ce4 sleeps on the device-private folio lock (§12.6, merged)" },
   },
+  "pkvm-mlock-cma-concurrent": {
+    "linux-6.10": { outcome: "fails", source: "seed 004 (Will Deacon's traces): when the readahead's flush puts the folio on the LRU before the pin collects it, PG_lru is set and nothing drains CPU7's mlock batch, -ENOMEM (§12.1)" },
+    "linux-6.11": { outcome: "fails", source: "seed 004: as 6.10; 33dfe9204f29 does not cover the mlock batch (§12.1)" },
+    "linux-6.17": { outcome: "holds", source: "seed 004: the ref_count ladder drains wherever the flush lands (§12.1)" },
+    "linux-7.0": { outcome: "holds", source: "seed 004: the ref_count ladder drains wherever the flush lands (§12.1)" },
+    "linux-7.3": { outcome: "holds", source: "seed 004: lru_cache_drain_for_folio() drains wherever the flush lands (§12.1)" },
+  },
+  "pkvm-same-cpu-concurrent": holdsEverywhere("seed 004: the reference is in the pinning CPU's own mlock batch, drained locally before migration wherever the readahead lands"),
+  "transient-ref-concurrent": {
+    "linux-6.10": { outcome: "fails", source: "seed 000: a 0.5 s reference taken before the move passes outlives all ten (§12.4)" },
+    "linux-6.11": { outcome: "fails", source: "seed 000: as 6.10 (§12.4)" },
+    "linux-6.17": { outcome: "fails", source: "seed 000: as 6.10 (§12.4)" },
+    "linux-7.0": { outcome: "fails", source: "seed 000: as 6.10; only John Hubbard's RFC waits (§12.4)" },
+    "linux-7.3": { outcome: "fails", source: "seed 000: as 6.10; only John Hubbard's RFC waits (§12.4)" },
+  },
   "hmm-fault-storm": holdsEverywhere("seed 002: the faults wait for the driver's migration and read the value (§7.2)"),
   "hmm-migrate-cycle": holdsEverywhere("seed 002: migrate_vma to the device and back keeps the data (§6.2–§6.6)"),
 };

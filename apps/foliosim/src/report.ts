@@ -60,6 +60,29 @@ export interface ResultRow {
   pct?: { depth: number; guarantee: number };
   /** DPOR: explored to exhaustion, and the estimate of executions left when cut. */
   dpor?: { complete: boolean; estimatedRemaining: number };
+  /** Proven (DPOR complete) or sampled (random, PCT, or DPOR cut by a budget or bound). */
+  proof?: Proof;
+  /** What the cell's exploration covered (what a sampled cell rests on). */
+  coverage?: Coverage;
+}
+
+/**
+ * How far a verdict reaches: `proven` when DPOR explored every schedule class the
+ * scenario allows (`complete`), `sampled` otherwise: random or PCT executions, or a DPOR
+ * run that its execution budget, its wall time or a preemption bound cut.
+ */
+export type Proof = "proven" | "sampled";
+
+export interface Coverage {
+  executions: number;
+  /** DPOR cut by its budget: the estimate of executions left. */
+  estimatedRemaining?: number;
+  /** DPOR: the preemption bound it was given (absent: unbounded). */
+  preemptionBound?: number;
+  /** DPOR with a bound: every schedule within the bound was explored. */
+  boundedComplete?: boolean;
+  /** The most preemptions in one explored execution (how deep the exploration reached). */
+  maxPreemptions?: number;
 }
 
 export interface ResultsDocument extends Partial<Versions> {
@@ -127,7 +150,54 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     judgement: judge(outcome, result.scenarioId, result.kernelId),
     ...(result.pct ? { pct: { depth: result.pct.depth, guarantee: result.pct.guarantee } } : {}),
     ...(result.dpor ? { dpor: { complete: result.dpor.complete, estimatedRemaining: result.dpor.estimatedRemaining } } : {}),
+    proof: proofOf(result),
+    coverage: coverageOf(result),
   };
+}
+
+export function proofOf(result: Pick<CellResult, "dpor">): Proof {
+  return result.dpor?.complete === true ? "proven" : "sampled";
+}
+
+function coverageOf(result: CellResult | ExploreResult): Coverage {
+  const coverage: Coverage = { executions: result.executions };
+  const d = result.dpor;
+  if (d && !d.complete) {
+    coverage.estimatedRemaining = d.estimatedRemaining;
+    if (d.preemptionBound !== undefined) {
+      coverage.preemptionBound = d.preemptionBound;
+      coverage.boundedComplete = d.boundedComplete;
+    }
+  }
+  const preemptions = result.metrics.preemptions;
+  if (d && preemptions) coverage.maxPreemptions = preemptions.max;
+  return coverage;
+}
+
+/** The glyph of a cell's proof: ∎ proven, ≈ sampled. */
+export const PROOF_GLYPH: Record<Proof, string> = { proven: "∎", sampled: "≈" };
+
+/** Glyph and word: `∎ proven`, `≈ sampled`. */
+export function proofLabel(proof: Proof): string {
+  return `${PROOF_GLYPH[proof]} ${proof}`;
+}
+
+/** What a sampled cell covered, in a few words: "40 executions", "2000 DPOR executions, ~14k left, ≤ 5 preemptions". */
+export function coverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy">): string {
+  const c = row.coverage ?? { executions: row.executions };
+  if (row.proof === "proven") return `all ${c.executions} schedule classes`;
+  if (c.estimatedRemaining === undefined) return `${c.executions} executions`;
+  const parts = [`${c.executions} DPOR executions`, `~${compactCount(c.estimatedRemaining)} left`];
+  if (c.preemptionBound !== undefined) parts.push(`preemption bound ${c.preemptionBound}${c.boundedComplete ? " exhausted" : ""}`);
+  else if (c.maxPreemptions !== undefined) parts.push(`up to ${c.maxPreemptions} preemptions reached`);
+  return parts.join(", ");
+}
+
+/** 14213 → "14k", 3600000 → "3.6M". */
+export function compactCount(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  return String(Math.round(n));
 }
 
 export const GLYPH: Record<Outcome, string> = {

@@ -43,6 +43,9 @@ describe("catalog", () => {
       "hmm-fault-storm",
       "hmm-migrate-cycle",
       "pkvm-same-cpu",
+      "pkvm-mlock-cma-concurrent",
+      "transient-ref-concurrent",
+      "pkvm-same-cpu-concurrent",
     ]);
   });
 

@@ -33,7 +33,7 @@ export {
   type ScenarioTarget,
   type WorldHooks,
 } from "./runner.js";
-export { CATALOG, getScenario, UnknownScenarioError } from "./catalog/index.js";
+export { CATALOG, concurrentFormOf, getScenario, HEADLINE_SCENARIOS, UnknownScenarioError } from "./catalog/index.js";
 export { COUNTER_NAMES } from "./calls/observe.js";
 export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";
 export { default as loadTarget, parseKernelRef, parseScenarioRef } from "./loader.js";

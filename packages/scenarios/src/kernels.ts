@@ -240,7 +240,8 @@ export function headlineKernels(): string[] {
 export function suggest(input: string, valid: readonly string[]): string {
   const lower = input.toLowerCase();
   const prefixed = valid.filter((v) => lower.length >= 3 && (v.toLowerCase().startsWith(lower) || lower.startsWith(v.toLowerCase())));
-  if (prefixed.length === 1) return ` (did you mean "${prefixed[0]}"?)`;
+  // Several ids extend the input (pkvm-mlock-cma, pkvm-mlock-cma-concurrent): the shortest is the closest.
+  if (prefixed.length >= 1) return ` (did you mean "${[...prefixed].sort((a, b) => editDistance(lower, a.toLowerCase()) - editDistance(lower, b.toLowerCase()))[0]}"?)`;
   let best: string | undefined;
   let bestD = Infinity;
   for (const v of valid) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { matrixCells, runMatrix, shardCells, type MatrixCellResult, type MatrixDocument, type MatrixSpec, type Shard } from "@foliosim/explore";
 import { headlineKernels } from "@foliosim/scenarios";
-import { builtinCatalog, checkFileIds, FILES_ENV, parseSets, resolveScenario, targetFor, targetScenarioId, type CatalogEntry } from "../catalog.js";
+import { checkFileIds, headlineCatalog, FILES_ENV, parseSets, resolveScenario, targetFor, targetScenarioId, type CatalogEntry } from "../catalog.js";
 import { UsageError } from "../errors.js";
 import type { FoundFailure } from "../explore-session.js";
 import { parseKernelSpec } from "../kernel-spec.js";
@@ -65,7 +65,7 @@ function compareEntries(options: CompareOptions): { entries: CatalogEntry[]; fil
 function compareEntriesOf(options: CompareOptions): { entries: CatalogEntry[]; files: string[] } {
   if (options.all) {
     if (options.scenarios.length > 0) throw new UsageError("give scenarios or --all, not both");
-    const entries = builtinCatalog();
+    const entries = headlineCatalog();
     if (entries.length === 0) throw new UsageError("the built-in catalog is empty");
     return { entries, files: [] };
   }

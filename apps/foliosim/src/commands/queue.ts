@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { CellOptions, CellResult, MatrixDocument, MatrixSpec } from "@foliosim/explore";
 import { DEFAULT_SPLIT_AFTER, runDporOnQueue, runMatrixOnQueue, scenarioHash, type QueueProgress } from "@foliosim/queue";
-import { builtinCatalog, resolveScenario } from "../catalog.js";
+import { headlineCatalog, resolveScenario } from "../catalog.js";
 import { modelVersion } from "../model-version.js";
 import { looksLikeFile } from "../scenario-files.js";
 
@@ -18,7 +18,7 @@ export interface QueueRunOptions {
 
 /** Content hashes of the scenarios named (ids or files; --all: the catalog). */
 export function scenarioHashes(args: readonly string[], all: boolean): Record<string, string> {
-  const entries = all ? builtinCatalog() : args.map((arg) => resolveScenario(arg));
+  const entries = all ? headlineCatalog() : args.map((arg) => resolveScenario(arg));
   return Object.fromEntries(entries.map((e) => [e.scenario.id, scenarioHash(e.scenario)]));
 }
 

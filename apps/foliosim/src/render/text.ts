@@ -7,7 +7,7 @@
 import type { ListReport } from "../commands/list.js";
 import type { RunReport } from "../commands/run.js";
 import type { ValidateReport } from "../commands/validate.js";
-import { outcomeLabel, type FoundCounterexample, type ResultRow, type ResultsDocument } from "../report.js";
+import { coverageText, outcomeLabel, proofLabel, type FoundCounterexample, type Proof, type ResultRow, type ResultsDocument } from "../report.js";
 import { formatIssue } from "../scenario-files.js";
 import { escapeControl } from "./escape.js";
 
@@ -105,6 +105,7 @@ export function renderExplore(doc: ResultsDocument, options: { replay?: ReplayLi
     if (row.inconclusive > 0) out.push(`Inconclusive executions (no verdict within their budget): ${limitsText(row)}; raise --max-steps to judge them`);
     if (row.pct) out.push(`PCT depth ${row.pct.depth}: each execution finds a depth-${row.pct.depth} bug with probability ≥ ${row.pct.guarantee.toPrecision(2)}`);
     if (row.dpor) out.push(row.dpor.complete ? "DPOR explored the whole space" : `DPOR: ~${row.dpor.estimatedRemaining} executions left`);
+    out.push(`${proofLabel(proofOfRow(row))}: ${coverageText({ ...row, proof: proofOfRow(row) })}`);
     if (row.failures.length > 0) {
       out.push("");
       out.push("Failures");
@@ -142,7 +143,7 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
       const row = doc.results.find((r) => r.scenario === s && `${r.kernel}\u0000${r.strategy}` === c);
       if (!row) return "—";
       const unexpected = row.judgement === "unexpected" ? ` (expected ${row.expected})` : "";
-      return `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}${unexpected}`;
+      return `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}${unexpected} · ${proofLabel(proofOfRow(row))}`;
     }),
   ]);
   const out: string[] = [];
@@ -153,6 +154,8 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   out.push(table(header, rows));
   out.push("");
   out.push("Legend: ✓ holds  ✗ fails (a promise broke)  ⟳ livelock  ⊘ deadlock  ? inconclusive (no verdict: some runs hit their step or time budget, none failed)");
+  out.push("        ∎ proven (DPOR explored every schedule class: complete)  ≈ sampled (random or PCT executions, or DPOR cut by its budget or a preemption bound)");
+  out.push(proofSummary(doc));
   out.push(expectationSummary(doc));
   const failing = doc.results.filter((r) => r.failures.length > 0);
   if (failing.length > 0) {
@@ -174,6 +177,40 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   return out.join("\n") + "\n";
 }
 
+/** The verdict matrix as Markdown (a pull request or an issue): glyph and word per cell, proven or sampled. */
+export function renderMatrixMarkdown(doc: ResultsDocument, options: { metric?: string; title?: string; replay?: ReplayLine } = {}): string {
+  const metric = options.metric ?? "virtual_ns";
+  const replay = options.replay ?? plainReplay;
+  const md = (t: string): string => escapeControl(t, true).replace(/[|\\`]/g, (c) => `\\${c}`);
+  const scenarios = [...new Set(doc.results.map((r) => r.scenario))];
+  const kernels = [...new Set(doc.results.map((r) => `${r.kernel}\u0000${r.strategy}`))];
+  const multiStrategy = new Set(doc.results.map((r) => r.strategy)).size > 1;
+  const out: string[] = [];
+  if (options.title) out.push(`### ${md(options.title)}`, "");
+  if (doc.budget) out.push(`Budget: ${md(doc.budget)}.`, "");
+  out.push(`| scenario | ${kernels.map((k) => md(multiStrategy ? k.replace("\u0000", " · ") : k.split("\u0000")[0])).join(" | ")} |`);
+  out.push(`|---|${kernels.map(() => "---").join("|")}|`);
+  for (const s of scenarios) {
+    const cells = kernels.map((k) => {
+      const row = doc.results.find((r) => r.scenario === s && `${r.kernel}\u0000${r.strategy}` === k);
+      if (!row) return "—";
+      const unexpected = row.judgement === "unexpected" ? ` **(expected ${row.expected})**` : "";
+      return `${outcomeLabel(row.outcome)} ${md(rate(row))} · ${md(costText(row, metric))}${unexpected} · ${proofLabel(proofOfRow(row))}`;
+    });
+    out.push(`| ${md(s)} | ${cells.join(" | ")} |`);
+  }
+  out.push("", "✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — ∎ proven (DPOR complete) · ≈ sampled (random, PCT, or DPOR cut by its budget)", "");
+  out.push(...proofSummary(doc).split("\n").map((l) => md(l.trim()) + "  "), "");
+  out.push(md(expectationSummary(doc).split("\n")[0]));
+  const failing = doc.results.filter((r) => r.failures.length > 0);
+  if (failing.length > 0) {
+    out.push("", "Counterexamples:", "", "```");
+    for (const r of failing) out.push(`# ${r.scenario} on ${r.kernel}: ${r.failures[0].kind}: ${r.failures[0].message}`, replay(r.scenario, r.kernel, r.failures[0].shrunk ?? r.failures[0].schedule));
+    out.push("```");
+  }
+  return out.join("\n") + "\n";
+}
+
 /** Counterexamples found before Ctrl-C in work that did not finish, each with its replay command. */
 export function renderFound(found: readonly FoundCounterexample[], replay: ReplayLine = plainReplay): string {
   if (found.length === 0) return "No counterexample found before the interruption.\n";
@@ -183,6 +220,23 @@ export function renderFound(found: readonly FoundCounterexample[], replay: Repla
     out.push(`    ${replay(f.scenario, f.kernel, f.schedule)}`);
   }
   return out.join("\n") + "\n";
+}
+
+/** A row's proof, from its `proof` field or (documents written before it) from `complete`. */
+export function proofOfRow(row: Pick<ResultRow, "proof" | "complete">): Proof {
+  return row.proof ?? (row.complete ? "proven" : "sampled");
+}
+
+/** How many cells are proven, and what each sampled DPOR cell covered before its budget ended. */
+export function proofSummary(doc: ResultsDocument): string {
+  const n = doc.results.length;
+  const proven = doc.results.filter((r) => proofOfRow(r) === "proven").length;
+  const lines = [`Proofs: ${proven} of ${n} cell${n === 1 ? "" : "s"} proven (DPOR complete), ${n - proven} sampled.`];
+  for (const r of doc.results) {
+    if (proofOfRow(r) === "proven" || !r.dpor) continue;
+    lines.push(`  ≈ ${r.scenario} on ${r.kernel}: ${coverageText({ ...r, proof: "sampled" })}`);
+  }
+  return lines.join("\n");
 }
 
 /** One paragraph: does the matrix match the expected verdicts (what the exit code says)? */

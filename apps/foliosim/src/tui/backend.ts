@@ -72,7 +72,7 @@ function listWithFiles(files: string[]) {
   const report = listCommand();
   const own = files.map((file) => {
     const { scenario: s } = loadScenarioFile(file);
-    return { id: file, title: s.title, source: file, promise: s.promise.summary, description: s.description, origin: "file" };
+    return { id: file, title: s.title, source: file, promise: s.promise.summary, description: s.description, origin: "file", headline: true };
   });
   return { ...report, scenarios: [...own, ...report.scenarios] };
 }

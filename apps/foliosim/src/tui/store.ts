@@ -234,7 +234,7 @@ export class AppStore {
   // ------------------------------------------------------------------ compare
 
   startCompare(all: boolean): void {
-    const scenarios = all ? this.state.list.scenarios.map((s) => s.id) : this.scenarioId ? [this.scenarioId] : [];
+    const scenarios = all ? this.state.list.scenarios.filter((s) => s.headline).map((s) => s.id) : this.scenarioId ? [this.scenarioId] : [];
     const kernels = this.state.list.kernels.filter((k) => k.headline).map((k) => k.id);
     const spec = this.kernelSpec();
     if (!kernels.includes(spec)) kernels.push(spec);

@@ -324,13 +324,18 @@ defineCall({
 
 defineCall({
   name: "folio_activate",
-  summary: "folio_activate() of the folio mapped at addr (queues it in this CPU's lru_activate batch)",
+  summary: "folio_activate() of the folio mapped at addr (queues it in this CPU's lru_activate batch), holding a reference meanwhile as its callers do",
   args: z.object({ addr: Addr, page: Page }).strict(),
   returns: z.number(),
   *run(ctx, a) {
     const f = yield* folioAt(ctx, at(a));
     if (!f) return -14;
+    // folio_mark_accessed()'s callers (GUP's FOLL_TOUCH, the page-cache read paths)
+    // hold a reference on the folio: without one, a folio migrated and freed meanwhile
+    // would be queued with a count of 0.
+    if (!(yield* folioTryGet(f, "transient"))) return -11;
     yield* folioActivate(f);
+    yield* folioPut(f, "transient");
     return 0;
   },
 });

@@ -6,8 +6,8 @@ import { windowAround } from "../components/viewport.js";
 import { useKeymap, type KeyBinding } from "../hooks/use-keymap.js";
 import { useStore } from "../hooks/use-store.js";
 import type { AppStore } from "../store.js";
-import { outcomeLabel, type Outcome } from "../../report.js";
-import { costText } from "../../render/text.js";
+import { coverageText, outcomeLabel, PROOF_GLYPH, proofLabel, type Outcome } from "../../report.js";
+import { costText, proofOfRow } from "../../render/text.js";
 
 const COLOR: Record<Outcome, string> = { holds: "green", fails: "red", livelock: "yellow", deadlock: "magenta", inconclusive: "gray" };
 const CELL = 24;
@@ -52,7 +52,7 @@ export function CompareScreen({ store }: { store: AppStore }) {
                 const j = cols.start + m;
                 const row = store.cellAt(i, j);
                 const selected = c.cursor.row === i && c.cursor.col === j;
-                const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, c.metric)}` : "…";
+                const text = row ? `${outcomeLabel(row.outcome)} ${row.failureRate ? `${Math.round(row.failureRate.estimate * 100)}%` : ""} ${costText(row, c.metric)} ${PROOF_GLYPH[proofOfRow(row)]}` : "…";
                 // The cursor is a glyph as well as inverse video (NO_COLOR terminals).
                 return (
                   <Text key={kernel} inverse={selected} color={row ? COLOR[row.outcome] : undefined}>
@@ -66,9 +66,23 @@ export function CompareScreen({ store }: { store: AppStore }) {
         {rows.end < c.scenarios.length ? <Text dimColor>  ↓ {c.scenarios.length - rows.end} more</Text> : null}
       </Box>
       <Text dimColor>✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — failure rate · cost: median {c.metric === "virtual_ns" ? "virtual time" : c.metric} per execution</Text>
+      <Text dimColor>∎ proven (DPOR complete) · ≈ sampled (random, PCT, or DPOR cut by its budget)</Text>
+      <SelectedProof store={store} row={c.cursor.row} col={c.cursor.col} />
       {c.error ? <Text>Error: {c.error}</Text> : null}
       <Busy state={state} />
       <HelpLine text={help} message={state.message} />
     </Box>
+  );
+}
+
+/** The selected cell's proof in words, and what a sampled cell covered. */
+function SelectedProof({ store, row, col }: { store: AppStore; row: number; col: number }) {
+  const cell = store.cellAt(row, col);
+  if (!cell) return null;
+  const proof = proofOfRow(cell);
+  return (
+    <Text wrap="truncate-end">
+      {cell.scenario} on {cell.kernel}: {proofLabel(proof)} — {coverageText({ ...cell, proof })}
+    </Text>
   );
 }
