@@ -60,7 +60,6 @@ const SAMPLE: [string, string][] = [
   // The concurrent forms: the partner races the pin instead of preceding it.
   ["transient-ref-concurrent", "linux-7.0"],
   ["pkvm-same-cpu-concurrent", "linux-6.10"],
-  ["pkvm-mlock-cma-concurrent", "linux-7.3"],
 ];
 const CELLS: [string, string][] = FULL ? CATALOG.flatMap((s) => [...headlineKernels(), "gup-count-isolated"].map((k): [string, string] => [s.id, k])) : SAMPLE;
 
