@@ -92,14 +92,17 @@ export class Folio {
     readonly freeTarget: FolioFreeTarget,
   ) {
     const id = `folio ${pfnHex(pfn)}`;
-    this.ref = new Shared(`${id} _refcount`);
-    this.flagsWord = new Shared(`${id} flags`);
-    this.map = new Shared(`${id} mapping`);
+    this.ref = new FolioWord(`${id} _refcount`, this, WORD_REF);
+    this.flagsWord = new FolioWord(`${id} flags`, this, WORD_FLAGS);
+    this.map = new FolioWord(`${id} mapping`, this, WORD_MAP);
     this.lock = new BitLock(`${id} lock`);
-    // The repeated-state livelock detector's view of each word (@foliosim/sim livelock.ts).
-    this.ref.stateDigest = () => `${this.refcount}|${this.pincount}|${this.frozenAt ?? ""}|${[...this.holders].map(([h, n]) => `${h}:${n}`).join(",")}`;
-    this.flagsWord.stateDigest = () => `${this.flagBits}|${this.state}|${this.lruList ?? ""}|${this.mlockCount}|${String(this.data)}|${this.migratetype}`;
-    this.map.stateDigest = () => `${this.mapcount}|${this.mapping?.name ?? ""}|${this.index}`;
+  }
+
+  /** The repeated-state livelock detector's view of one of the folio's words (@foliosim/sim livelock.ts). */
+  wordDigest(word: number): string {
+    if (word === WORD_REF) return `${this.refcount}|${this.pincount}|${this.frozenAt ?? ""}|${[...this.holders].map(([h, n]) => `${h}:${n}`).join(",")}`;
+    if (word === WORD_FLAGS) return `${this.flagBits}|${this.state}|${this.lruList ?? ""}|${this.mlockCount}|${String(this.data)}|${this.migratetype}`;
+    return `${this.mapcount}|${this.mapping?.name ?? ""}|${this.index}`;
   }
 
   get name(): string {
@@ -231,6 +234,27 @@ export function folioEvictable(f: Folio): boolean {
 /** `folio_may_be_lru_cached`: large folios never stay in a per-CPU batch (2da6de30e60d). */
 export function folioMayBeLruCached(f: Folio): boolean {
   return !folioTestLarge(f);
+}
+
+const WORD_REF = 0;
+const WORD_FLAGS = 1;
+const WORD_MAP = 2;
+
+/**
+ * One of a folio's shared words. Its digest is a method (not a closure per folio), so a
+ * snapshot of the machine (@foliosim/sim snapshot.ts) can copy the folio with it.
+ */
+class FolioWord extends Shared {
+  constructor(
+    name: string,
+    readonly folio: Folio,
+    readonly word: number,
+  ) {
+    super(name);
+  }
+  override stateDigest(): string {
+    return this.folio.wordDigest(this.word);
+  }
 }
 
 /** A stable 16-hex-digit stand-in for the hashed `mapping=%p` of the page_ref tracepoints. */

@@ -29,7 +29,7 @@ import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, t
 import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { EFAULT, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
-import { DevPagemap, devicePageAlloc, memremapPages, type MemoryType, allPagemaps } from "./memremap.js";
+import { DevPagemap, devicePageAlloc, memremapPages, type DevPagemapOps, type MemoryType, allPagemaps } from "./memremap.js";
 import {
   DST_HOLDER,
   EINVAL,
@@ -50,7 +50,7 @@ import {
   pfnToFolio,
   type MigrateVma,
 } from "./migrate-device.js";
-import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier } from "@foliosim/mm";
+import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange } from "@foliosim/mm";
 import { PAGE_SIZE } from "@foliosim/mm";
 
 export const ENOENT = -2;
@@ -68,10 +68,18 @@ export class DmirrorDevice {
     type: MemoryType,
   ) {
     this.pgmap = new DevPagemap(name, type, pages, this, allPagemaps(machine).length);
-    memremapPages(machine, this.pgmap, {
-      pageFree: (m, f) => dmirrorDevmemFree(m, this, f),
-      migrateToRam: (vmf, f) => dmirrorDevmemFault(this, vmf, f),
-    });
+    memremapPages(machine, this.pgmap, new DmirrorPagemapOps(this));
+  }
+}
+
+/** `dmirror_devmem_ops`: methods over a device (not closures per device, so a machine snapshot can copy it). */
+class DmirrorPagemapOps implements DevPagemapOps {
+  constructor(readonly mdevice: DmirrorDevice) {}
+  pageFree(m: Machine, f: Folio): void {
+    dmirrorDevmemFree(m, this.mdevice, f);
+  }
+  migrateToRam(vmf: VmFault, f: Folio): TaskGen<number> {
+    return dmirrorDevmemFault(this.mdevice, vmf, f);
   }
 }
 
@@ -103,16 +111,21 @@ export function dmirrorDeviceCreate(m: Machine, name: string, memory: PhysicalMe
 /** `dmirror_fops_open`: mirror `mm` (an interval notifier over the whole address space). */
 export function dmirrorOpen(dev: DmirrorDevice, mm: MmStruct, name = `${dev.name}/${mm.name}`): Dmirror {
   const d = new Dmirror(dev, mm, name);
-  d.notifier = mmuIntervalNotifierInsert(mm, 0, 2 ** 47, {
-    invalidate: (m, sub, range, curSeq) => {
-      // dmirror_interval_invalidate: its own migrations do not concern the mirror.
-      if (range.event === "MMU_NOTIFY_MIGRATE" && range.owner === dev) return;
-      mmuIntervalSetSeq(m, sub, curSeq);
-      for (const addr of [...d.pt.keys()]) if (addr >= range.start && addr < range.end) d.pt.delete(addr);
-    },
-  }, name);
+  d.notifier = mmuIntervalNotifierInsert(mm, 0, 2 ** 47, new DmirrorMinOps(d), name);
   dev.mirrors.push(d);
   return d;
+}
+
+/** `dmirror_mrn_ops` (a method over the mirror, not a closure, so a machine snapshot can copy it). */
+class DmirrorMinOps implements MmuIntervalNotifierOps {
+  constructor(readonly dmirror: Dmirror) {}
+  /** `dmirror_interval_invalidate`: its own migrations do not concern the mirror. */
+  invalidate(m: Machine, sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): void {
+    const d = this.dmirror;
+    if (range.event === "MMU_NOTIFY_MIGRATE" && range.owner === d.dev) return;
+    mmuIntervalSetSeq(m, sub, curSeq);
+    for (const addr of [...d.pt.keys()]) if (addr >= range.start && addr < range.end) d.pt.delete(addr);
+  }
 }
 
 /** `dmirror_devmem_free` (`page_free`): the device page returns to the driver; no mirror may still point at it. */

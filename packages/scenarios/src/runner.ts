@@ -11,6 +11,7 @@
 import {
   Machine,
   ModelError,
+  SetupOnce,
   TimedChooser,
   traced,
   type Chooser,
@@ -65,6 +66,8 @@ export interface ScenarioTarget {
   /** null when the promise holds; else why it does not (hangs are reported by the run status). */
   check(result: RunResult): string | null;
   metrics(result: RunResult): Record<string, number>;
+  /** How executions get the set-up: "snapshot", "re-run: <why>", "not taken yet" or "off". */
+  setupSnapshot(): string;
 }
 
 /** Hooks the memory-model packages plug in through the catalog's registration module. */
@@ -261,7 +264,43 @@ function expand(v: unknown, params: ParamValues): unknown {
   return resolveValue(v, new Map(), params);
 }
 
-export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, set: ParamValues = {}, overrides: readonly string[] = []): ScenarioTarget {
+/** Where a scenario's set-up bindings (`as:` names of set-up steps) live on the machine. */
+const SETUP_BINDINGS = Symbol("scenario-setup-bindings");
+
+/**
+ * The sequential set-up: the world, then each set-up step spawned and run to quiescence
+ * on its CPU under a fixed chooser (never part of the explored schedule). Everything it
+ * leaves is on the machine (the world and the bindings in `m.ext`), so a snapshot of the
+ * machine is a snapshot of the set-up (see SetupOnce in @foliosim/sim).
+ */
+function runSetup(m: Machine, s: Scenario, params: ParamValues): void {
+  const world = new World(m, params);
+  m.ext.set(World, world);
+  for (const h of HOOKS) h.init?.(world, s);
+  const globals = new Map<string, unknown>();
+  m.ext.set(SETUP_BINDINGS, globals);
+  const setupChooser = new TimedChooser(0, 0);
+  s.setup.forEach((step, i) => {
+    const cpu = step.cpu ?? 0;
+    m.spawn({
+      name: `setup${i}`,
+      cpu,
+      body: (task) => runStep({ m, world, task, process: step.process ?? "p0" }, `setup${i}`, step, globals),
+    });
+    m.settle(setupChooser);
+  });
+}
+
+export interface ScenarioTargetOptions {
+  /**
+   * Run the set-up once per machine configuration and start every execution from a
+   * snapshot of its end state (default true). The set-up is re-run per execution when
+   * a snapshot cannot be taken safely; `setupSnapshot()` says which.
+   */
+  setupOnce?: boolean;
+}
+
+export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, set: ParamValues = {}, overrides: readonly string[] = [], options: ScenarioTargetOptions = {}): ScenarioTarget {
   const kernel = typeof kernelId === "string" ? resolveKernel(kernelId, overrides) : kernelId;
   const params = resolveParams(s, set);
   if (Object.keys(set).length > 0) {
@@ -280,21 +319,13 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
   for (const t of s.tasks) {
     if (t.cpu >= config.cpus) throw new ScenarioError(`scenario ${s.id}: task ${t.name} is bound to CPU ${t.cpu}, but the machine has ${config.cpus} CPUs`);
   }
+  const setup = (m: Machine): void => runSetup(m, s, params);
+  const once = options.setupOnce === false ? null : new SetupOnce(setup);
   const program: Program = (m) => {
-    const world = new World(m, params);
-    m.ext.set(World, world);
-    for (const h of HOOKS) h.init?.(world, s);
-    const globals = new Map<string, unknown>();
-    const setupChooser = new TimedChooser(0, 0);
-    s.setup.forEach((step, i) => {
-      const cpu = step.cpu ?? 0;
-      m.spawn({
-        name: `setup${i}`,
-        cpu,
-        body: (task) => runStep({ m, world, task, process: step.process ?? "p0" }, `setup${i}`, step, globals),
-      });
-      m.settle(setupChooser);
-    });
+    if (once) once.apply(m);
+    else setup(m);
+    const world = m.ext.get(World) as World;
+    const globals = m.ext.get(SETUP_BINDINGS) as Map<string, unknown>;
     const finalBindings = new Map(globals);
     for (const t of s.tasks) {
       const policy = expand(t.policy, params) as "normal" | "fifo";
@@ -326,6 +357,7 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
     params,
     program,
     config,
+    setupSnapshot: () => (once === null ? "off" : once.refused === null ? "snapshot" : once.refused === undefined ? "not taken yet" : `re-run: ${once.refused}`),
     check: (r) => {
       const recs = (r.annotations.calls ?? []) as CallRecord[];
       for (const c of recs) if (c.broken.length > 0) return `${c.task}: ${c.call} ${c.broken[0]}`;
@@ -362,7 +394,7 @@ export interface ScenarioRun {
 
 /** One execution. */
 export function runScenario(s: Scenario, kernel: string | ResolvedKernel, chooser: Chooser, set: ParamValues = {}, overrides: readonly string[] = []): ScenarioRun {
-  const target = scenarioTarget(s, kernel, set, overrides);
+  const target = scenarioTarget(s, kernel, set, overrides, { setupOnce: false });
   const m = new Machine(target.config);
   target.program(m);
   const run = m.run(chooser);

@@ -10,7 +10,8 @@ import { LRU_BATCHES, MLOCK_HOLDER } from "@foliosim/lru";
 import { createMm, MAP_HOLDER, mmInvariants, PAGECACHE_HOLDER, PRIVATE_HOLDER, SWAPCACHE_HOLDER, type AddressSpace, type MmStruct } from "@foliosim/mm";
 import { allPagemaps, DEVICE_ALLOC_HOLDER, hmmInit } from "@foliosim/hmm";
 import { defineWorldHooks } from "./runner.js";
-import type { World } from "./calls.js";
+import { World } from "./calls.js";
+import type { Machine } from "@foliosim/sim";
 
 export interface MemoryWorld {
   memory: PhysicalMemory;
@@ -59,6 +60,11 @@ export function folioLeaks(f: Folio): string[] {
   return out;
 }
 
+/** One function for every run (not a closure over the run's world), so a snapshot of the machine can keep it. */
+function memoryModelInvariants(m: Machine): string | null {
+  return mmInvariants(m, allFolios(m.ext.get(World) as World));
+}
+
 defineWorldHooks({
   init(world, scenario) {
     const memory = new PhysicalMemory({ ...scenario.machine.memory, nodes: scenario.machine.nodes ?? 1 });
@@ -66,7 +72,7 @@ defineWorldHooks({
     world.slot(KEY, () => mw);
     hmmInit(world.m); // the device-private branch of do_swap_page
     if (scenario.promise.invariants) {
-      world.m.addInvariant("memory model", (m) => mmInvariants(m, allFolios(world)));
+      world.m.addInvariant("memory model", memoryModelInvariants);
     }
   },
   leaks(world) {

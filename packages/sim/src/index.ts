@@ -60,6 +60,7 @@ export { PerCpu, smpProcessorId } from "./percpu.js";
 export { traced } from "./traced.js";
 export { Rng, ScriptedChooser, SeededChooser, TimedChooser, firstChooser } from "./choosers.js";
 export { instantiate, runProgram, type Program } from "./program.js";
+export { MachineSnapshot, SetupOnce, type SetupFn } from "./snapshot.js";
 export {
   VariantError,
   clearRegisteredVariants,

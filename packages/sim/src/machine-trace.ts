@@ -32,6 +32,14 @@ export class MachineTrace extends Trace {
   /** This trace's id of each task's name, by task id. */
   private readonly nameIds: number[] = [];
 
+  override adopt(other: Trace): void {
+    super.adopt(other);
+    if (other instanceof MachineTrace) {
+      for (let i = 0; i < other.fixedIds.length; i++) this.fixedIds[i] = other.fixedIds[i];
+      for (let i = 0; i < other.nameIds.length; i++) if (other.nameIds[i] !== undefined) this.nameIds[i] = other.nameIds[i];
+    }
+  }
+
   /** `emit(step, t, cpu, next.id, "switch", next.name, { prev, prevState, next })`; a null `prev` is the idle task. */
   switchEvent(step: number, t: number, cpu: number, next: Task, prev: Task | null, prevState: "R" | "S" | "X"): void {
     this.mixInt(this.fixed(SWITCH));

@@ -73,6 +73,12 @@ export interface TaskSpec<R = unknown> {
   body: (task: Task) => TaskGen<R>;
   /** Daemons (kworkers) never finish and do not keep a run alive. */
   daemon?: boolean;
+  /**
+   * The body is a loop that keeps nothing from one pass to the next but what it finds
+   * through the machine (`currentMachine()`, `task`): a task waiting at its
+   * `restartPoint` op may be restarted from `body` (a machine snapshot does so).
+   */
+  restartable?: boolean;
 }
 
 export type TaskState = "ready" | "blocked" | "done";
@@ -84,6 +90,8 @@ export class Task {
   readonly policy: Policy;
   readonly priority: number;
   readonly daemon: boolean;
+  /** The body, for a restartable task (TaskSpec.restartable). */
+  readonly restartBody: ((task: Task) => TaskGen<unknown>) | undefined;
   gen!: TaskGen<unknown>;
   pending: Op<unknown> | null = null;
   state: TaskState = "ready";
@@ -113,6 +121,7 @@ export class Task {
     this.policy = spec.policy ?? "normal";
     this.priority = this.policy === "fifo" ? (spec.priority ?? 50) : 0;
     this.daemon = spec.daemon ?? false;
+    this.restartBody = spec.restartable ? spec.body : undefined;
   }
   /** Scheduling rank: every FIFO task outranks every normal task. */
   get rank(): number {
@@ -247,6 +256,8 @@ export function currentMachine(): Machine {
 export type Invariant = (m: Machine) => string | null;
 
 export class Machine {
+  /** The configuration the machine was built from (as given). */
+  readonly config: MachineConfig;
   readonly cpuCount: number;
   readonly preemption: PreemptionModel;
   readonly costs: CostModel;
@@ -298,6 +309,7 @@ export class Machine {
     if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > 256) {
       throw new SimConfigError("cpus", "an integer from 1 to 256", config.cpus);
     }
+    this.config = config;
     const preemption = config.preemption ?? "voluntary";
     if (preemption !== "none" && preemption !== "voluntary" && preemption !== "full") {
       throw new SimConfigError("preemption", '"none", "voluntary" or "full"', preemption);
@@ -345,6 +357,27 @@ export class Machine {
     this.advance(task, undefined);
     this.candsValid = false;
     return task;
+  }
+
+  /**
+   * Start a restartable task's body afresh, up to its restart point, in place of the
+   * generator it waits in there (for a copy of a machine, ./snapshot.ts). Its
+   * scheduling state stays: it waits at the same kind of op as before.
+   */
+  restartAtIdle(task: Task): void {
+    const prevTask = CURRENT;
+    const prevMachine = CURRENT_MACHINE;
+    CURRENT = task;
+    CURRENT_MACHINE = this;
+    let r: IteratorResult<Op<unknown>, unknown>;
+    try {
+      task.gen = task.restartBody!(task);
+      r = task.gen.next();
+    } finally {
+      restoreCurrent(prevTask, prevMachine);
+    }
+    if (r.done || !r.value.restartPoint || r.value.timeoutNs !== undefined) throw new Error(`restartAtIdle: task ${task.name} did not stop at an untimed restart point`);
+    task.pending = r.value;
   }
 
   /** Run `hook` once when the run ends, whatever the outcome (to record final states in `annotations`). */
@@ -855,11 +888,29 @@ export class Machine {
       this.candsValid = false;
     }
     this.decisions.length = 0;
+    this.dropCandidateCaches();
     // The run's counters measure what comes after the set-up.
     for (const k of Object.keys(this.counters)) delete this.counters[k];
     this.lastProgressStep = this.stepCount;
     this.lastProgressNs = this.now;
     this.cycles.reset(this.stepCount);
+  }
+
+  /**
+   * Forget the candidates worked out so far (they are recomputed, the same, on the next
+   * step): after a set-up they hold the finished set-up tasks' last operations, which a
+   * snapshot of the machine (./snapshot.ts) must not carry.
+   */
+  private dropCandidateCaches(): void {
+    for (const cpu of this.cpus) {
+      cpu.listed.length = 0;
+      cpu.listedCount = 0;
+      cpu.dirty = true;
+    }
+    this.candOf.length = 0;
+    this.cands.length = 0;
+    this.candCount = 0;
+    this.candsValid = false;
   }
 
   /** Run to the end with `chooser`. */

@@ -99,6 +99,12 @@ export interface OpSpec<R> {
    * (default: the latest write to any object of the footprint).
    */
   wakeTime?: (m: Machine) => number;
+  /**
+   * The wait at the top of a restartable daemon's loop (`TaskSpec.restartable`): a task
+   * waiting here is where its body starts, so a machine snapshot (./snapshot.ts) may
+   * start the body afresh instead of copying its generator.
+   */
+  restartPoint?: boolean;
 }
 
 export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Iterable<Op<unknown>> {
@@ -115,6 +121,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
   readonly mightSleep: boolean;
   readonly waitFor: string | undefined;
   readonly wakeTime: ((m: Machine) => number) | undefined;
+  readonly restartPoint: boolean;
   /** Set by the machine when a timed sleep ran because its deadline passed. */
   timedOut = false;
   /** Absolute deadline, set by the machine when the op becomes pending. */
@@ -135,6 +142,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
     this.mightSleep = spec.mightSleep ?? false;
     this.waitFor = spec.waitFor;
     this.wakeTime = spec.wakeTime;
+    this.restartPoint = spec.restartPoint ?? false;
   }
 
   [Symbol.iterator](): this {

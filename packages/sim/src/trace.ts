@@ -89,6 +89,33 @@ export class Trace {
     }
   }
 
+  /**
+   * Continue from where `other` (a trace of the same kind, recording alike) stands: its
+   * hash, its strings and their ids, its events. For a machine restored from a snapshot
+   * (./snapshot.ts); this trace must not have emitted anything yet. It claims the
+   * shared string table with `other`'s strings, so later interning stays on the fast path.
+   */
+  adopt(other: Trace): void {
+    if (this.texts.length > 0 || this.events.length > 0) throw new Error("Trace.adopt: the trace has already emitted events");
+    if (other.record !== this.record) throw new Error("Trace.adopt: the traces record differently");
+    this.h = other.h;
+    for (const t of other.texts) this.texts.push(t);
+    if (this.record) for (const e of other.events) this.events.push(e);
+    this.lastOpName = other.lastOpName;
+    this.lastOpId = other.lastOpId;
+    if (SHARED_TABLE.size + this.texts.length > SHARED_TABLE_LIMIT) SHARED_TABLE.clear();
+    sharedOwner = this.stamp;
+    for (let i = 0; i < this.texts.length; i++) {
+      let entry = SHARED_TABLE.get(this.texts[i]);
+      if (entry === undefined) {
+        entry = new Interned();
+        SHARED_TABLE.set(this.texts[i], entry);
+      }
+      entry.stamp = this.stamp;
+      entry.id = i + 1;
+    }
+  }
+
   /** Hex digest of everything emitted so far. */
   hash(): string {
     const h = this.h >>> 0;

@@ -44,52 +44,52 @@ function pool(m: Machine, cpu: number): WorkPool {
   let p = pools[cpu];
   if (!p) {
     p = pools[cpu] = new WorkPool(`worker_pool/${cpu}`);
-    m.setKworker(cpu, spawnKworker(m, cpu, p));
+    m.setKworker(cpu, spawnKworker(m, cpu));
   }
   return p;
 }
 
-function spawnKworker(m: Machine, cpu: number, p: WorkPool): Task {
-  return m.spawn({
-    name: `kworker/${cpu}:1`,
-    cpu,
-    policy: "normal",
-    daemon: true,
-    body: function* () {
-      for (;;) {
-        const item = yield* op({
-          kind: "worker_wait",
-          label: "worker_thread",
-          reads: [p],
-          writes: [p],
-          cost: "schedule",
-          block: Block.Sleep,
-          enabled: () => p.queue.length > 0,
-          waitFor: `work on CPU${cpu}`,
-          run: (mm) => {
-            const it = p.queue.shift()!;
-            it.work.pending = false;
-            mm.markWrite(p);
-            mm.emit("work_start", it.work.name, { cpu });
-            return it;
-          },
-        });
-        yield* item.work.fn();
-        yield* op({
-          kind: "work_done",
-          label: `${item.work.name} done`,
-          writes: [item.work],
-          cost: "plain",
-          run: (mm) => {
-            if (item.seq > item.work.doneSeq) item.work.doneSeq = item.seq;
-            mm.markWrite(item.work);
-            mm.count("work_run");
-            mm.emit("work_end", item.work.name, { cpu });
-          },
-        });
-      }
-    },
-  });
+function spawnKworker(m: Machine, cpu: number): Task {
+  return m.spawn({ name: `kworker/${cpu}:1`, cpu, policy: "normal", daemon: true, restartable: true, body: kworkerThread });
+}
+
+/** `worker_thread`: one function for every kworker (it finds its pool through the machine), so a machine snapshot can restart it. */
+function* kworkerThread(task: Task): TaskGen<void> {
+  const cpu = task.cpu;
+  const p = pool(currentMachine(), cpu);
+  for (;;) {
+    const item = yield* op({
+      kind: "worker_wait",
+      label: "worker_thread",
+      reads: [p],
+      writes: [p],
+      cost: "schedule",
+      block: Block.Sleep,
+      enabled: () => p.queue.length > 0,
+      waitFor: `work on CPU${cpu}`,
+      restartPoint: true,
+      run: (mm) => {
+        const it = p.queue.shift()!;
+        it.work.pending = false;
+        mm.markWrite(p);
+        mm.emit("work_start", it.work.name, { cpu });
+        return it;
+      },
+    });
+    yield* item.work.fn();
+    yield* op({
+      kind: "work_done",
+      label: `${item.work.name} done`,
+      writes: [item.work],
+      cost: "plain",
+      run: (mm) => {
+        if (item.seq > item.work.doneSeq) item.work.doneSeq = item.seq;
+        mm.markWrite(item.work);
+        mm.count("work_run");
+        mm.emit("work_end", item.work.name, { cpu });
+      },
+    });
+  }
 }
 
 /** `queue_work_on(cpu, wq, work)`: false if it was already pending. */
