@@ -32,8 +32,12 @@ export function lruInvariants(m: Machine, folios: readonly Folio[]): string | nu
     for (const [h, n] of f.holders) if (n < 0) return `${f.name}: holder "${h}" is negative (${n})`;
     if (f.mlockCount < 0) return `${f.name}: negative mlock_count ${f.mlockCount}`;
     const msg = folioLruProblem(s, f, where.get(f) ?? NOWHERE, variant);
-    if (msg !== null) return `${f.name}: ${msg}`;
+    if (msg !== null) {
+      where.clear();
+      return `${f.name}: ${msg}`;
+    }
   }
+  where.clear(); // keep no folio of this run alive
   return null;
 }
 
@@ -47,11 +51,28 @@ interface Places {
 
 const NOWHERE: Places = { lists: 0, onList: null, slots: LRU_BATCHES.map(() => 0), mlock: 0 };
 
+/** Scratch for `wherePlaces`, reused by every call (invariant checks never nest): a check allocates nothing. */
+const PLACES = new Map<Folio, Places>();
+const POOL: Places[] = [];
+
 function wherePlaces(s: ReturnType<typeof getLru>): Map<Folio, Places> {
-  const out = new Map<Folio, Places>();
+  const out = PLACES;
+  out.clear();
+  let used = 0;
   const at = (f: Folio): Places => {
     let p = out.get(f);
-    if (p === undefined) out.set(f, (p = { lists: 0, onList: null, slots: LRU_BATCHES.map(() => 0), mlock: 0 }));
+    if (p === undefined) {
+      p = POOL[used];
+      if (p === undefined) POOL.push((p = { lists: 0, onList: null, slots: LRU_BATCHES.map(() => 0), mlock: 0 }));
+      else {
+        p.lists = 0;
+        p.onList = null;
+        p.slots.fill(0);
+        p.mlock = 0;
+      }
+      used++;
+      out.set(f, p);
+    }
     return p;
   };
   for (const l of LRU_LISTS) {

@@ -51,35 +51,43 @@ export function mmInvariants(m: Machine, folios: readonly Folio[], options: MmIn
   const ptlFree = noPtlHeld(m);
   const ptes = ptlFree ? mappingPteCounts(m) : new Map<Folio, number>();
   for (const f of folios) {
-    const where = (msg: string) => `${f.name}: ${msg}`;
-    if (f.refcount < 0) return where(`negative refcount ${f.refcount}`);
-    for (const [h, n] of f.holders) if (n < 0) return where(`holder "${h}" is negative (${n})`);
-    if (f.mapcount < 0) return where(`negative mapcount ${f.mapcount}`);
-    let total = 0;
-    for (const n of f.holders.values()) total += n;
-    if (f.frozenAt === undefined && total !== f.refcount) return where(`refcount ${f.refcount} but holders sum to ${total} (${[...f.holders].map(([h, n]) => `${h}=${n}`).join(", ")})`);
-    if (f.state === "free") {
-      if (f.refcount !== 0) return where(`free with refcount ${f.refcount}`);
-      if (ptlFree && (ptes.get(f) ?? 0) > 0) return where("free but still mapped by a page table");
-      continue;
-    }
-    const nr = folioNrPages(f);
-    const mapping = f.mapping;
-    const cached = mapping instanceof AddressSpace && mapping.pages.get(f.index) === f;
-    if (f.holderCount(PAGECACHE_HOLDER) !== (cached ? nr : 0)) {
-      return where(`"pagecache" holds ${f.holderCount(PAGECACHE_HOLDER)} but the folio is ${cached ? "" : "not "}in a page cache (${nr} page(s))`);
-    }
-    if (f.holderCount(MAP_HOLDER) !== f.mapcount) return where(`"map" holds ${f.holderCount(MAP_HOLDER)} but mapcount is ${f.mapcount}`);
-    if (ptlFree) {
-      const n = ptes.get(f) ?? 0;
-      if (n !== f.mapcount) return where(`mapcount ${f.mapcount} but ${n} page-table entr(y/ies) map it`);
-    }
-    if (f.holderCount(PRIVATE_HOLDER) !== (f.test(PG.private) ? 1 : 0)) return where(`"private" holds ${f.holderCount(PRIVATE_HOLDER)} with PG_private ${f.test(PG.private) ? "set" : "clear"}`);
-    if (f.holderCount(SWAPCACHE_HOLDER) !== (f.test(PG.swapcache) ? nr : 0)) return where(`"swapcache" holds ${f.holderCount(SWAPCACHE_HOLDER)} with PG_swapcache ${f.test(PG.swapcache) ? "set" : "clear"}`);
-    const pins = f.holderCount("pin");
-    if (folioTestLarge(f) ? pins !== f.pincount : pins % GUP_PIN_COUNTING_BIAS !== 0) return where(`"pin" holds ${pins} with _pincount ${f.pincount}`);
+    const msg = folioMmProblem(f, ptlFree, ptes);
+    if (msg !== null) return `${f.name}: ${msg}`;
   }
   if (options.lru ?? true) return lruInvariants(m, folios);
+  return null;
+}
+
+/** The first problem `mmInvariants` finds with one folio (without its name), or null. */
+function folioMmProblem(f: Folio, ptlFree: boolean, ptes: Map<Folio, number>): string | null {
+  if (f.refcount < 0) return `negative refcount ${f.refcount}`;
+  let total = 0;
+  for (const [h, n] of f.holders) {
+    if (n < 0) return `holder "${h}" is negative (${n})`;
+    total += n;
+  }
+  if (f.mapcount < 0) return `negative mapcount ${f.mapcount}`;
+  if (f.frozenAt === undefined && total !== f.refcount) return `refcount ${f.refcount} but holders sum to ${total} (${[...f.holders].map(([h, n]) => `${h}=${n}`).join(", ")})`;
+  if (f.state === "free") {
+    if (f.refcount !== 0) return `free with refcount ${f.refcount}`;
+    if (ptlFree && (ptes.get(f) ?? 0) > 0) return "free but still mapped by a page table";
+    return null;
+  }
+  const nr = folioNrPages(f);
+  const mapping = f.mapping;
+  const cached = mapping instanceof AddressSpace && mapping.pages.get(f.index) === f;
+  if (f.holderCount(PAGECACHE_HOLDER) !== (cached ? nr : 0)) {
+    return `"pagecache" holds ${f.holderCount(PAGECACHE_HOLDER)} but the folio is ${cached ? "" : "not "}in a page cache (${nr} page(s))`;
+  }
+  if (f.holderCount(MAP_HOLDER) !== f.mapcount) return `"map" holds ${f.holderCount(MAP_HOLDER)} but mapcount is ${f.mapcount}`;
+  if (ptlFree) {
+    const n = ptes.get(f) ?? 0;
+    if (n !== f.mapcount) return `mapcount ${f.mapcount} but ${n} page-table entr(y/ies) map it`;
+  }
+  if (f.holderCount(PRIVATE_HOLDER) !== (f.test(PG.private) ? 1 : 0)) return `"private" holds ${f.holderCount(PRIVATE_HOLDER)} with PG_private ${f.test(PG.private) ? "set" : "clear"}`;
+  if (f.holderCount(SWAPCACHE_HOLDER) !== (f.test(PG.swapcache) ? nr : 0)) return `"swapcache" holds ${f.holderCount(SWAPCACHE_HOLDER)} with PG_swapcache ${f.test(PG.swapcache) ? "set" : "clear"}`;
+  const pins = f.holderCount("pin");
+  if (folioTestLarge(f) ? pins !== f.pincount : pins % GUP_PIN_COUNTING_BIAS !== 0) return `"pin" holds ${pins} with _pincount ${f.pincount}`;
   return null;
 }
 

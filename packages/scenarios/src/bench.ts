@@ -110,15 +110,16 @@ function moveCpu(s: Scenario, from: number, to: number): Scenario {
   };
 }
 
-/** `cpus` CPUs; the scenario's busy CPUs are moved down onto 0 and `cpus - 1` when the machine is smaller. */
+/** `cpus` CPUs; on a machine smaller than the scenario's, each busy CPU beyond it moves to a free CPU (highest first), so distinct CPUs stay distinct. */
 function withCpus(s: Scenario, cpus: number): Scenario {
   let out = s;
-  const base = Number(s.machine.cpus);
-  if (cpus < base) {
-    const used = [...new Set([...s.setup.map((st) => st.cpu ?? 0), ...s.tasks.map((t) => t.cpu)])].sort((a, b) => a - b);
-    used.forEach((cpu, i) => {
-      if (cpu >= cpus) out = moveCpu(out, cpu, i === used.length - 1 ? cpus - 1 : i);
-    });
+  const used = [...new Set([...s.setup.map((st) => st.cpu ?? 0), ...s.tasks.map((t) => t.cpu)])];
+  const free = Array.from({ length: cpus }, (_, c) => cpus - 1 - c).filter((c) => !used.includes(c));
+  for (const cpu of used) {
+    if (cpu < cpus) continue;
+    const to = free.shift();
+    if (to === undefined) throw new Error(`${s.id}: ${cpus} CPUs cannot hold its ${used.length} busy CPUs`);
+    out = moveCpu(out, cpu, to);
   }
   return { ...out, id: `${s.id}+cpus${cpus}`, machine: { ...out.machine, cpus } };
 }
