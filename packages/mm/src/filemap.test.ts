@@ -115,7 +115,8 @@ describe("page cache", () => {
     });
     expect(miss.ret).toBe(VM_FAULT_MAJOR | VM_FAULT_LOCKED);
     expect(miss.s).toMatchObject({ ref: 3, flags: "locked|uptodate", holders: { lru_add: 1, pagecache: 1, transient: 1 } });
-    expect([...file.pages.keys()].sort()).toEqual([2, 3, 4, 5]);
+    // The mmap read-around: ra_pages (4) pages from max(0, 2 - 4 / 2).
+    expect([...file.pages.keys()].sort()).toEqual([0, 1, 2, 3]);
     const hit = w.step(0, function* () {
       const r = yield* filemapFault(file, 3);
       yield* folioUnlock(r.folio!);

@@ -15,9 +15,10 @@
  *   `mmReadFolio`. There are no I/O errors and no writeback.
  * - `filemap_fault` never drops mmap_lock (no VM_FAULT_RETRY), and there is no
  *   fault-around (`fault_around_bytes` = PAGE_SIZE): `map_pages` is not modelled.
- * - Readahead on a miss reads `ra_pages` pages from the faulting index
- *   (`do_sync_mmap_readahead` with the VM_RAND_READ/VM_SEQ_READ hints absent and the
- *   mmap_miss heuristics ignored); hits do no async readahead.
+ * - Readahead on a miss is the mmap read-around: `ra_pages` pages from
+ *   `max(0, index - ra_pages / 2)` (`do_sync_mmap_readahead` with the
+ *   VM_RAND_READ/VM_SEQ_READ hints absent and the mmap_miss heuristics ignored); hits
+ *   do no async readahead.
  */
 
 import {
@@ -369,9 +370,11 @@ function* fault(mapping: AddressSpace, index: number): TaskGen<FaultResult> {
   if (folio === null) {
     major = VM_FAULT_MAJOR;
     // do_sync_mmap_readahead → page_cache_sync_ra → page_cache_ra_order → page_cache_ra_unbounded
+    // mmap read-around: ra->start = max(0, pgoff - ra_pages / 2), ra->size = ra_pages.
     // (A small-folio mapping goes straight to page_cache_ra_unbounded, the first check of page_cache_ra_order.)
-    const nr = Math.min(mapping.raPages, mapping.sizePages - index);
-    yield* traced("do_sync_mmap_readahead", mapping.folioOrder === 0 ? pageCacheRaUnbounded(mapping, index, nr) : pageCacheRaOrder(mapping, index, mapping.raPages, 0));
+    const start = Math.max(0, index - Math.floor(mapping.raPages / 2));
+    const nr = Math.min(mapping.raPages, mapping.sizePages - start);
+    yield* traced("do_sync_mmap_readahead", mapping.folioOrder === 0 ? pageCacheRaUnbounded(mapping, start, nr) : pageCacheRaOrder(mapping, start, mapping.raPages, 0));
     while (folio === null) {
       folio = yield* filemapGetEntry(mapping, index);
       if (folio !== null) break;

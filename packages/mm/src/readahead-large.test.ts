@@ -50,12 +50,15 @@ describe("page_cache_ra_order", () => {
     expect(file.nrpages).toBe(8);
   });
 
-  it("a misaligned start uses smaller aligned folios (__ffs(index)) and the window's end shrinks the last one", () => {
-    // The model's read-around starts at the faulting index (the kernel's starts ra_pages/2 before it).
-    const { orders, f } = faultAt("plus-2", 1);
-    expect(orders).toEqual(["-", "1:0", "2:1", "4:2", "8:0"]); // 0 and 9-11 are holes
-    expect(f.order).toBe(0);
-    expect(faultAt("plus-2", 9).orders).toEqual(["-", "9:0", "10:1"]); // EOF at 11
+  it("the read-around starts ra_pages/2 before the fault; a misaligned start uses smaller aligned folios (__ffs(index)) and EOF shrinks the last one", () => {
+    // Fault at index 1: the window is 0-7.
+    const one = faultAt("plus-2", 1);
+    expect(one.orders).toEqual(["0:2", "4:2", "-"]);
+    expect([one.f.order, one.f.index]).toEqual([2, 0]);
+    // Fault at index 9: the window 5-11 (EOF) is read as 5 (order 0), 6-7 (order 1), 8-11 (order 2).
+    const nine = faultAt("plus-2", 9);
+    expect(nine.orders).toEqual(["-", "5:0", "6:1", "8:2"]);
+    expect([nine.f.order, nine.f.index]).toEqual([2, 8]);
   });
 
   it("an index already cached ends the large allocations; the rest of the window is read with small folios", () => {

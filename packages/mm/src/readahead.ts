@@ -21,8 +21,7 @@
  * allocations; the rest of the window falls back to `page_cache_ra_unbounded`.
  *
  * Simplifications: no `PG_readahead` marker and no async readahead (so no ramp-up), I/O
- * completes synchronously, the read-around starts at the faulting index (the kernel
- * starts `ra_pages / 2` before it), and no minimum folio order (`mapping_min_folio_order`).
+ * completes synchronously, and no minimum folio order (`mapping_min_folio_order`).
  */
 
 import { folioNrPages, folioPut, type Folio } from "@foliosim/folio";
