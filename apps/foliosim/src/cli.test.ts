@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { METRIC_NAMES } from "@foliosim/scenarios";
+import { METRIC_NAMES, NEWEST_PRESET } from "@foliosim/scenarios";
 import { EXAMPLES_DIR, exampleFiles } from "./catalog.js";
 import { main, type Io } from "./cli.js";
 import { EXIT } from "./exit-codes.js";
@@ -43,6 +43,35 @@ describe("foliosim CLI (in process)", () => {
     expect(Object.keys(doc.scenarios[0])).toEqual(expect.arrayContaining(["id", "title", "source", "promise"]));
     expect(Object.keys(doc.kernels[0])).toEqual(expect.arrayContaining(["id", "base", "variants", "source"]));
     expect(doc.kernels.map((k: { id: string }) => k.id)).toContain("will-v1");
+  });
+
+  it("a scenario that misuses the model (touching what it unmapped) is a scenario error naming file, line and step: exit 2, not an invariant", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-cli-"));
+    const file = join(dir, "segv.yaml");
+    const head = "id: segv\ntitle: t\ndescription: d\nsource: { seeds: [] }\nmachine: { cpus: 1 }\nsetup:\n  - { call: mmap, args: { pages: 1 }, as: buf }\ntasks:\n  - name: a\n    cpu: 0\n    script:\n";
+    writeFileSync(file, `${head}      - { call: munmap, args: { addr: $buf, pages: 1 } }\n      - { call: touch, args: { addr: $buf, write: true } }\npromise: { summary: s }\n`);
+    const run = await cli("run", file, "--trace", "none");
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(new RegExp(`^foliosim: ${file.replace(/[.]/g, "\\.")}:13:9: scenario error: tasks\\.0\\.script\\.1 \\(touch\\): touch: p0 address 0x[0-9a-f]+: SIGSEGV: no vma maps this address \\(in a at touch step \\d+\\) \\(schedule fs1\\.`));
+    expect(run.stdout).toBe("");
+    const explore = await cli("explore", file, "--budget", "3", "--json");
+    expect(explore.code).toBe(EXIT.usage);
+    expect(JSON.parse(explore.stdout).results[0].failures[0].kind).toBe("scenario");
+    expect(explore.stderr).toMatch(/segv\.yaml:13:9: scenario error: tasks\.0\.script\.1 \(touch\)/);
+    expect(explore.stderr).not.toMatch(/invariant/);
+    // munmap of a range already unmapped returns 0, as the kernel's do_vmi_munmap does.
+    const twice = join(dir, "twice.yaml");
+    writeFileSync(twice, `${head}      - { call: munmap, args: { addr: $buf, pages: 1 }, expect: { equals: 0 } }\n      - { call: munmap, args: { addr: $buf, pages: 1 }, expect: { equals: 0 } }\npromise: { summary: s }\n`);
+    expect((await cli("run", twice, "--trace", "none")).code).toBe(EXIT.ok);
+  });
+
+  it("run and explore with no --kernel: the file's first kernel, else the newest preset", async () => {
+    const run = JSON.parse((await cli("run", "transient-ref", "--trace", "none", "--json")).stdout);
+    expect(run.kernel).toBe(NEWEST_PRESET);
+    const explore = JSON.parse((await cli("explore", "transient-ref", "--budget", "2", "--json")).stdout);
+    expect(explore.results[0].kernel).toBe(NEWEST_PRESET);
+    const file = JSON.parse((await cli("run", S4, "--trace", "none", "--json")).stdout);
+    expect(file.kernel).toBe("linux-7.0"); // s4-transient-ref.yaml's first `kernels:` entry
   });
 
   it("run: call results, verdict, metrics and an ftrace trace; exit 1 when the promise breaks", async () => {

@@ -31,6 +31,7 @@ import { escapeControl } from "./render/escape.js";
 import { versions, versionText } from "./version.js";
 import { writeFtrace } from "./render/ftrace.js";
 import { loadScenarioFile } from "./scenario-files.js";
+import { scenarioErrorLine, scenarioErrorLines } from "./scenario-errors.js";
 import { writeMermaid } from "./render/mermaid.js";
 import { writePerfetto } from "./render/perfetto.js";
 import type { TraceDocument } from "./render/trace-model.js";
@@ -169,6 +170,12 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
 
 const jsonOf = (cmd: Command): boolean => Boolean(cmd.optsWithGlobals().json);
 
+/** Report scenario errors (the scenario misused the model) on stderr: exit 2. */
+function scenarioError(io: Io, ...lines: string[]): ExitCode {
+  for (const line of lines) io.stderr(line);
+  return EXIT.usage;
+}
+
 function defineCommands(program: Command, ctx: Context): void {
   const { io } = ctx;
   program
@@ -198,6 +205,7 @@ function defineCommands(program: Command, ctx: Context): void {
       if (seed !== undefined && o.schedule) throw new UsageError("give --seed or --schedule, not both");
       const maxSteps = parseIntOption("--max-steps", o.maxSteps, 1, LIMITS.maxSteps) ?? DEFAULT_MAX_STEPS;
       const out = runCommand({ scenario, kernel: o.kernel, set: o.set, override: o.override, seed, schedule: o.schedule, maxSteps });
+      if (out.report.failure?.kind === "scenario") return ctx.exit(scenarioError(io, scenarioErrorLine(scenario, out.report.failure.message, out.report.schedule)));
       emitRun(out.report, out.trace, { format: o.trace, out: o.out, asJson: jsonOf(cmd), traceOnly: cmd.getOptionValueSource("trace") === "cli" }, "run", io);
       ctx.exit(exitForOutcome(out.report.outcome));
     });
@@ -311,6 +319,7 @@ function defineCommands(program: Command, ctx: Context): void {
       checkOutput(o.out);
       const maxSteps = parseIntOption("--max-steps", o.maxSteps, 1, LIMITS.maxSteps) ?? DEFAULT_MAX_STEPS;
       const out = replayCommand({ token, original: o.original, scenario: o.scenario, kernel: o.kernel, set: o.set, maxSteps });
+      if (out.report.failure?.kind === "scenario") return ctx.exit(scenarioError(io, scenarioErrorLine(o.scenario ?? out.report.scenario, out.report.failure.message, out.report.schedule)));
       if (out.shrunk) io.stderr(`shrunk ${out.original} to ${out.report.schedule} (--original replays the token as given)\n`);
       emitRun(out.report, out.trace, { format: o.trace, out: o.out, asJson: jsonOf(cmd), traceOnly: cmd.getOptionValueSource("trace") === "cli" }, "replay", io);
       ctx.exit(exitForOutcome(out.report.outcome));
@@ -406,7 +415,8 @@ async function exploreAction(scenario: string, o: Opts, asJson: boolean, ctx: Co
     if (o.out) writeFileAtomic(o.out, json(document));
     if (stream) ndjson(io, { event: "end", ...document });
     else io.stdout(asJson ? json(document) : renderExplore(document, { replay }));
-    ctx.exit(exitForOutcome(document.results[0].outcome));
+    const misuse = scenarioErrorLines(document.results, () => scenario);
+    ctx.exit(misuse.length > 0 ? scenarioError(io, ...misuse) : exitForOutcome(document.results[0].outcome));
   } catch (error) {
     if (!(error instanceof StoppedError)) throw error;
     if (bar) io.stderr("\n");
@@ -451,7 +461,8 @@ async function compareAction(scenarios: string[], o: Opts, asJson: boolean, ctx:
     if (o.out) writeFileAtomic(o.out, matrixJson(stamp(output.matrix)) + "\n");
     const title = `foliosim compare: ${output.scenarios.length} scenario(s) × ${output.kernels.length} kernel(s)${shard ? `, shard ${shard.index}/${shard.count}` : ""} — ${((performance.now() - started) / 1000).toFixed(1)} s`;
     emitCompare(output, metric, asJson, io, title, replayLine(files), Boolean(o.markdown));
-    ctx.exit(exitForMatrix(output.document.results));
+    const misuse = scenarioErrorLines(output.document.results, (id) => files.get(id) ?? id);
+    ctx.exit(misuse.length > 0 ? scenarioError(io, ...misuse) : exitForMatrix(output.document.results));
   } catch (error) {
     if (!(error instanceof InterruptedCompare)) throw error;
     if (o.out) writeFileAtomic(o.out, matrixJson(stamp(error.partial.matrix)) + "\n");

@@ -10,7 +10,7 @@
  *   expected one. `evaluate`: a race that held on the base kernel fails with the
  *   variant (0: nothing that held before fails now, whatever else changed).
  * - `usage` (2): a usage error, or an invalid scenario file, kernel, token, option or
- *   limit, or a variant module that does not load, has the wrong shape, throws or
+ *   limit, a scenario that misuses the model while it runs (src/scenario-errors.ts), or a variant module that does not load, has the wrong shape, throws or
  *   yields something that is not an operation.
  * - `inconclusive` (3): nothing broke (or differed), but some execution hit its step or
  *   virtual-time budget, so no verdict could be reached there; raise `--max-steps`.

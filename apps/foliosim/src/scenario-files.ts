@@ -326,3 +326,20 @@ function validationMessage(message: string, found: unknown): string {
   if (/found/.test(message) || found === undefined || typeof found === "object") return message;
   return `${message} (found ${describeValue(found)})`;
 }
+
+/**
+ * `file:line:column` of a step path ("tasks.0.script.2") in a scenario file, for errors
+ * found only while running; the bare file name when it no longer reads or parses.
+ */
+export function locateStep(file: string, path: string): string {
+  try {
+    const text = readInputFile(resolveScenarioPath(file), "scenario file");
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: false, schema: "core" });
+    const segments = path.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const pos = lineCounter.linePos(locateOffset(doc.contents as YamlNode | null, segments, false));
+    return `${file}:${pos.line}:${pos.col}`;
+  } catch {
+    return file;
+  }
+}

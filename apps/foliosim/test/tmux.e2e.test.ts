@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NEWEST_PRESET } from "@foliosim/scenarios";
 import { afterAll, describe, expect, it } from "vitest";
 
 const APP = fileURLToPath(new URL("..", import.meta.url));
@@ -83,7 +84,7 @@ describe.skipIf(!hasTmux || !starts)("TUI in tmux", () => {
     tmux("send-keys", "-t", session, "Down");
     await sleep(150);
     tmux("send-keys", "-t", session, "k");
-    screen = await waitFor("Variants of linux-7.0");
+    screen = await waitFor(`Variants of ${NEWEST_PRESET}`);
     expect(screen).toContain("foliosim · kernel picker");
     tmux("send-keys", "-t", session, "Escape");
     await waitFor("foliosim · catalog");

@@ -188,7 +188,7 @@ export function mergeSubtrees(outputs: readonly SubtreeOutput[], state: { pendin
   const explored = state.pending === 0 && state.stopped === undefined && outputs.every((o) => o.explored);
   if (outputs.length === 1 && state.pending === 0 && outputs[0].branches.length === 0) return outputs[0].result;
   const first = outputs[0].result;
-  const merged: CellResult = { ...structuredClone(first), executions: 0, steps: 0, failures: [], failureCounts: { promise: 0, deadlock: 0, livelock: 0, invariant: 0 }, inconclusive: [], metrics: {} };
+  const merged: CellResult = { ...structuredClone(first), executions: 0, steps: 0, failures: [], failureCounts: { promise: 0, deadlock: 0, livelock: 0, invariant: 0, scenario: 0 }, inconclusive: [], metrics: {} };
   delete merged.firstFailure;
   const failures = new Map<string, DistinctFailure>();
   const limits = new Map<string, CellResult["inconclusive"][number]>();

@@ -152,7 +152,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const metrics = new MetricCollector();
   const distinct = new Map<string, DistinctFailure & { recorded: Recorded }>();
   const limits = new Map<LimitKind, { kind: LimitKind; count: number; firstExecution: number; recorded: Recorded }>();
-  const failureCounts: Record<FailureKind, number> = { promise: 0, deadlock: 0, livelock: 0, invariant: 0 };
+  const failureCounts: Record<FailureKind, number> = { promise: 0, deadlock: 0, livelock: 0, invariant: 0, scenario: 0 };
   let first: { execution: Execution; outcome: Extract<Outcome, { kind: FailureKind }>; index: number } | undefined;
   let executions = 0;
   let judged = 0;
@@ -304,7 +304,7 @@ function replayReport(target: ExploreTarget, options: ExploreOptions, started: n
   const outcome = replayed.outcome;
   const metrics = new MetricCollector();
   addExecutionMetrics(metrics, target, replayed.result, replayed.execution);
-  const failureCounts: Record<FailureKind, number> = { promise: 0, deadlock: 0, livelock: 0, invariant: 0 };
+  const failureCounts: Record<FailureKind, number> = { promise: 0, deadlock: 0, livelock: 0, invariant: 0, scenario: 0 };
   const report: ExploreResult = {
     scenarioId: target.scenarioId,
     kernelId: target.kernelId,

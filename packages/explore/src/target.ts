@@ -30,7 +30,12 @@ export interface ExploreTarget {
   metrics?(result: RunResult): Record<string, number>;
 }
 
-export type FailureKind = "promise" | "deadlock" | "livelock" | "invariant";
+/**
+ * How an execution fails. "scenario": the program running on the model misused it (a
+ * `ModelError` with `usage`, e.g. touching an address nothing maps), an error in the
+ * scenario rather than a broken kernel invariant.
+ */
+export type FailureKind = "promise" | "deadlock" | "livelock" | "invariant" | "scenario";
 export type LimitKind = "step-limit" | "time-limit";
 
 export type Outcome =
@@ -45,7 +50,7 @@ export interface FailureExplanation {
 }
 
 export function isFailure(outcome: Outcome): outcome is Extract<Outcome, { kind: FailureKind }> {
-  return outcome.kind === "promise" || outcome.kind === "deadlock" || outcome.kind === "livelock" || outcome.kind === "invariant";
+  return outcome.kind === "promise" || outcome.kind === "deadlock" || outcome.kind === "livelock" || outcome.kind === "invariant" || outcome.kind === "scenario";
 }
 
 /** Judge one finished run. */
@@ -60,7 +65,7 @@ export function classify(target: ExploreTarget, result: RunResult): Outcome {
     case "livelock":
       return failure(result.status, result.hang?.message ?? result.status, { hang: result.hang });
     case "invariant":
-      return failure("invariant", describeInvariant(result.failure), { failure: result.failure });
+      return failure(result.failure?.usage ? "scenario" : "invariant", describeInvariant(result.failure), { failure: result.failure });
     case "step-limit":
       return { kind: "step-limit", message: `step budget reached after ${result.steps} steps`, signature: "step-limit" };
     case "time-limit":

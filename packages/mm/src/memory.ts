@@ -593,9 +593,9 @@ function* touchBody(mm: MmStruct, address: number, write: boolean): TaskGen<Foli
     yield* mmapReadUnlock(mm);
     if (ret & VM_FAULT_SIGSEGV) {
       const vma = findVma(mm, address);
-      throw new MmModelError("touch", addrObject(mm, address), vma ? `SIGSEGV: ${write ? "write to" : "access of"} ${vma.describe()} without permission` : "SIGSEGV: no vma maps this address");
+      throw new MmModelError("touch", addrObject(mm, address), vma ? `SIGSEGV: ${write ? "write to" : "access of"} ${vma.describe()} without permission` : "SIGSEGV: no vma maps this address", true);
     }
-    if (ret & VM_FAULT_SIGBUS) throw new MmModelError("touch", addrObject(mm, address), "SIGBUS: access past the end of the mapped file");
+    if (ret & VM_FAULT_SIGBUS) throw new MmModelError("touch", addrObject(mm, address), "SIGBUS: access past the end of the mapped file", true);
     if (ret & VM_FAULT_OOM) throw new MmModelError("touch", addrObject(mm, address), "VM_FAULT_OOM: no memory for the fault");
     // The access is retried after the return to user space: a preemption point under
     // every model and an RCU quiescent state (exit_to_user_mode → schedule()).

@@ -235,13 +235,15 @@ export function getPte(mm: MmStruct, addr: number): Pte {
 
 /**
  * A scenario or a model layer used the memory model wrongly (touching an address no
- * VMA covers, unmapping a range that is not mapped, a page-table state the kernel
- * would BUG on). It is the sim's `ModelError`: raised inside a task it ends the run
- * with status "invariant", naming the operation and the address or folio.
+ * VMA covers, a page-table state the kernel would BUG on). It is the sim's
+ * `ModelError`: raised inside a task it ends the run with status "invariant", naming
+ * the operation and the address or folio. `usage` marks the program's own mistakes
+ * (an access the kernel answers with SIGSEGV or SIGBUS), which scenarios report as the
+ * scenario's error rather than a kernel invariant.
  */
 export class MmModelError extends ModelError {
-  constructor(operation: string, object: string, detail: string) {
-    super(operation, object, detail);
+  constructor(operation: string, object: string, detail: string, usage = false) {
+    super(operation, object, detail, usage);
   }
 }
 

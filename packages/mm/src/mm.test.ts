@@ -269,10 +269,29 @@ describe("bad use raises a typed model error naming the address or folio and the
     expect(r.failure!.message).toMatch(/SIGBUS/);
   });
 
-  it("munmap of a range that is not mapped", () => {
+  it("munmap of a range that is not mapped returns 0 and changes nothing, as do_vmi_munmap does; twice too", () => {
     const { w, mm } = fresh();
-    const r = w.tryStep(0, () => munmap(mm, 0x7000_0000, PAGE));
-    expect(r.failure).toMatchObject({ operation: "munmap", object: "proc address 0x70000000" });
+    expect(w.step(0, () => munmap(mm, 0x7000_0000, PAGE))).toBe(0);
+    const a = w.step(0, () => mmap(mm, { length: 2 * PAGE, prot: RW, flags: ANON }));
+    w.step(0, () => touch(mm, a, true));
+    expect(w.step(0, () => munmap(mm, a, 2 * PAGE))).toBe(0);
+    expect(mm.vmas).toHaveLength(0);
+    expect(w.step(0, () => munmap(mm, a, 2 * PAGE))).toBe(0);
+    expect(mm.vmas).toHaveLength(0);
+    expect(mm.mmapLock.writer).toBe(false);
+    expect(w.step(0, () => munmap(mm, a + 1, PAGE))).toBe(-22);
+  });
+
+  it("an access the kernel answers with SIGSEGV or SIGBUS is the program's error (usage), not a kernel invariant", () => {
+    const { w, mm } = fresh();
+    const r = w.tryStep(0, () => touch(mm, 0x7000_0000, true));
+    expect(r.failure).toMatchObject({ operation: "touch", usage: true });
+    const { w: w2, mm: mm2 } = fresh();
+    const a = w2.step(0, () => mmap(mm2, { length: PAGE, prot: RW, flags: ANON }));
+    const f = w2.step(0, () => touch(mm2, a, true));
+    const bad = w2.tryStep(0, () => tryToMigrate(f));
+    expect(bad.failure).toMatchObject({ operation: "try_to_migrate" });
+    expect(bad.failure!.usage).toBeUndefined();
   });
 
   it("a large-folio order on a file, shmem or memfd mapping is refused (the object decides its folio sizes), never silently run with order 0", () => {

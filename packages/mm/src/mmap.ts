@@ -18,8 +18,8 @@
  *
  * Simplifications: no vma merging; `__mm_populate` faults pages directly instead
  * of going through GUP's `populate_vma_page_range` (same faults, no FOLL_* flags).
- * Unmapping a range no vma covers is a ModelError (the kernel returns 0): in a
- * scenario it is always a mistake.
+ * Unmapping a range no vma covers returns 0 and changes nothing, as the kernel does
+ * (mm/vma.c `do_vmi_munmap`: `vma_find()` finds nothing, unlock, return 0).
  */
 
 import { VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
@@ -248,8 +248,8 @@ function* mmPopulateBody(mm: MmStruct, start: number, len: number): TaskGen<numb
 }
 
 /**
- * `munmap(addr, length)`: returns 0; -EINVAL for an unaligned address. A range that
- * no vma covers at all is a ModelError naming it.
+ * `munmap(addr, length)`: returns 0; -EINVAL for an unaligned address or an empty
+ * range. A range no vma covers returns 0 with nothing unmapped (`do_vmi_munmap`).
  */
 export function munmap(mm: MmStruct, addr: number, length: number): TaskGen<number> {
   return traced("do_munmap", munmapBody(mm, addr, length));
@@ -258,9 +258,12 @@ export function munmap(mm: MmStruct, addr: number, length: number): TaskGen<numb
 function* munmapBody(mm: MmStruct, addr: number, length: number): TaskGen<number> {
   if (addr % PAGE_SIZE !== 0) return -EINVAL;
   const end = addr + pageAlignUp(length);
+  if (end === addr) return -EINVAL;
   yield* mmapWriteLock(mm);
   if (overlaps(mm, addr, end).length === 0) {
-    throw new MmModelError("munmap", addrObject(mm, addr), `no vma in ${hexAddr(addr)}-${hexAddr(end)}: unmapping a range that is not mapped`);
+    // do_vmi_munmap: no vma overlaps [start, end): mmap_write_unlock(), return 0.
+    yield* mmapWriteUnlock(mm);
+    return 0;
   }
   yield* doVmiMunmap(mm, addr, end);
   mm.machine.emit("munmap", undefined, { mm: mm.name, addr: hexAddr(addr), len: end - addr });

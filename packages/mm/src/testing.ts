@@ -31,7 +31,7 @@ export interface World {
   /** Run `body` as a task on `cpu` to completion (with everything else spawned); throws on a model error. */
   step<R>(cpu: number, body: () => TaskGen<R> | Op<R>, name?: string): R;
   /** Like `step` but returns the run status and failure instead of throwing. */
-  tryStep<R>(cpu: number, body: () => TaskGen<R> | Op<R>, name?: string): { status: string; failure?: { message: string; operation?: string; object?: string }; result?: R };
+  tryStep<R>(cpu: number, body: () => TaskGen<R> | Op<R>, name?: string): { status: string; failure?: { message: string; operation?: string; object?: string; usage?: true }; result?: R };
   mm(name?: string): MmStruct;
 }
 

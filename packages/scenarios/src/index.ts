@@ -21,6 +21,7 @@ export {
   METRIC_NAMES,
   ScenarioError,
   ScenarioUsageError,
+  type UsageSite,
   defineWorldHooks,
   resolveParams,
   resolveValue,

@@ -95,8 +95,14 @@ export class ScenarioError extends Error {
  */
 export class ScenarioUsageError extends ModelError {
   constructor(call: string, task: string, detail: string) {
-    super(`scenario ${call}`, `task ${task}`, detail);
+    super(`scenario ${call}`, `task ${task}`, detail, true);
   }
+}
+
+/** Where a run's usage error happened: the step's path in the scenario ("tasks.0.script.2") and its call. */
+export interface UsageSite {
+  path: string;
+  call: string;
 }
 
 /** Parameter values: defaults, overridden by `--set` values (checked against the default's type). */
@@ -200,7 +206,30 @@ function stepArgs(step: Step, bindings: Map<string, unknown>, params: ParamValue
   throw new ScenarioUsageError(step.call, taskName, `arguments after substitution: ${why}`);
 }
 
-function* runStep(ctx: CallContext, taskName: string, step: Step, bindings: Map<string, unknown>): TaskGen<void> {
+/**
+ * One step, at `path` in the scenario. A usage error (the step asked the model for
+ * something the kernel refuses a program with a signal, or cannot do at all) records
+ * the step in the run's `usage` annotation, so the failure names it.
+ */
+function* runStep(ctx: CallContext, taskName: string, step: Step, bindings: Map<string, unknown>, path: string): TaskGen<void> {
+  try {
+    yield* runStepBody(ctx, taskName, step, bindings);
+  } catch (error) {
+    if (!(error instanceof ModelError) || !error.usage || ctx.m.annotations.usage !== undefined) throw error;
+    ctx.m.annotations.usage = { path, call: step.call } satisfies UsageSite;
+    throw new StepUsageError(path, step.call, error);
+  }
+}
+
+/** A usage error with the step at fault in front of its message ("tasks.0.script.2 (touch): touch: …"). */
+class StepUsageError extends ModelError {
+  constructor(path: string, call: string, cause: ModelError) {
+    super(cause.operation, cause.object, cause.detail, true);
+    this.message = `${path} (${call}): ${cause.message}`;
+  }
+}
+
+function* runStepBody(ctx: CallContext, taskName: string, step: Step, bindings: Map<string, unknown>): TaskGen<void> {
   const def = getCall(step.call);
   const params = ctx.world.params;
   const args = stepArgs(step, bindings, params, taskName);
@@ -285,7 +314,7 @@ function runSetup(m: Machine, s: Scenario, params: ParamValues): void {
     m.spawn({
       name: `setup${i}`,
       cpu,
-      body: (task) => runStep({ m, world, task, process: step.process ?? "p0" }, `setup${i}`, step, globals),
+      body: (task) => runStep({ m, world, task, process: step.process ?? "p0" }, `setup${i}`, step, globals, `setup.${i}`),
     });
     m.settle(setupChooser);
   });
@@ -327,7 +356,7 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
     const world = m.ext.get(World) as World;
     const globals = m.ext.get(SETUP_BINDINGS) as Map<string, unknown>;
     const finalBindings = new Map(globals);
-    for (const t of s.tasks) {
+    s.tasks.forEach((t, ti) => {
       const policy = expand(t.policy, params) as "normal" | "fifo";
       const priority = policy === "fifo" ? (t.priority ?? 50) : undefined;
       m.spawn({
@@ -337,11 +366,11 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
         priority,
         body: function* (task) {
           const bindings = new Map(globals);
-          for (const step of t.script) yield* runStep({ m, world, task, process: t.process }, t.name, step, bindings);
+          for (const [si, step] of t.script.entries()) yield* runStep({ m, world, task, process: t.process }, t.name, step, bindings, `tasks.${ti}.script.${si}`);
           for (const [k, v] of bindings) if (globals.get(k) !== v || !globals.has(k)) finalBindings.set(k, v);
         },
       });
-    }
+    });
     m.onFinish((mm) => {
       if (mm.status === "done" && s.check.length > 0) runChecks(mm, world, s, finalBindings);
       if (mm.status === "done" && s.promise.noLeaks) {
@@ -385,8 +414,11 @@ export interface ScenarioRun {
   params: ParamValues;
   status: RunResult["status"];
   verdict: "holds" | "fails";
-  /** Why it fails: a broken expectation, a hang or an invariant. */
-  failure: { kind: "promise" | "deadlock" | "livelock" | "invariant" | "budget" | "scenario"; message: string } | null;
+  /**
+   * Why it fails: a broken expectation, a hang, an invariant, or (kind "scenario") the
+   * scenario's own misuse of the model, with `step` the path of the step at fault.
+   */
+  failure: { kind: "promise" | "deadlock" | "livelock" | "invariant" | "budget" | "scenario"; message: string; step?: string } | null;
   calls: CallRecord[];
   metrics: Record<string, number>;
   run: RunResult;
@@ -407,7 +439,9 @@ export function summarize(target: ScenarioTarget, run: RunResult, s: Scenario): 
     if (s.promise.noHang) failure = { kind: run.status, message: run.hang!.message };
   } else if (run.status === "invariant") {
     // A scenario's misuse of the model is the scenario's error, not a kernel invariant.
-    failure = { kind: run.failure!.operation?.startsWith("scenario ") ? "scenario" : "invariant", message: run.failure!.message };
+    const site = run.annotations.usage as UsageSite | undefined;
+    if (!run.failure!.usage) failure = { kind: "invariant", message: run.failure!.message };
+    else failure = { kind: "scenario", message: run.failure!.message, ...(site ? { step: site.path } : {}) };
   }
   else if (run.status === "step-limit" || run.status === "time-limit") failure = { kind: "budget", message: `the run hit its ${run.status}` };
   if (!failure) {

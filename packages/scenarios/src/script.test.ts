@@ -131,6 +131,26 @@ describe("addresses and held pages", () => {
     });
     expect(r.failure?.kind).toBe("scenario");
     expect(r.failure?.message).toMatch(/no pins kept under "pins9"/);
+    expect(r.failure?.step).toBe("tasks.0.script.0");
+  });
+
+  it("munmap of a range twice returns 0 both times (do_vmi_munmap finds no vma the second time)", () => {
+    const r = run({
+      setup: [call("mmap", { pages: 2 }, { as: "buf" })],
+      tasks: [{ name: "a", cpu: 0, script: [call("munmap", { addr: "$buf", pages: 2 }, { expect: { equals: 0 } }), call("munmap", { addr: "$buf", pages: 2 }, { expect: { equals: 0 } })] }],
+    });
+    expect(r.failure).toBeNull();
+    expect(r.calls.map((c) => [c.call, c.result])).toEqual([["mmap", expect.any(Number)], ["munmap", 0], ["munmap", 0]]);
+  });
+
+  it("touching an unmapped range is the scenario's error (SIGSEGV), naming the step, not a kernel invariant", () => {
+    const r = run({
+      setup: [call("mmap", { pages: 1 }, { as: "buf" })],
+      tasks: [{ name: "a", cpu: 0, script: [call("munmap", { addr: "$buf", pages: 1 }), call("touch", { addr: "$buf", write: true })] }],
+    });
+    expect(r.status).toBe("invariant");
+    expect(r.verdict).toBe("fails");
+    expect(r.failure).toEqual({ kind: "scenario", step: "tasks.0.script.1", message: expect.stringMatching(/^tasks\.0\.script\.1 \(touch\): touch: p0 address 0x[0-9a-f]+: SIGSEGV: no vma maps this address$/) });
   });
 
   it("madvise(MADV_DONTNEED) zaps the page: a later read faults in a fresh one; a VM_LOCKED range is -EINVAL", () => {

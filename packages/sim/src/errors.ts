@@ -6,7 +6,11 @@
  *   The message names the field.
  * - `ModelError`: a modelled kernel path did something the kernel would BUG/WARN on
  *   (putting a free folio, unlocking an unlocked lock). Raised inside a task, it ends
- *   the run with status "error": these are the bugs the explorer must catch, not crashes.
+ *   the run with status "invariant": these are the bugs the explorer must catch, not
+ *   crashes. With `usage` set, the program running on the model is at fault instead (it
+ *   touched an address nothing maps: the kernel would send it SIGSEGV): the run ends the
+ *   same way, and its failure says `usage: true`, so callers report the program's error
+ *   rather than a kernel invariant.
  */
 
 export class SimConfigError extends Error {
@@ -28,6 +32,8 @@ export class ModelError extends Error {
     /** The object involved, e.g. "folio pfn 0x1000". */
     readonly object: string,
     readonly detail: string,
+    /** The program using the model is at fault, not the modelled kernel. */
+    readonly usage: boolean = false,
   ) {
     super(`${operation}: ${object}: ${detail}`);
   }

@@ -215,6 +215,8 @@ export interface InvariantFailure {
   step: number;
   operation?: string;
   object?: string;
+  /** The program misused the model (a `ModelError` with `usage`), not a kernel invariant. */
+  usage?: true;
 }
 
 export interface RunResult {
@@ -825,6 +827,7 @@ export class Machine {
       step: this.stepCount,
       operation: e.operation,
       object: e.object,
+      ...(e.usage ? { usage: true as const } : {}),
     };
     if (op) this.trace.emit(this.stepCount, this.cpus[task.cpu].clock, task.cpu, task.id, "model_error", e.operation, { object: e.object, detail: e.detail });
     this.candsValid = false;

@@ -1,5 +1,5 @@
 import { classify, executionConfig, executionSeed, isFailure, RandomPlan, replay, runExecution, encodeToken, type ExploreTarget } from "@foliosim/explore";
-import { METRIC_NAMES, type CallRecord, type ParamValues } from "@foliosim/scenarios";
+import { METRIC_NAMES, NEWEST_PRESET, type CallRecord, type ParamValues } from "@foliosim/scenarios";
 import type { RunResult } from "@foliosim/sim";
 import { parseSets, resolveScenario, targetFor } from "../catalog.js";
 import { parseKernelSpec } from "../kernel-spec.js";
@@ -43,9 +43,9 @@ export interface RunOutput {
   result: RunResult;
 }
 
-/** Kernel default: the file's first kernel, else linux-7.0. */
+/** Kernel default: the file's first kernel, else the newest preset (what a machine with no kernel options runs). */
 export function defaultKernel(kernels: readonly string[]): string {
-  return kernels[0] ?? "linux-7.0";
+  return kernels[0] ?? NEWEST_PRESET;
 }
 
 export function runCommand(options: RunOptions): RunOutput {

@@ -5,7 +5,7 @@
  */
 
 import type { ExploreProgress } from "@foliosim/explore";
-import { KERNEL_OPTIONS, METRIC_NAMES, type KernelOptionName } from "@foliosim/scenarios";
+import { KERNEL_OPTIONS, METRIC_NAMES, NEWEST_PRESET, type KernelOptionName } from "@foliosim/scenarios";
 import type { ListReport } from "../commands/list.js";
 import type { FoundFailure } from "../explore-session.js";
 import { outcomeLabel, type ResultsDocument, type ResultRow } from "../report.js";
@@ -101,8 +101,8 @@ export class AppStore {
       opening: null,
       message: null,
     };
-    const last = this.state.list.kernels.findIndex((k) => k.id === "linux-7.0");
-    this.state.kernel.presetIndex = last >= 0 ? last : 0;
+    const newest = this.state.list.kernels.findIndex((k) => k.id === NEWEST_PRESET);
+    this.state.kernel.presetIndex = newest >= 0 ? newest : 0;
   }
 
   subscribe = (listener: Listener): (() => void) => {
@@ -138,7 +138,7 @@ export class AppStore {
   /** The kernel spec as the CLI writes it: preset[+option=value,…]. */
   kernelSpec(): string {
     const k = this.state.kernel;
-    const preset = this.state.list.kernels[k.presetIndex]?.id ?? "linux-7.0";
+    const preset = this.state.list.kernels[k.presetIndex]?.id ?? NEWEST_PRESET;
     const overrides = Object.entries(k.overrides).map(([n, v]) => `${n}=${v}`);
     return overrides.length ? `${preset}+${overrides.join(",")}` : preset;
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { render } from "ink-testing-library";
+import { NEWEST_PRESET } from "@foliosim/scenarios";
 import { describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "../catalog.js";
 import { runCommand } from "../commands/run.js";
@@ -120,7 +121,9 @@ describe("TUI", () => {
     stdin.write("k");
     await tick();
     expect(lastFrame()).toContain("kernel picker");
-    expect(lastFrame()).toContain("Variants of linux-7.0");
+    // With no choice made, the TUI runs what a machine with no kernel options runs: the newest preset.
+    expect(lastFrame()).toContain(`Variants of ${NEWEST_PRESET}`);
+    expect(store.kernelSpec()).toBe(NEWEST_PRESET);
     // Choose linux-6.11 (second preset): move to the top, then down once.
     for (let i = 0; i < store.getSnapshot().kernel.row; i++) stdin.write(UP);
     await tick();
