@@ -5,21 +5,29 @@
  * and worker loaders.
  */
 
-import { resolveKernel, type ResolvedKernel } from "@foliosim/scenarios";
-import { variantValue } from "./variant-modules.js";
+import { KernelError, resolveKernel, type ResolvedKernel } from "@foliosim/scenarios";
+import { looksLikeModule, variantValue } from "./variant-modules.js";
 
 /**
  * A value may also be the path of a variant module (`collect=./my-fix.ts`): the module
- * is loaded (this is the command line naming it) and the value becomes its id.
+ * is loaded (this is the command line naming it) and the value becomes its id. A spec
+ * read from a scenario file (`modules: false`) never loads code: a module path there is
+ * a KernelError saying to load it with `--variant` and name its id.
  */
-export function parseKernelSpec(spec: string, extraOverrides: readonly string[] = []): ResolvedKernel {
+export function parseKernelSpec(spec: string, extraOverrides: readonly string[] = [], options: { modules?: boolean } = {}): ResolvedKernel {
   const plus = spec.indexOf("+");
   const preset = plus < 0 ? spec : spec.slice(0, plus);
   const overrides = plus < 0 ? [] : spec.slice(plus + 1).split(",").filter(Boolean);
-  return resolveKernel(preset.trim(), [...overrides, ...extraOverrides].map(moduleOverride));
+  const modules = options.modules ?? true;
+  return resolveKernel(preset.trim(), [...overrides, ...extraOverrides].map((item) => moduleOverride(item, modules)));
 }
 
-function moduleOverride(item: string): string {
+function moduleOverride(item: string, modules: boolean): string {
   const eq = item.indexOf("=");
-  return eq < 0 ? item : `${item.slice(0, eq)}=${variantValue(item.slice(0, eq), item.slice(eq + 1))}`;
+  if (eq < 0) return item;
+  const [option, value] = [item.slice(0, eq), item.slice(eq + 1)];
+  if (!modules && looksLikeModule(value)) {
+    throw new KernelError(`${option}=${value} names a module: a scenario file is data and never loads code; load it with --variant ${value} and write ${option}=<its id> here`);
+  }
+  return `${option}=${variantValue(option, value)}`;
 }

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasCall } from "@foliosim/scenarios";
 import { exampleFiles } from "./catalog.js";
@@ -58,6 +61,17 @@ describe("user scenario files", () => {
     expect(issues[0]).toMatch(/^f\.yaml:14:11: kernels\.0: unknown kernel "linux-6\.1l" \(did you mean "linux-6\.10"\?\)/);
     expect(issues[1]).toMatch(/^f\.yaml:14:23: kernels\.1: unknown kernel option "colect" \(did you mean "collect"\?\)/);
     expect(issues[2]).toMatch(/^f\.yaml:14:50: kernels\.2: invalid value "wil-v1" for kernel option collect \(did you mean "will-v1"\?\)/);
+  });
+
+  it("never loads a variant module named in kernels: (a scenario file is data); says to use --variant", () => {
+    const dir = mkdtempSync(join(tmpdir(), "foliosim-kernels-"));
+    const marker = join(dir, "ran");
+    const module = join(dir, "evil.mjs");
+    writeFileSync(module, `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "ran");\nexport default {};\n`);
+    const issues = issuesOf(VALID + `kernels: [linux-7.3+collect=${module}]\n`);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toContain(`f.yaml:14:11: kernels.0: collect=${module} names a module: a scenario file is data and never loads code; load it with --variant ${module} and write collect=<its id> here`);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it("reports syntax errors and JSON files with positions", () => {

@@ -111,7 +111,7 @@ export function parseScenarioText(text: string, file: string): LoadedScenario {
       rawKernels.forEach((k, i) => {
         if (typeof k !== "string") return void issues.push(issueAt(["kernels", i], `expected a kernel id, found ${describeValue(k)}`));
         try {
-          parseKernelSpec(k);
+          parseKernelSpec(k, [], { modules: false });
           kernels.push(k);
         } catch (error) {
           if (error instanceof KernelError) issues.push(issueAt(["kernels", i], error.message));
