@@ -15,7 +15,7 @@ export default defineConfig([
     splitting: true,
   },
   {
-    entry: { bench: "src/bench.ts", "bench-loader": "src/bench/loader.ts", worker: "src/worker.ts" },
+    entry: { bench: "src/bench.ts", "bench-loader": "src/bench/loader.ts", "thread-ceiling": "src/bench/thread-ceiling.ts", worker: "src/worker.ts" },
     outDir: "dist-dev",
     format: ["esm"],
     sourcemap: true,

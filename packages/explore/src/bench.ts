@@ -9,12 +9,12 @@
  */
 
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { explore, type ExploreResult, type StrategySpec } from "./explore.js";
 import { runMatrix, type MatrixSpec } from "./matrix.js";
 import { quantile } from "./stats.js";
 import type { ExploreTarget } from "./target.js";
 import { bareCounterSteps } from "./bench/bare.js";
+import { threadCeiling } from "./bench/thread-ceiling.js";
 import { fcBatchRef, fcCounter, fcCounters, fcFirstFailure, fcRunahead, fcWindow } from "./bench/fastcheck.js";
 import { batchRef, counter, runahead, windowProgram, type Variant } from "./bench/programs.js";
 import { pmlBatchRef, pmlCounter, pmlRunahead, pmlWindow, runSpin, spinAvailable } from "./bench/promela.js";
@@ -215,41 +215,6 @@ async function workersRow(): Promise<void> {
   const ceiling = await threadCeiling();
   print(`  the machine's own ceiling: the same allocating loop on 1 and 2 bare worker threads runs ${fmt(ceiling, 2)}x faster on 2`);
   target(`2 workers ≥ 1.8x one worker (measured ${fmt(speedup, 2)}x; bare threads reach ${fmt(ceiling, 2)}x here)`, speedup >= 1.8 && one.json === two.json);
-}
-
-/**
- * What two threads can gain on this machine at all: a fixed allocating loop (objects
- * and closures, like an execution's) on 1 thread, then on 2 threads at once. On a
- * virtual machine whose two CPUs are not two free cores, this is below 2.
- */
-async function threadCeiling(): Promise<number> {
-  const code = `
-    const { parentPort } = require("node:worker_threads");
-    let sink = 0;
-    for (let round = 0; round < 400; round++) {
-      const objects = [];
-      for (let i = 0; i < 20000; i++) objects.push({ i, f: () => i + round });
-      for (const o of objects) sink += o.f();
-    }
-    parentPort.postMessage(sink);
-  `;
-  const run = (threads: number) =>
-    new Promise<number>((resolve, reject) => {
-      const started = performance.now();
-      let left = threads;
-      for (let t = 0; t < threads; t++) {
-        const worker = new Worker(code, { eval: true });
-        worker.once("error", reject);
-        worker.once("message", () => {
-          void worker.terminate();
-          if (--left === 0) resolve(performance.now() - started);
-        });
-      }
-    });
-  await run(1); // warm-up
-  const one = await run(1);
-  const two = await run(2);
-  return (2 * one) / two;
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,6 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { explore, type CellOptions, type ExploreTarget } from "@foliosim/explore";
 import { Redis } from "ioredis";
 import { runDporOnQueue } from "./index.js";
@@ -23,7 +22,14 @@ const MODEL = "bench";
 const OPTIONS: CellOptions = { strategy: { kind: "dpor" }, stopAtFirstFailure: false, shrink: false, maxExecutions: 1_000_000 };
 
 const require = createRequire(import.meta.url);
-const loader = pathToFileURL(join(dirname(require.resolve("@foliosim/explore/package.json")), "dist-dev", "bench-loader.js")).href;
+const exploreDevDir = join(dirname(require.resolve("@foliosim/explore/package.json")), "dist-dev");
+const loader = pathToFileURL(join(exploreDevDir, "bench-loader.js")).href;
+
+/** The explorer bench's two-thread ceiling (one loop, built to its dist-dev/). */
+async function threadCeiling(): Promise<number> {
+  const mod = (await import(pathToFileURL(join(exploreDevDir, "thread-ceiling.js")).href)) as { threadCeiling: () => Promise<number> };
+  return mod.threadCeiling();
+}
 
 function print(line = ""): void {
   process.stdout.write(line + "\n");
@@ -52,37 +58,6 @@ async function throughQueue(url: string, workers: number): Promise<{ ms: number;
   } finally {
     await Promise.all(children.map((child) => stopChild(child, 10_000)));
   }
-}
-
-/** The explorer bench's ceiling loop: objects and closures on 1 thread, then on 2 at once. */
-async function threadCeiling(): Promise<number> {
-  const code = `
-    const { parentPort } = require("node:worker_threads");
-    let sink = 0;
-    for (let round = 0; round < 400; round++) {
-      const objects = [];
-      for (let i = 0; i < 20000; i++) objects.push({ i, f: () => i + round });
-      for (const o of objects) sink += o.f();
-    }
-    parentPort.postMessage(sink);
-  `;
-  const run = (threads: number) =>
-    new Promise<number>((resolve, reject) => {
-      const started = performance.now();
-      let left = threads;
-      for (let t = 0; t < threads; t++) {
-        const worker = new Worker(code, { eval: true });
-        worker.once("error", reject);
-        worker.once("message", () => {
-          void worker.terminate();
-          if (--left === 0) resolve(performance.now() - started);
-        });
-      }
-    });
-  await run(1);
-  const one = await run(1);
-  const two = await run(2);
-  return (2 * one) / two;
 }
 
 async function main(): Promise<void> {

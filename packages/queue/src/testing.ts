@@ -1,6 +1,7 @@
 /**
  * Test harness: a real Redis (the Debian `redis-server`) on a free loopback port, with
  * persistence off (`--save '' --appendonly no`), stopped after. Every wait is bounded.
+ * `freePort` and `stopChild` also serve the release rehearsal's local registry (tools/release).
  */
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";

@@ -2,76 +2,17 @@
 // pass (a reference taken and dropped around a failed trylock, as the pre-6.15
 // device-private fault does) is still named a livelock, with its cycle.
 import { describe, expect, it } from "vitest";
-import {
-  BitLock,
-  Cell,
-  Completion,
-  Machine,
-  Work,
-  atomicAdd,
-  bitLock,
-  bitTrylock,
-  bitUnlock,
-  complete,
-  cpuRelax,
-  firstChooser,
-  flushWork,
-  queueWorkOn,
-  readOnce,
-  sleepNs,
-  waitForCompletion,
-  writeOnce,
-  type RunResult,
-} from "./index.js";
-
-type Counter = "none" | "monotonic" | "sequence";
+import { Cell, Machine, atomicAdd, firstChooser, readOnce, sleepNs, writeOnce, type RunResult } from "./index.js";
+import { buildStarvation } from "./starvation.js";
 
 /**
- * A (CPU0) holds a bit lock and flushes a work item queued on CPU1; B (CPU1, FIFO)
- * retries the lock, taking and dropping a reference around each try, and optionally
- * bumps a counter each pass.
+ * The starvation program (A holds a bit lock and flushes a work item queued on CPU1; B,
+ * FIFO on CPU1, retries the lock), with B taking and dropping a reference around each
+ * try and optionally bumping a counter each pass.
  */
-function build(counter: Counter): Machine {
-  const m = new Machine({ cpus: 2, preemption: "none", maxSteps: 20_000, livelock: { steps: 2_000, ns: 200_000 } });
-  const lock = new BitLock("folio_lock");
-  const ref = new Cell("folio _refcount", 1);
-  const seq = new Cell("invalidate_seq", 0, { sequence: counter === "sequence" });
-  const aHolds = new Completion("a_holds_lock");
-  const work = new Work("lru_add_drain_work/1", function* () {});
-  m.spawn({
-    name: "A",
-    cpu: 0,
-    *body() {
-      yield* bitLock(lock);
-      yield* complete(aHolds);
-      yield* queueWorkOn(1, work);
-      yield* flushWork(work);
-      yield* bitUnlock(lock);
-    },
-  });
-  m.spawn({
-    name: "B",
-    cpu: 1,
-    policy: "fifo",
-    priority: 50,
-    *body() {
-      yield* waitForCompletion(aHolds);
-      for (;;) {
-        yield* atomicAdd(ref, 1);
-        const got = yield* bitTrylock(lock);
-        yield* atomicAdd(ref, -1);
-        if (got) break;
-        if (counter !== "none") yield* atomicAdd(seq, 2);
-        yield* cpuRelax();
-      }
-      yield* bitUnlock(lock);
-    },
-  });
-  return m;
-}
-
-function run(counter: Counter): RunResult {
-  return build(counter).run(firstChooser);
+function run(counter: "none" | "monotonic" | "sequence"): RunResult {
+  const m = buildStarvation("fifo", "none", "spin", { machine: { maxSteps: 20_000, livelock: { steps: 2_000, ns: 200_000 } }, refAroundTrylock: true, counter });
+  return m.run(firstChooser);
 }
 
 describe("livelock as a repeated global state", () => {

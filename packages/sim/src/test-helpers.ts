@@ -1,11 +1,15 @@
 /**
  * Test helpers (the `@foliosim/sim/test` subpath): naive exhaustive enumeration of a
- * program's schedules, for small programs and for checking smarter explorers.
+ * program's schedules, for small programs and for checking smarter explorers; the
+ * RT-starvation program of seeds 002/003 in miniature (`buildStarvation`), for tests
+ * of anything that reports or draws a livelock.
  */
 
 import { ScriptedChooser } from "./choosers.js";
 import type { MachineConfig, RunResult } from "./machine.js";
 import { instantiate, type Program } from "./program.js";
+
+export { buildStarvation, type StarvationBMode, type StarvationOptions } from "./starvation.js";
 
 export interface Enumerated {
   runs: number;

@@ -8,27 +8,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort, stopChild } from "@foliosim/queue/testing";
 
 export interface LocalRegistry {
   url: string;
   /** An auth token of a user registered on it. */
   token: string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1 (the kernel's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function config(dir: string, upstream: string): string {
@@ -86,19 +73,6 @@ async function addUser(url: string): Promise<string> {
   return body.token;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
-  return () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      child.once("exit", () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
-}
-
 /** Starts Verdaccio in `dir`, proxying `upstream`; resolves once it answers and a user exists. */
 export async function startRegistry(dir: string, upstream: string): Promise<LocalRegistry> {
   const configFile = join(dir, "config.yaml");
@@ -110,7 +84,7 @@ export async function startRegistry(dir: string, upstream: string): Promise<Loca
   let log = "";
   child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  const stop = stopper(child);
+  const stop = () => stopChild(child, 5_000);
   const orphanGuard = () => child.kill("SIGKILL"); // if the test process dies first
   process.once("exit", orphanGuard);
   child.once("exit", () => process.off("exit", orphanGuard));

@@ -14,10 +14,6 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  BitLock,
-  bitLock,
-  bitTrylock,
-  bitUnlock,
   Cell,
   Completion,
   Machine,
@@ -26,7 +22,6 @@ import {
   SpinLock,
   Work,
   complete,
-  cpuRelax,
   flushWork,
   op,
   queueWorkOn,
@@ -38,6 +33,7 @@ import {
   type RunResult,
   type TaskGen,
 } from "@foliosim/sim";
+import { buildStarvation } from "@foliosim/sim/test";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "__fixtures__");
 
@@ -292,42 +288,11 @@ export function runHang(): RunResult {
 }
 
 /**
- * The livelock of seeds 002/003 in miniature: A (CPU0) holds a bit lock and flushes a
- * drain queued on CPU1; B (SCHED_FIFO, CPU1) spins on a trylock of that lock, so the
- * kworker on CPU1 never runs. Ends at the step cap (or as the machine's livelock).
+ * The livelock of seeds 002/003 in miniature (@foliosim/sim's starvation program): A
+ * (CPU0) holds a bit lock and flushes a drain queued on CPU1; B (SCHED_FIFO, CPU1) spins
+ * on a trylock of that lock, so the kworker on CPU1 never runs. Ends at the step cap
+ * (or as the machine's livelock).
  */
 export function runLivelock(maxSteps = 3000): RunResult {
-  const m = new Machine({ cpus: 2, preemption: "full", maxSteps });
-  const lock = new BitLock("folio_lock");
-  const aHolds = new Completion("a_holds_lock");
-  const bContends = new Completion("b_contends");
-  const drained = new Cell("drained", 0);
-  const work = new Work("lru_add_drain_work/1", function* () {
-    yield* op({ kind: "drain", label: "lru_add_drain_per_cpu", writes: [drained], run: () => void (drained.value = 1) });
-  });
-  m.spawn({
-    name: "A",
-    cpu: 0,
-    *body() {
-      yield* bitLock(lock);
-      yield* complete(aHolds);
-      yield* waitForCompletion(bContends);
-      yield* queueWorkOn(1, work);
-      yield* flushWork(work);
-      yield* bitUnlock(lock);
-    },
-  });
-  m.spawn({
-    name: "B",
-    cpu: 1,
-    policy: "fifo",
-    priority: 50,
-    *body() {
-      yield* waitForCompletion(aHolds);
-      yield* complete(bContends);
-      while (!(yield* bitTrylock(lock))) yield* cpuRelax();
-      yield* bitUnlock(lock);
-    },
-  });
-  return m.run(new SeededChooser(1));
+  return buildStarvation("fifo", "full", "spin", { machine: { maxSteps } }).run(new SeededChooser(1));
 }
