@@ -118,7 +118,27 @@ export function cellOptions(choice: StrategyChoice): CellOptions {
     maxSteps: choice.maxSteps ?? DEFAULT_MAX_STEPS,
   };
   if (choice.wallMs !== undefined) options.maxWallMs = choice.wallMs;
-  return options;
+  return capBudget(options);
+}
+
+/** The environment variable that caps every budget (the documented-commands test's). */
+export const BUDGET_CAP_ENV = "FOLIOSIM_BUDGET_CAP";
+
+/**
+ * `FOLIOSIM_BUDGET_CAP=N` caps the executions and the shrink runs of every exploration
+ * or matrix cell at N, so a test can run each documented command exactly as printed and
+ * stay fast. The budget lines of the output state the capped figures, as they state
+ * any budget; a malformed value is a usage error.
+ */
+export function capBudget<T extends { maxExecutions?: number; shrink?: number | boolean }>(options: T): T {
+  const raw = process.env[BUDGET_CAP_ENV];
+  if (raw === undefined || raw === "") return options;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`${BUDGET_CAP_ENV} expects an integer ≥ 1, found "${raw}"`);
+  const cap = Number(raw);
+  const out = { ...options };
+  if (out.maxExecutions !== undefined) out.maxExecutions = Math.min(out.maxExecutions, cap);
+  if (typeof out.shrink === "number") out.shrink = Math.min(out.shrink, cap);
+  return out;
 }
 
 export function matrixStrategy(choice: StrategyChoice): MatrixStrategy {

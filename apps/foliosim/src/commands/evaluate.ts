@@ -8,12 +8,13 @@
  * token and the shrunk counterexample's last lines of ftrace.
  */
 
-import { explore, replay, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
+import { explore, replay, type ExploreOptions, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
 import { METRIC_NAMES, type Scenario } from "@foliosim/scenarios";
 import { isVariant, registeredVariant, variationPoints, type Variant } from "@foliosim/sim";
 import { builtinCatalog, resolveScenario, targetFor } from "../catalog.js";
 import { UsageError } from "../errors.js";
 import { parseKernelSpec } from "../kernel-spec.js";
+import { capBudget } from "../options.js";
 import { writeFtrace } from "../render/ftrace.js";
 import { buildTraceDocument } from "../render/trace-model.js";
 import { looksLikeModule, loadVariantModule } from "../variant-modules.js";
@@ -116,11 +117,11 @@ function changeOf(before: SideResult["verdict"], after: SideResult["verdict"]): 
 
 function evaluateSide(target: ExploreTarget, o: EvaluateOptions): SideResult {
   const budget = { maxSteps: o.maxSteps ?? 60_000 };
-  let r: ExploreResult = explore(target, { ...budget, strategy: { kind: "dpor" }, maxExecutions: o.dporBudget ?? 400, shrink: 200 });
+  let r: ExploreResult = explore(target, capBudget<ExploreOptions>({ ...budget, strategy: { kind: "dpor" }, maxExecutions: o.dporBudget ?? 400, shrink: 200 }));
   let method: SideResult["method"] = "dpor";
   const proved = r.verdict === "fails" || (r.dpor?.complete ?? false);
   if (!proved) {
-    r = explore(target, { ...budget, strategy: { kind: "pct", seed: o.seed ?? 1, depth: 3 }, maxExecutions: o.budget ?? 200, shrink: 200 });
+    r = explore(target, capBudget<ExploreOptions>({ ...budget, strategy: { kind: "pct", seed: o.seed ?? 1, depth: 3 }, maxExecutions: o.budget ?? 200, shrink: 200 }));
     method = "pct";
   }
   const costs: Record<string, number> = {};
