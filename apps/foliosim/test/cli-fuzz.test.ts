@@ -1,0 +1,39 @@
+/**
+ * The seeded CLI fuzz test: mutations of the example files through `validate`, `run` and
+ * `explore --budget 5` (test/fuzz.ts). 0 internal errors, 0 crashes, 0 hangs.
+ *
+ * The default suite runs 300 files; `pnpm test:fuzz` runs FOLIOSIM_FUZZ_FILES (10^5 by
+ * default there) and prints the figures: files, rejected by validate, ran, internal
+ * errors, crashes, hangs, seconds.
+ */
+
+import { callNames } from "@foliosim/scenarios";
+import { describe, expect, it } from "vitest";
+import { fuzz } from "./fuzz.js";
+
+const FILES = Number(process.env.FOLIOSIM_FUZZ_FILES ?? 300);
+const SEED = Number(process.env.FOLIOSIM_FUZZ_SEED ?? 20261207);
+/** The first file's index: shards of one sequence run as FOLIOSIM_FUZZ_START=k·n FOLIOSIM_FUZZ_FILES=n. */
+const START = Number(process.env.FOLIOSIM_FUZZ_START ?? 0);
+
+describe("CLI fuzz (seeded mutations of the example files)", () => {
+  it(`${FILES} files through validate, run and explore --budget 5: no internal error, crash or hang`, async () => {
+    const figures = await fuzz({
+      seed: SEED,
+      count: FILES,
+      start: START,
+      calls: [...callNames(), "bogus_call"],
+      onFile: (n) => {
+        if (FILES >= 10_000 && (n + 1 - START) % 1000 === 0) console.error(`fuzz: ${n + 1 - START}/${FILES} files`);
+      },
+    });
+    const { problems, ...counts } = figures;
+    console.error(`fuzz figures (seed ${SEED}): ${JSON.stringify({ ...counts, seconds: Math.round(counts.seconds) })}`);
+    for (const p of problems) console.error(`--- ${p.file} (${p.command}): ${p.what}\n${p.text}`);
+    expect(problems.map((p) => `${p.file} ${p.command}: ${p.what.split("\n")[0]}`)).toEqual([]);
+    expect(counts.internalErrors + counts.crashes + counts.hangs).toBe(0);
+    // The mutations must reach both sides: files that validate and run, and files validate rejects.
+    expect(counts.ran).toBeGreaterThan(FILES / 20);
+    expect(counts.validateRejected).toBeGreaterThan(FILES / 5);
+  }, Math.max(600_000, FILES * 2_000));
+});
