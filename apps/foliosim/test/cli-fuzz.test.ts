@@ -2,7 +2,7 @@
  * The seeded CLI fuzz test: mutations of the example files through `validate`, `run` and
  * `explore --budget 5` (test/fuzz.ts). 0 internal errors, 0 crashes, 0 hangs.
  *
- * The default suite runs 300 files; `pnpm test:fuzz` runs FOLIOSIM_FUZZ_FILES (10^5 by
+ * The default suite runs 200 files; `pnpm test:fuzz` runs FOLIOSIM_FUZZ_FILES (10^5 by
  * default there) and prints the figures: files, rejected by validate, ran, internal
  * errors, crashes, hangs, seconds.
  */
@@ -11,20 +11,22 @@ import { callNames } from "@foliosim/scenarios";
 import { describe, expect, it } from "vitest";
 import { fuzz } from "./fuzz.js";
 
-const FILES = Number(process.env.FOLIOSIM_FUZZ_FILES ?? 300);
+const FILES = Number(process.env.FOLIOSIM_FUZZ_FILES ?? 200);
 const SEED = Number(process.env.FOLIOSIM_FUZZ_SEED ?? 20261207);
 /** The first file's index: shards of one sequence run as FOLIOSIM_FUZZ_START=k·n FOLIOSIM_FUZZ_FILES=n. */
 const START = Number(process.env.FOLIOSIM_FUZZ_START ?? 0);
 
 describe("CLI fuzz (seeded mutations of the example files)", () => {
   it(`${FILES} files through validate, run and explore --budget 5: no internal error, crash or hang`, async () => {
+    const t0 = performance.now();
     const figures = await fuzz({
       seed: SEED,
       count: FILES,
       start: START,
       calls: [...callNames(), "bogus_call"],
-      onFile: (n) => {
-        if (FILES >= 10_000 && (n + 1 - START) % 1000 === 0) console.error(`fuzz: ${n + 1 - START}/${FILES} files`);
+      // Long runs say how far they are (figures so far) every 500 files.
+      onFile: (n, f) => {
+        if (FILES >= 1_000 && (n + 1 - START) % 500 === 0) process.stderr.write(`fuzz: ${n + 1 - START}/${FILES} files: ${JSON.stringify({ ...f, problems: f.problems.length, seconds: Math.round((performance.now() - t0) / 1000) })}\n`);
       },
     });
     const { problems, ...counts } = figures;
