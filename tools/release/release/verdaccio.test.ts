@@ -2,8 +2,9 @@
  * The release rehearsed end to end (`pnpm test:release`): `pnpm release` builds, checks
  * and publishes every package to a throw-away Verdaccio on loopback; then, in an empty
  * directory, `npm install foliosim @foliosim/scenarios` from it, `foliosim compare
- * pkvm-mlock-cma`, and a consumer script type-checked and run against what was
- * installed. Every step has a timeout; the registry and every directory are removed
+ * pkvm-mlock-cma`, a consumer script type-checked and run against what was
+ * installed, and `foliosim evaluate` with a variant module that lives in a directory of
+ * its own. Every step has a timeout; the registry and every directory are removed
  * after.
  */
 
@@ -111,6 +112,22 @@ describe("the release, rehearsed against a local registry", () => {
     const script = await run(process.execPath, ["consumer.mjs"], consumer, 2 * MINUTE);
     expect(script.code, script.stderr).toBe(0);
     expect(script.stdout).toMatch(/^pkvm-mlock-cma on linux-6\.10: fails\npkvm-mlock-cma on linux-7\.0: holds\n\d+ scenarios, \d+ kernels\n$/);
+
+    // 6. Your patch, from the installed package: a variant module in a directory of its own
+    // (outside the repository and the consumer), importing @foliosim/* with no
+    // node_modules beside it, evaluated and then named by path in --kernel.
+    const patches = join(dir, "patches");
+    mkdirSync(patches);
+    const fix = join(patches, "my-fix.ts");
+    copyFileSync(join(ROOT, "apps/foliosim/examples/variants/drain-unexplained-refs.ts"), fix);
+    const foliosim = join(consumer, "node_modules/.bin/foliosim");
+    const evaluate = await run(foliosim, ["evaluate", "--kernel", "linux-6.11", "--variant", fix, "pkvm-mlock-cma"], consumer, 4 * MINUTE);
+    expect(evaluate.code, `${evaluate.stdout}\n${evaluate.stderr}`).toBe(0);
+    expect(evaluate.stdout).toMatch(/pkvm-mlock-cma +fails +holds +fixed/);
+    expect(evaluate.stdout).toContain("1 fixed, 0 broken");
+    const patched = await run(foliosim, ["run", "pkvm-mlock-cma", "--kernel", `linux-6.11+collect=${fix}`, "--trace", "none"], patches, 2 * MINUTE);
+    expect(patched.code, `${patched.stdout}\n${patched.stderr}`).toBe(0);
+    expect(patched.stdout).toMatch(/Verdict: ✓ holds/);
   });
 });
 
