@@ -31,7 +31,7 @@
  * for the price of allocating the set-up's objects.
  */
 
-import { Machine, Task, type MachineConfig } from "./machine.js";
+import { Machine, Task } from "./machine.js";
 import { Shared } from "./op.js";
 import { Trace } from "./trace.js";
 
@@ -323,8 +323,8 @@ export class SetupOnce {
   /** Why the set-up is re-run for every execution (null: executions start from a snapshot; undefined: not tried yet). */
   refused: string | null | undefined = undefined;
 
-  /** Set-ups run directly so far: the first execution runs its own (a single run pays nothing extra). */
-  private direct = 0;
+  /** Configurations tried so far (a machine whose budget ends inside the set-up is one). */
+  private attempts = 0;
 
   constructor(private readonly setup: SetupFn) {}
 
@@ -335,27 +335,23 @@ export class SetupOnce {
         return;
       }
     }
-    if (this.direct++ === 0 || this.refused || this.snapshots.length >= 4 || m.stepCount !== 0 || m.tasks.length > 0) {
+    if (this.refused || this.attempts >= 4) {
       this.setup(m);
       return;
     }
-    const taken = this.take(m.config);
-    if (typeof taken === "string") {
-      this.refused = taken;
-      this.setup(m);
-      return;
-    }
-    this.refused = null;
-    this.snapshots.push(taken);
-    if (taken.fits(m)) taken.restoreInto(m);
-    else this.setup(m);
-  }
-
-  private take(config: MachineConfig): MachineSnapshot | string {
-    const a = new Machine(config);
+    this.attempts++;
+    // The first execution of a configuration runs its own set-up; a run of it on a fresh
+    // machine, compared with that one, is the snapshot later executions start from. (The
+    // fresh machine goes first: the execution's trace then owns the shared string table.)
+    const a = new Machine(m.config);
     this.setup(a);
-    const b = new Machine(config);
-    this.setup(b);
-    return MachineSnapshot.capture(a, b);
+    this.setup(m);
+    const taken = MachineSnapshot.capture(a, m);
+    if (typeof taken !== "string") {
+      this.snapshots.push(taken);
+      this.refused = null;
+    } else if (this.snapshots.length === 0) {
+      this.refused = taken;
+    }
   }
 }
