@@ -99,10 +99,14 @@ describe("validate catches everything up front, with file:line:field", () => {
     );
   });
 
-  it("fields a call accepts but ignores here: mmap order: on a file, cpu:/process: in a task, hold_ns with keep", () => {
+  it("fields a call accepts but ignores here: mmap order: on a file, a memfd order larger than the memfd, cpu:/process: in a task, hold_ns with keep", () => {
     expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }\n  - { call: memfd_create, args: { name: m, pages: 2 } }", "{ call: memfd_create, args: { name: m, pages: 2 } }\n  - { call: mmap, args: { pages: 4, file: m, order: 2 }, as: buf }")).toEqual([
       expect.stringMatching(/^f\.yaml:11:\d+: setup\.1\.args\.order: order: sets the mTHP order of anonymous memory; a file or memfd mapping's folio sizes come from the object/),
     ]);
+    expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }", "{ call: mmap, args: { pages: 4 }, as: buf }\n  - { call: memfd_create, args: { name: m, pages: 2, order: 2 } }")).toEqual([
+      expect.stringMatching(/^f\.yaml:11:\d+: setup\.1\.args\.order: order: 2 needs at least 4 pages; a 2-page memfd never gets one/),
+    ]);
+    expect(edit("{ call: mmap, args: { pages: 4 }, as: buf }", "{ call: mmap, args: { pages: 4 }, as: buf }\n  - { call: memfd_create, args: { name: m, pages: 4, order: 2 } }")).toEqual([]);
     expect(edit("{ call: folio_state, args", "{ cpu: 1, call: folio_state, args")).toEqual([expect.stringMatching(/tasks\.0\.script\.1\.cpu: cpu: is for set-up steps/)]);
     expect(edit('pages: "${n}" }', 'pages: "${n}", keep: true, hold_ns: 5 }')).toEqual([expect.stringMatching(/args\.hold_ns: hold_ns: is ignored with keep: true/)]);
   });

@@ -78,6 +78,7 @@ defineCall({
   args: z.object({ name: z.string(), pages: Pages, order: z.number().int().min(0).max(9).default(0) }).strict(),
   returns: z.string(),
   defines: { kind: "file", arg: "name" },
+  lint: (a) => (typeof a.order === "number" && typeof a.pages === "number" && a.order > 0 && a.pages < 2 ** a.order ? [{ arg: "order", message: `order: ${a.order} needs at least ${2 ** a.order} pages; a ${a.pages}-page memfd never gets one (the model keeps a large folio inside i_size, as huge=within_size does)` }] : []),
   *run(ctx, a) {
     memoryWorld(ctx.world).files.set(a.name, memfdCreate(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, folioOrder: a.order }));
     return a.name;
@@ -90,6 +91,7 @@ defineCall({
   args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional(), order: z.number().int().min(0).max(9).default(0) }).strict(),
   returns: z.string(),
   defines: { kind: "file", arg: "name" },
+  lint: (a) => (typeof a.order === "number" && typeof a.pages === "number" && a.order > 0 && a.pages < 2 ** a.order ? [{ arg: "order", message: `order: ${a.order} needs at least ${2 ** a.order} pages; a ${a.pages}-page file never gets a folio that large (readahead stops at EOF)` }] : []),
   *run(ctx, a) {
     memoryWorld(ctx.world).files.set(a.name, createFile(ctx.m, { memory: memoryWorld(ctx.world).memory, name: a.name, sizePages: a.pages, raPages: a.raPages, folioOrder: a.order }));
     return a.name;
