@@ -137,6 +137,16 @@ describe("validate catches everything up front, with file:line:field", () => {
     expect(edit("cpus: 2", "cpus: 2\n  nodes: two")[0]).toMatch(/^f\.yaml:9:\d+: machine\.nodes: /);
   });
 
+  it("dmirror snapshot, release and multi-page writes: misuse is caught with file:line:field", () => {
+    const step = (text: string) => edit("{ call: memfd_create, args: { name: m, pages: 2 } }", `{ call: memfd_create, args: { name: m, pages: 2 } }\n  - { call: dmirror_create, args: { name: d0 } }\n  - ${text}`);
+    expect(step("{ call: dmirror_snapshot, args: { device: d0, addr: $buf, pages: 4 }, expect: { field: perms, equals: [0, 0, 0, 0] } }")).toEqual([]);
+    expect(step("{ call: dmirror_snapshot, args: { device: d1, addr: $buf } }")[0]).toMatch(/^f\.yaml:13:\d+: setup\.3\.args\.device: no device named "d1"/);
+    expect(step("{ call: dmirror_release, args: { device: d0 }, expect: { field: evicted, atLeast: 1 } }")).toEqual([]);
+    expect(step("{ call: dmirror_write, args: { device: d0, addr: $buf, pages: 2, values: [1] } }")).toEqual([expect.stringMatching(/setup\.3\.args\.values: values: lists 1 value\(s\) for 2 page\(s\)/)]);
+    expect(step("{ call: dmirror_write, args: { device: d0, addr: $buf } }")).toEqual([expect.stringMatching(/setup\.3\.args\.value: give value: \(every page\) or values: \(one per page\)/)]);
+    expect(step("{ call: dmirror_read, args: { device: d0, addr: $buf, pages: 2 }, expect: { field: fault, equals: 1 } }")[0]).toMatch(/has no field "fault" \(did you mean "faults"\?\)/);
+  });
+
   it("check: steps only observe; metric only in check:; loops are bounded", () => {
     expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: lru_add_drain, args: {}")).toEqual([expect.stringMatching(/check\.0\.call: lru_add_drain changes state; a check: step may only observe/)]);
     expect(edit("- { call: folio_state, args: { addr: $buf+1 }", "- { call: metric, args: { name: lru_add_drain_all }")[0]).toMatch(/tasks\.0\.script\.1\.call: metric is only for check: steps/);

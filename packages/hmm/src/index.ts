@@ -83,8 +83,11 @@ export {
   dmirrorMigrateToSystem,
   dmirrorOpen,
   dmirrorRead,
+  dmirrorSnapshot,
   dmirrorWrite,
+  HMM_DMIRROR_PROT,
   type DeviceAccess,
+  type SnapshotResult,
   type MigrateResult,
   type MirrorEntry,
 } from "./test-hmm.js";

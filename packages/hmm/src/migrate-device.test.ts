@@ -98,13 +98,13 @@ describe("dmirror", () => {
     });
     expect(w.m.run(firstChooser).status).toBe("done");
     expect(out).toEqual([
-      { ret: 0, value: "hello", faults: 0 },
-      { ret: 0, value: "written by the device", faults: 0 },
+      { ret: 0, value: "hello", values: ["hello"], faults: 0, cpages: 1 },
+      { ret: 0, value: "written by the device", values: ["written by the device"], faults: 0, cpages: 1 },
       "device-private",
       "written by the device",
       "present",
       0,
-      { ret: 0, value: "written by the device", faults: 1 },
+      { ret: 0, value: "written by the device", values: ["written by the device"], faults: 1, cpages: 1 },
     ]);
     expect(w.check()).toBeNull();
   });

@@ -96,12 +96,12 @@ describe("mmu_interval_notifier invalidation on every PTE change a device mirror
       yield* userWrite(mm, a, "secret");
       return a;
     });
-    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "secret", faults: 1 });
+    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "secret", values: ["secret"], faults: 1, cpages: 1 });
     expect(dm.pt.has(addr)).toBe(true);
     expect(step(w, 0, () => munmap(mm, addr, PAGE_SIZE))).toBe(0);
     expect(w.m.trace.events.some((e) => e.type === "mmu_notifier_invalidate_range_start" && e.args?.event === "MMU_NOTIFY_UNMAP")).toBe(true);
     expect(dm.pt.size).toBe(0);
-    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: EFAULT, value: undefined, faults: 0 });
+    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: EFAULT, value: undefined, values: [], faults: 0, cpages: 0 });
     expect(w.check()).toBeNull();
   });
 
@@ -114,7 +114,7 @@ describe("mmu_interval_notifier invalidation on every PTE change a device mirror
       yield* userWrite(mm, a, "v1");
       return a;
     });
-    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "v1", faults: 1 });
+    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "v1", values: ["v1"], faults: 1, cpages: 1 });
     const f = step(w, 0, () => touch(mm, addr, false));
     step(w, 0, function* () {
       yield* folioLock(f);
@@ -125,7 +125,7 @@ describe("mmu_interval_notifier invalidation on every PTE change a device mirror
       yield* removeMigrationPtes(f, f);
       yield* folioUnlock(f);
     });
-    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "v1", faults: 1 });
+    expect(step(w, 1, () => dmirrorRead(dm, addr))).toEqual({ ret: 0, value: "v1", values: ["v1"], faults: 1, cpages: 1 });
     expect(w.check()).toBeNull();
   });
 });

@@ -18,18 +18,24 @@
  * `copy_highpage` as dmirror does (its device memory is system RAM behind the
  * device-private struct pages), so a round trip can be checked value by value.
  *
- * Simplifications: one page per device access; the mirror table is a map from
- * address to folio (xa_store of the page pointer, no reference held, as in test_hmm);
- * the mirror mutex is the sim's mutex; no atomic/exclusive access, no snapshot ioctl,
- * no THP chunks; the ioctl entry is one costed step.
+ * Also `dmirror_read`/`dmirror_write` over many pages (`cmd->cpages`, `cmd->faults`),
+ * `dmirror_snapshot` (HMM_DMIRROR_SNAPSHOT: `dmirror_range_snapshot`,
+ * `dmirror_mkentry`'s HMM_DMIRROR_PROT_* bytes) and HMM_DMIRROR_RELEASE
+ * (`dmirror_device_remove_chunks` → `dmirror_device_evict_chunk`).
+ *
+ * Simplifications: the mirror table is a map from address to folio (xa_store of the
+ * page pointer, no reference held, as in test_hmm); the mirror mutex is the sim's
+ * mutex; no atomic/exclusive access (make_device_exclusive), no THP chunks; RELEASE
+ * evicts the device's pages but keeps its chunk mapped (no memunmap_pages: the device
+ * can take pages again at once); the ioctl entry is one costed step.
  */
 
-import { VM_READ, VM_WRITE, folioIsZoneDevice, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
+import { VM_READ, VM_WRITE, folioIsDeviceCoherent, folioIsDevicePrivate, folioIsZoneDevice, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, type MmStruct, type VmFault } from "@foliosim/mm";
 import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
-import { EFAULT, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
-import { DevPagemap, devicePageAlloc, memremapPages, type DevPagemapOps, type MemoryType, allPagemaps } from "./memremap.js";
+import { EFAULT, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
+import { DevPagemap, devicePageAlloc, folioPgmap, memremapPages, type DevPagemapOps, type MemoryType, allPagemaps } from "./memremap.js";
 import {
   DST_HOLDER,
   EINVAL,
@@ -208,46 +214,135 @@ function* once<R>(o: Op<R>): TaskGen<R> {
 
 export interface DeviceAccess {
   ret: number;
+  /** The first page's value (what a one-page access reads or wrote). */
   value: unknown;
+  /** Every page's value read (or written), up to the first page not reached. */
+  values: unknown[];
   /** Device faults taken (`cmd->faults`). */
   faults: number;
+  /** Pages the device accessed (`cmd->cpages`, the bounce buffer's count). */
+  cpages: number;
 }
 
 /** `dmirror_read` of one page: read through the mirror, faulting it in (`dmirror_fault`) when absent. */
-export function dmirrorRead(d: Dmirror, addr: number): TaskGen<DeviceAccess> {
-  return traced("dmirror_read", dmirrorAccess(d, addr, false, undefined));
+export function dmirrorRead(d: Dmirror, addr: number, npages = 1): TaskGen<DeviceAccess> {
+  return traced("dmirror_read", dmirrorAccess(d, addr, npages, false, undefined));
 }
 
-/** `dmirror_write` of one page: needs a writable mirror entry. */
-export function dmirrorWrite(d: Dmirror, addr: number, value: unknown): TaskGen<DeviceAccess> {
-  return traced("dmirror_write", dmirrorAccess(d, addr, true, value));
+/** `dmirror_write` of `npages` pages (`values[i]` to page i, or one value to all): needs writable mirror entries. */
+export function dmirrorWrite(d: Dmirror, addr: number, value: unknown, npages = 1): TaskGen<DeviceAccess> {
+  return traced("dmirror_write", dmirrorAccess(d, addr, npages, true, value));
 }
 
-function* dmirrorAccess(d: Dmirror, addr: number, write: boolean, value: unknown): TaskGen<DeviceAccess> {
+/**
+ * `dmirror_read` / `dmirror_write`: `dmirror_do_read`/`_write` over the range under the
+ * mirror mutex, counting pages in the bounce buffer (`cpages`); at the first page not
+ * mirrored (or not writable, for a write) it stops with -ENOENT, and `dmirror_fault`
+ * faults the rest of the range in one `hmm_range_fault` (`cmd->faults++`) before the
+ * next try.
+ */
+function* dmirrorAccess(d: Dmirror, start: number, npages: number, write: boolean, value: unknown): TaskGen<DeviceAccess> {
+  const end = start + npages * PAGE_SIZE;
+  const valueOf = (i: number) => (Array.isArray(value) ? value[i] : value);
+  const values: unknown[] = [];
   let faults = 0;
   for (;;) {
     yield* mutexLock(d.mutex);
-    const r = yield* op({
+    const ok = yield* op({
       kind: "device_access",
       label: write ? "dmirror_do_write" : "dmirror_do_read",
       writes: [d.mutex],
       cost: "hmmDeviceAccess",
       run: (m) => {
-        const e = d.pt.get(addr);
-        if (!e || (write && !e.write)) return { ok: false, value: undefined as unknown };
-        if (write) {
-          e.folio.data = value;
-          m.markWrite(e.folio.flagsWord);
+        for (let i = values.length; i < npages; i++) {
+          const e = d.pt.get(start + i * PAGE_SIZE);
+          if (!e || (write && !e.write)) return false;
+          if (write) {
+            e.folio.data = valueOf(i);
+            m.markWrite(e.folio.flagsWord);
+          }
+          values.push(e.folio.data);
         }
-        return { ok: true, value: e.folio.data };
+        return true;
       },
     });
     yield* mutexUnlock(d.mutex);
-    if (r.ok) return { ret: 0, value: r.value, faults };
-    const ret = yield* dmirrorFault(d, addr, addr + PAGE_SIZE, write);
-    if (ret) return { ret, value: undefined, faults };
+    if (ok) return { ret: 0, value: values[0], values, faults, cpages: values.length };
+    const ret = yield* dmirrorFault(d, start + values.length * PAGE_SIZE, end, write);
+    if (ret) return { ret, value: values[0], values, faults, cpages: values.length };
     faults++;
   }
+}
+
+// ------------------------------------------------------------------------ snapshot
+
+/** include/uapi test_hmm_uapi.h: what HMM_DMIRROR_SNAPSHOT reports per page. */
+export const HMM_DMIRROR_PROT = {
+  HMM_DMIRROR_PROT_ERROR: 0xff,
+  HMM_DMIRROR_PROT_NONE: 0x00,
+  HMM_DMIRROR_PROT_READ: 0x01,
+  HMM_DMIRROR_PROT_WRITE: 0x02,
+  HMM_DMIRROR_PROT_PMD: 0x04,
+  HMM_DMIRROR_PROT_PUD: 0x08,
+  HMM_DMIRROR_PROT_ZERO: 0x10,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL: 0x20,
+  HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE: 0x30,
+  HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL: 0x40,
+  HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE: 0x50,
+} as const;
+
+/** `dmirror_mkentry`: the HMM_DMIRROR_PROT_* byte of one `hmm_pfns` entry. */
+function dmirrorMkentry(d: Dmirror, entry: number): number {
+  const P = HMM_DMIRROR_PROT;
+  if (entry & HMM_PFN_ERROR) return P.HMM_DMIRROR_PROT_ERROR;
+  if (!(entry & HMM_PFN_VALID)) return P.HMM_DMIRROR_PROT_NONE;
+  const f = pfnToFolio(d.dev.machine, hmmPfnToPfn(entry));
+  const local = f !== null && folioPgmap(f)?.owner === d.dev;
+  let perm: number = P.HMM_DMIRROR_PROT_NONE;
+  if (f && folioIsDevicePrivate(f)) perm = local ? P.HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL : P.HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+  else if (f && folioIsDeviceCoherent(f)) perm = local ? P.HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL : P.HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+  else if (f?.zero) perm = P.HMM_DMIRROR_PROT_ZERO;
+  return perm | (entry & HMM_PFN_WRITE ? P.HMM_DMIRROR_PROT_WRITE : P.HMM_DMIRROR_PROT_READ);
+}
+
+export interface SnapshotResult {
+  ret: number;
+  /** Pages reported (`cmd->cpages`). */
+  cpages: number;
+  /** One HMM_DMIRROR_PROT_* byte per page reported. */
+  perms: number[];
+}
+
+/** `dmirror_snapshot`'s chunk: 32 `hmm_pfns` at a time. */
+const SNAPSHOT_CHUNK = 32;
+
+/**
+ * `dmirror_snapshot` (HMM_DMIRROR_SNAPSHOT): `dmirror_range_snapshot` over 32-page
+ * chunks — `hmm_range_fault` with no fault requested (`default_flags` 0,
+ * `dev_private_owner` this device) retried until the interval sequence holds, then one
+ * HMM_DMIRROR_PROT_* byte per page (`dmirror_mkentry`) under the mirror mutex.
+ * Simplification: the walk uses the mirror's own interval notifier rather than a
+ * temporary one over the chunk (the same invalidations make it retry).
+ */
+export function dmirrorSnapshot(d: Dmirror, start: number, npages: number): TaskGen<SnapshotResult> {
+  return traced("dmirror_snapshot", dmirrorSnapshotBody(d, start, npages));
+}
+
+function* dmirrorSnapshotBody(d: Dmirror, start: number, npages: number): TaskGen<SnapshotResult> {
+  yield* ioctl("HMM_DMIRROR_SNAPSHOT");
+  const end = start + npages * PAGE_SIZE;
+  const perms: number[] = [];
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(addr + SNAPSHOT_CHUNK * PAGE_SIZE, end);
+    const n = (next - addr) / PAGE_SIZE;
+    const range: HmmRange = { notifier: d.notifier, notifierSeq: 0, start: addr, end: next, hmmPfns: new Array(n).fill(0), defaultFlags: 0, pfnFlagsMask: 0, devPrivateOwner: d.dev };
+    const ret = yield* traced("dmirror_range_snapshot", hmmRangeFaultRetry(range, () => once(mutexLock(d.mutex)), () => once(mutexUnlock(d.mutex))));
+    if (ret) return { ret, cpages: perms.length, perms };
+    yield* op({ kind: "device_access", label: "dmirror_mkentry", writes: [d.mutex], cost: "hmmDeviceAccess", run: () => void perms.push(...range.hmmPfns.map((v) => dmirrorMkentry(d, v))) });
+    yield* mutexUnlock(d.mutex);
+    addr = next;
+  }
+  return { ret: 0, cpages: perms.length, perms };
 }
 
 // ------------------------------------------------------------------------ migration

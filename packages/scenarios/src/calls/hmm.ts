@@ -8,6 +8,9 @@
 import {
   copyNonpresentPte,
   dmirrorDeviceCreate,
+  dmirrorDeviceEvictChunk,
+  dmirrorSnapshot,
+  HMM_DMIRROR_PROT,
   dmirrorMigrateToDevice,
   dmirrorMigrateToSystem,
   dmirrorOpen,
@@ -86,27 +89,76 @@ defineCall({
   },
 });
 
+const Value = z.union([z.string(), z.number()]);
+const Pages = z.number().int().min(1).default(1);
+
 defineCall({
   name: "dmirror_read",
-  summary: "a device read of addr through hmm_range_fault (faulting as needed); returns { ret, value }",
-  args: z.object({ device: Device, addr: Addr, page: Page }).strict(),
-  returns: z.object({ ret: z.number(), value: z.union([z.string(), z.number()]).nullable() }),
+  summary: "HMM_DMIRROR_READ of `pages` pages at addr (+page) through hmm_range_fault, faulting the rest of the range at the first page not mirrored; returns { ret, value (the first page's), values, faults, cpages }",
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.object({ ret: z.number(), value: Value.nullable(), values: z.array(Value.nullable()), faults: z.number(), cpages: z.number() }),
   uses: { device: "device" },
   *run(ctx, a) {
-    const r = yield* dmirrorRead(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE);
-    return { ret: r.ret, value: r.value ?? null };
+    const r = yield* dmirrorRead(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages);
+    const v = (x: unknown) => (typeof x === "string" || typeof x === "number" ? x : null);
+    return { ret: r.ret, value: v(r.value), values: r.values.map(v), faults: r.faults, cpages: r.cpages };
   },
 });
 
 defineCall({
   name: "dmirror_write",
-  summary: "a device write of value at addr through hmm_range_fault; returns { ret }",
-  args: z.object({ device: Device, addr: Addr, page: Page, value: z.union([z.string(), z.number()]) }).strict(),
-  returns: z.object({ ret: z.number() }),
+  summary: "HMM_DMIRROR_WRITE of `value` (or `values`, one per page) to `pages` pages at addr (+page) through hmm_range_fault; returns { ret, faults, cpages }",
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: Pages, value: Value.optional(), values: z.array(Value).min(1).optional() }).strict(),
+  returns: z.object({ ret: z.number(), faults: z.number(), cpages: z.number() }),
+  uses: { device: "device" },
+  lint: (a, given) => {
+    const out = [];
+    if (given.has("value") === given.has("values")) out.push({ arg: given.has("value") ? "values" : "value", message: "give value: (every page) or values: (one per page), exactly one of them" });
+    const pages = typeof a.pages === "number" ? a.pages : 1;
+    if (Array.isArray(a.values) && a.values.length !== pages) out.push({ arg: "values", message: `values: lists ${a.values.length} value(s) for ${pages} page(s)` });
+    return out;
+  },
+  *run(ctx, a) {
+    if (a.value === undefined && a.values === undefined) throw new ScenarioUsageError("dmirror_write", ctx.task.name, "give value: or values:");
+    const r = yield* dmirrorWrite(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.values ?? a.value, a.pages);
+    return { ret: r.ret, faults: r.faults, cpages: r.cpages };
+  },
+});
+
+const PROT_NAMES = Object.entries(HMM_DMIRROR_PROT) as [string, number][];
+
+/** `HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL|HMM_DMIRROR_PROT_WRITE` for 0x22, as test_hmm_uapi.h names the bits. */
+function protName(v: number): string {
+  if (v === HMM_DMIRROR_PROT.HMM_DMIRROR_PROT_ERROR) return "HMM_DMIRROR_PROT_ERROR";
+  if (v === 0) return "HMM_DMIRROR_PROT_NONE";
+  const kind = PROT_NAMES.find(([n, b]) => b === (v & 0xf0) && /DEV_|ZERO/.test(n));
+  const low = PROT_NAMES.filter(([n, b]) => b !== 0 && b < 0x10 && (v & b) === b && !/ERROR/.test(n)).map(([n]) => n);
+  return [...(kind ? [kind[0]] : []), ...low].join("|");
+}
+
+defineCall({
+  name: "dmirror_snapshot",
+  summary: "HMM_DMIRROR_SNAPSHOT of `pages` pages at addr (+page): hmm_range_fault without faulting, one HMM_DMIRROR_PROT_* byte per page; returns { ret, cpages, perms (the bytes), prot (their names) }",
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.object({ ret: z.number(), cpages: z.number(), perms: z.array(z.number()), prot: z.array(z.string()) }),
   uses: { device: "device" },
   *run(ctx, a) {
-    const r = yield* dmirrorWrite(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.value);
-    return { ret: r.ret };
+    const r = yield* dmirrorSnapshot(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages);
+    return { ret: r.ret, cpages: r.cpages, perms: r.perms, prot: r.perms.map(protName) };
+  },
+});
+
+defineCall({
+  name: "dmirror_release",
+  summary: "HMM_DMIRROR_RELEASE: evict every page of the device's memory back to system memory (dmirror_device_evict_chunk: migrate_device_range, copy, migrate_device_pages, finalize); returns { ret, evicted }",
+  args: z.object({ device: Device }).strict(),
+  returns: z.object({ ret: z.number(), evicted: z.number() }),
+  uses: { device: "device" },
+  *run(ctx, a) {
+    const dev = devices(ctx).get(a.device);
+    if (!dev) throw new ScenarioUsageError("dmirror_release", ctx.task.name, `no device named "${a.device}" (create it with dmirror_create first)`);
+    const evicted = yield* dmirrorDeviceEvictChunk(dev);
+    return { ret: 0, evicted };
   },
 });
 
