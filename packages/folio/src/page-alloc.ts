@@ -96,6 +96,8 @@ const ORDER_UNMOVABLE: RegionName[] = ["Normal", "DMA32"];
 export class PhysicalMemory implements FolioFreeTarget {
   private readonly regions: Region[] = [];
   private readonly folios = new Map<number, Folio>();
+  /** Bumped whenever `folios` gains or replaces a folio (callers cache `allFolios` by it). */
+  private foliosVersion = 0;
 
   /** NUMA nodes with memory (`num_node_state(N_MEMORY)`). */
   readonly nodes: number;
@@ -142,6 +144,11 @@ export class PhysicalMemory implements FolioFreeTarget {
     return [...this.folios.values()];
   }
 
+  /** Changes whenever `allFolios()` would return something else. */
+  get folioGeneration(): number {
+    return this.foliosVersion;
+  }
+
   /** Allocate a folio now (inside an op): refcount 1, held by `holder`. Null when no region can serve it. */
   allocNow(m: Machine, req: GfpRequest, holder: string): Folio | null {
     const pin = (current().flags & PF_MEMALLOC_PIN) !== 0;
@@ -159,6 +166,7 @@ export class PhysicalMemory implements FolioFreeTarget {
         f = new Folio(pfn, req.order ?? 0, region.zone, region.migratetype, this);
         f.nid = region.nid;
         this.folios.set(pfn, f);
+        this.foliosVersion++;
       }
       f.state = "allocated";
       f.refcount = 1;

@@ -17,6 +17,8 @@ export interface MemoryWorld {
   memory: PhysicalMemory;
   mms: Map<string, MmStruct>;
   files: Map<string, AddressSpace>;
+  /** `allFolios` as the invariants last saw it, while memory and device pagemaps have not changed. */
+  checked?: { generation: number; pagemaps: number; folios: readonly Folio[] };
 }
 
 const KEY = "memory";
@@ -62,7 +64,19 @@ export function folioLeaks(f: Folio): string[] {
 
 /** One function for every run (not a closure over the run's world), so a snapshot of the machine can keep it. */
 function memoryModelInvariants(m: Machine): string | null {
-  return mmInvariants(m, allFolios(m.ext.get(World) as World));
+  return mmInvariants(m, checkedFolios(m.ext.get(World) as World));
+}
+
+/** `allFolios`, rebuilt only when a folio was created (the invariants run after every step). */
+function checkedFolios(world: World): readonly Folio[] {
+  const mw = memoryWorld(world);
+  const pagemaps = allPagemaps(world.m).length;
+  const generation = mw.memory.folioGeneration;
+  const c = mw.checked;
+  if (c !== undefined && c.generation === generation && c.pagemaps === pagemaps) return c.folios;
+  const folios = allFolios(world);
+  mw.checked = { generation, pagemaps, folios };
+  return folios;
 }
 
 defineWorldHooks({
