@@ -87,7 +87,7 @@ export function callReference(): CallReference[] {
 const STEP_FIELDS: [string, string][] = [
   ["call", "the call's name (below)"],
   ["args", "its arguments: literals, `${param}`, `$name`, `$name.field`, `$name+N` (N pages on)"],
-  ["as", "bind the result to `$name` for later steps (and for `check:`)"],
+  ["as", "bind the result to `$name` for later steps, for `check:`, and for other tasks (a step reading another task's `$name` waits until it is bound)"],
   ["expect", "an expectation or a list of them, checked against every result"],
   ["repeat", "run the call this many times (a whole number or a `${param}`), checking `expect` each time"],
   ["until / while", "run the call again until (while) the result meets these expectations, at most `max` times"],

@@ -27,6 +27,7 @@ import { machineKernelOptions, resolveKernel, type ResolvedKernel } from "./kern
 import type { Expectation, Scenario, Step } from "./schema.js";
 import { PAGE_SIZE } from "@foliosim/mm";
 import { ScenarioValidationError } from "./builder.js";
+import { awaitBinding, planCrossTask, publishBinding } from "./cross-task.js";
 import { parseRef } from "./refs.js";
 import { validateScenario } from "./validate.js";
 
@@ -349,6 +350,8 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
     if (t.cpu >= config.cpus) throw new ScenarioError(`scenario ${s.id}: task ${t.name} is bound to CPU ${t.cpu}, but the machine has ${config.cpus} CPUs`);
   }
   const setup = (m: Machine): void => runSetup(m, s, params);
+  const cross = planCrossTask(s.tasks, new Set(s.setup.flatMap((st) => (st.as ? [st.as] : []))));
+  const binderNames = (name: string) => (cross.binders.get(name) ?? []).map((ti) => `task ${s.tasks[ti].name}`).join(" or ");
   const once = options.setupOnce === false ? null : new SetupOnce(setup);
   const program: Program = (m) => {
     if (once) once.apply(m);
@@ -366,7 +369,12 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
         priority,
         body: function* (task) {
           const bindings = new Map(globals);
-          for (const [si, step] of t.script.entries()) yield* runStep({ m, world, task, process: t.process }, t.name, step, bindings, `tasks.${ti}.script.${si}`);
+          const reads = cross.reads.get(ti);
+          for (const [si, step] of t.script.entries()) {
+            for (const name of reads?.get(si) ?? []) bindings.set(name, yield* awaitBinding(world, name, binderNames(name)));
+            yield* runStep({ m, world, task, process: t.process }, t.name, step, bindings, `tasks.${ti}.script.${si}`);
+            if (step.as && cross.published.has(step.as)) yield* publishBinding(world, step.as, bindings.get(step.as));
+          }
           for (const [k, v] of bindings) if (globals.get(k) !== v || !globals.has(k)) finalBindings.set(k, v);
         },
       });

@@ -16,6 +16,7 @@
 import type { z } from "zod";
 import { callNames, getCall, hasCall, type CallDef, type NameKind } from "./calls.js";
 import { suggest } from "./kernels.js";
+import { planCrossTask, waitCycle } from "./cross-task.js";
 import { parseRef, REF_FORMS } from "./refs.js";
 import { describeFound, fieldNames, fieldSchema, isObjectSchema, sampleOf, typeName, UNKNOWN, zodIssueMessage } from "./zod-shape.js";
 
@@ -329,7 +330,7 @@ function machineCpus(raw: unknown, ctx: Ctx): number[] {
   return (cpus as unknown[]).filter((n): n is number => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 64);
 }
 
-function checkTask(t: Obj, i: number, names: Set<string>, setup: Scope, ctx: Ctx, cpus: number[]): Scope {
+function checkTask(t: Obj, i: number, names: Set<string>, setup: Scope, ctx: Ctx, cpus: number[], foreign: Map<string, Binding> = new Map()): Scope {
   if (typeof t.name === "string") {
     if (names.has(t.name)) push(ctx, `tasks.${i}.name`, `task name "${t.name}" is used twice`);
     names.add(t.name);
@@ -341,8 +342,37 @@ function checkTask(t: Obj, i: number, names: Set<string>, setup: Scope, ctx: Ctx
   const policies = t.policy === undefined ? ["normal"] : checkScalar(t.policy, `tasks.${i}.policy`, ctx, oneOf(["normal", "fifo"]));
   if (t.priority !== undefined && policies.every((p) => p === "normal")) push(ctx, `tasks.${i}.priority`, "a priority needs policy: fifo");
   const scope = cloneScope(setup);
+  for (const [name, b] of foreign) scope.bindings.set(name, b);
   checkSteps(t.script, `tasks.${i}.script`, "task", scope, ctx, cpus);
+  for (const name of foreign.keys()) if (scope.bindings.get(name) === foreign.get(name)) scope.bindings.delete(name);
   return scope;
+}
+
+/** What each task may read of the others' bindings (planCrossTask), and the waits that could never end. */
+function foreignBindings(doc: Obj, ctx: Ctx): Map<string, Binding>[] {
+  const tasks = items(doc.tasks).map((t) => (isObj(t) ? t : {}));
+  const setupNames = new Set(items(doc.setup).flatMap((st) => (isObj(st) && typeof st.as === "string" ? [st.as] : [])));
+  const plan = planCrossTask(tasks, setupNames);
+  const returnsOf = (name: string, ti: number): z.ZodType | undefined => {
+    const step = items(tasks[ti].script).find((st) => isObj(st) && st.as === name);
+    return isObj(step) && typeof step.call === "string" && hasCall(step.call) ? getCall(step.call).returns : undefined;
+  };
+  const cycle = waitCycle(tasks, plan);
+  if (cycle) {
+    const [t, st] = cycle[0];
+    const who = (ti: number) => (typeof tasks[ti].name === "string" ? `task ${tasks[ti].name as string}` : `task ${ti}`);
+    const names = plan.reads.get(t)?.get(st) ?? [];
+    push(ctx, `tasks.${t}.script.${st}`, `waits for ${names.map((n) => `"$${n}"`).join(", ")}, and the tasks wait for each other's bindings in a cycle (${cycle.map(([a, b]) => `${who(a)} step ${b}`).join(" → ")}): none could ever go on`);
+  }
+  return tasks.map((_, ti) => {
+    const out = new Map<string, Binding>();
+    for (const [name, binders] of plan.binders) {
+      const others = binders.filter((b) => b !== ti);
+      if (binders.includes(ti) || others.length === 0) continue;
+      out.set(name, others.length > 1 ? { returns: undefined, ambiguous: true } : { returns: returnsOf(name, others[0]) });
+    }
+    return out;
+  });
 }
 
 /** The bindings a `check:` step sees: set-up and every task's (a name bound by two tasks is ambiguous). */
@@ -377,7 +407,8 @@ export function validateScenario(doc: unknown, options: ValidateOptions = {}): V
   const setup: Scope = { bindings: new Map(), names: new Map() };
   checkSteps(doc.setup, "setup", "setup", setup, ctx, cpus);
   const names = new Set<string>();
-  const taskScopes = items(doc.tasks).map((t, i) => (isObj(t) ? checkTask(t, i, names, setup, ctx, cpus) : cloneScope(setup)));
+  const foreign = foreignBindings(doc, ctx);
+  const taskScopes = items(doc.tasks).map((t, i) => (isObj(t) ? checkTask(t, i, names, setup, ctx, cpus, foreign[i]) : cloneScope(setup)));
   checkSteps(doc.check, "check", "check", checkScope(setup, taskScopes), ctx, cpus);
   return ctx.issues;
 }
