@@ -15,8 +15,9 @@
  * Simplifications: GUP-fast walks page by page (no PMD/PUD leaves), no hugetlb, no fatal-signal check (-EINTR), no
  * P2PDMA; FOLL_* values are the kernel's bit positions, FOLL_PIN and FOLL_TOUCH
  * (mm/internal.h) included. The caller holds mmap_lock for reading, as
- * `pin_user_pages` requires. Device-coherent folios are reported -EBUSY (their
- * migration lives in migrate_device.c, above this layer).
+ * `pin_user_pages` requires. A device-coherent folio is migrated to system memory and
+ * pinned again (`migrate_device_coherent_folio`, mm/migrate_device.c, installed from
+ * @foliosim/hmm above this layer); -EBUSY only if that migration fails.
  */
 
 import {
@@ -56,7 +57,7 @@ import {
   type Vma,
 } from "@foliosim/mm";
 import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
-import { condResched, currentMachine, ModelError, op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { condResched, currentMachine, ModelError, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { gupCountIsolated } from "./variants/gup-loop.js";
 import { drainAtCollectStart, drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
 
@@ -275,7 +276,23 @@ export function* collectLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
 }
 
 /**
- * `migrate_longterm_unpinnable_folios`: unpin every entry, migrate the isolated
+ * `migrate_device_coherent_folio` (mm/migrate_device.c), installed by @foliosim/hmm (a
+ * layer above): take a reference on `folio`, call `dropPin`, migrate the folio to
+ * system memory; 0, or -EBUSY if it could not.
+ */
+export type DeviceCoherentMigrator = (folio: Folio, memory: PhysicalMemory, dropPin: () => Op<void>) => TaskGen<number>;
+
+const COHERENT_MIGRATOR = Symbol("migrate_device_coherent_folio");
+
+/** Install (or remove) the device-coherent migration GUP calls for FOLL_LONGTERM pins. */
+export function setDeviceCoherentMigrator(m: Machine, fn: DeviceCoherentMigrator | null): void {
+  if (fn) m.ext.set(COHERENT_MIGRATOR, fn);
+  else m.ext.delete(COHERENT_MIGRATOR);
+}
+
+/**
+ * `migrate_longterm_unpinnable_folios`: unpin every entry (a device-coherent folio's pin
+ * becomes a reference and the folio migrates at once: `migrate_device_coherent_folio`), migrate the isolated
  * folios with MR_LONGTERM_PIN; -EAGAIN to pin again, -ENOMEM if migration failed.
  */
 export function* migrateLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr: number, memory: PhysicalMemory): TaskGen<number> {
@@ -284,8 +301,16 @@ export function* migrateLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
     const folio = pages[i];
     if (!folio) continue;
     if (folioIsDeviceCoherent(folio)) {
-      ret = EBUSY; // migrate_device_coherent_folio is modelled in @foliosim/hmm, above this layer
-      break;
+      // "Migration will fail if the folio is pinned, so convert the pin on the source
+      // folio to a normal reference" (the migrator takes the reference, then drops the pin).
+      pages[i] = null;
+      const migrate = currentMachine().ext.get(COHERENT_MIGRATOR) as DeviceCoherentMigrator | undefined;
+      if (!migrate) throw new ModelError("migrate_longterm_unpinnable_folios", folio.name, "a device-coherent folio to migrate, but no migrate_device_coherent_folio is installed (hmmInit)");
+      if ((yield* migrate(folio, memory, () => gupPutFolio(folio, 1, FOLL_PIN))) !== 0) {
+        ret = EBUSY;
+        break;
+      }
+      continue;
     }
     yield* unpinFolio(folio);
     pages[i] = null;

@@ -23,7 +23,9 @@
 import { folioGet, folioPut, folioTrylock, folioUnlock } from "@foliosim/folio";
 import { MmModelError, readPte, setDevicePrivateFaultHandler, type PteDevicePrivate, type VmFault } from "@foliosim/mm";
 import { spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
+import { setDeviceCoherentMigrator } from "@foliosim/gup";
 import { folioPgmap } from "./memremap.js";
+import { migrateDeviceCoherentFolio } from "./migrate-device.js";
 import { softleafEntryWaitOnLocked } from "./variants/hmm-sleeping-wait.js";
 import { faultPageLockedByCaller, sleepsOnLockedFolio } from "./variants/select.js";
 
@@ -82,7 +84,8 @@ function* doSwapPageDevicePrivateBody(vmf: VmFault & { origPte: PteDevicePrivate
   return 0;
 }
 
-/** Install the device-private fault path on a machine (`do_swap_page` → `migrate_to_ram`). */
+/** Install the device-private fault path (`do_swap_page` → `migrate_to_ram`) and GUP's device-coherent migration on a machine. */
 export function hmmInit(m: Machine): void {
   setDevicePrivateFaultHandler(m, doSwapPageDevicePrivate);
+  setDeviceCoherentMigrator(m, migrateDeviceCoherentFolio); // GUP's FOLL_LONGTERM pins of device-coherent memory
 }

@@ -30,6 +30,7 @@
 import {
   PG,
   folioGet,
+  folioLock,
   folioIsDeviceCoherent,
   folioIsDevicePrivate,
   folioIsZoneDevice,
@@ -41,6 +42,7 @@ import {
   folioTrylock,
   folioUnlock,
   type Folio,
+  type PhysicalMemory,
 } from "@foliosim/folio";
 import { ISOLATED_HOLDER, folioAddLru, folioAddLruVma, folioIsolateLru, folioPutbackLru, lruAddDrain, lruAddDrainAll, lruCacheDisable, lruCacheEnable } from "@foliosim/lru";
 import { MIGRATEPAGE_SUCCESS, folioMigrateMapping } from "@foliosim/migrate";
@@ -625,4 +627,49 @@ function* migrateDevicePfnsBody(src: number[], pfns: number[]): TaskGen<number> 
 export function migrateVmaMm(migrate: MigrateVma): MmStruct {
   if (!migrate.vma) throw new MmModelError("migrate_vma", "args", "no vma");
   return migrate.vma.mm;
+}
+
+// ------------------------------------------------------------------------ device-coherent pins
+
+/**
+ * `migrate_device_coherent_folio(folio)`, for GUP's FOLL_LONGTERM pins of
+ * device-coherent memory: the pin becomes a reference (`folio_get`, then the caller's
+ * `gup_put_folio`), the folio is locked and unmapped (`migrate_device_unmap`, no vma),
+ * a GFP_USER system folio receives a copy (`migrate_device_pages`, `folio_copy`,
+ * `migrate_device_finalize`). 0, or -EBUSY when the unmap or the move failed.
+ */
+export function migrateDeviceCoherentFolio(folio: Folio, memory: PhysicalMemory, dropPin: () => Op<void>): TaskGen<number> {
+  return traced("migrate_device_coherent_folio", migrateDeviceCoherentFolioBody(folio, memory, dropPin));
+}
+
+function* migrateDeviceCoherentFolioBody(folio: Folio, memory: PhysicalMemory, dropPin: () => Op<void>): TaskGen<number> {
+  yield* folioGet(folio, COLLECT_HOLDER);
+  yield* dropPin();
+  yield* folioLock(folio);
+  const src = [migratePfn(folio.pfn) | MIGRATE_PFN_MIGRATE];
+  yield* migrateDeviceUnmap(src, 1, null);
+  if (!(src[0] & MIGRATE_PFN_MIGRATE)) return EBUSY;
+  const dst = [0];
+  const dfolio = yield* memory.allocFolio({ movable: false }, DST_HOLDER);
+  if (dfolio) {
+    yield* folioTrylock(dfolio);
+    dst[0] = migratePfn(dfolio.pfn);
+  }
+  yield* migrateDevicePages(src, dst, 1);
+  if (dfolio && src[0] & MIGRATE_PFN_MIGRATE) {
+    yield* op({
+      kind: "copy_highpage",
+      label: "folio_copy",
+      reads: [folio.flagsWord],
+      writes: [dfolio.flagsWord],
+      cost: "plain",
+      run: (m) => {
+        dfolio.data = folio.data;
+        m.markWrite(dfolio.flagsWord);
+      },
+    });
+  }
+  const moved = (src[0] & MIGRATE_PFN_MIGRATE) !== 0;
+  yield* migrateDeviceFinalize(src, dst, 1);
+  return moved ? 0 : EBUSY;
 }

@@ -50,12 +50,12 @@ function mirror(ctx: CallContext, device: string): Dmirror {
 
 defineCall({
   name: "dmirror_create",
-  summary: "a dmirror device with `pages` pages of device-private memory",
-  args: z.object({ name: z.string(), pages: z.number().int().min(1).default(16) }).strict(),
+  summary: "a dmirror device with `pages` pages of device-private memory (or device-coherent with coherent: true: CPU-mapped, and migrated to system memory by a FOLL_LONGTERM pin)",
+  args: z.object({ name: z.string(), pages: z.number().int().min(1).default(16), coherent: z.boolean().default(false) }).strict(),
   returns: z.string(),
   defines: { kind: "device", arg: "name" },
   *run(ctx, a) {
-    devices(ctx).set(a.name, dmirrorDeviceCreate(ctx.m, a.name, memoryWorld(ctx.world).memory, a.pages));
+    devices(ctx).set(a.name, dmirrorDeviceCreate(ctx.m, a.name, memoryWorld(ctx.world).memory, a.pages, a.coherent ? "MEMORY_DEVICE_COHERENT" : "MEMORY_DEVICE_PRIVATE"));
     return a.name;
   },
 });
