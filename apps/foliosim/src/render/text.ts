@@ -73,7 +73,7 @@ function renderRunText(report: RunReport, title: string): string {
       : table(["task", "call", "result", "expectation"], report.calls.map((c) => [c.task, c.call + (c.as ? ` → $${c.as}` : ""), short(c.result), c.broken.length ? `✗ ${c.broken.join("; ")}` : "✓"]), "  "),
   );
   out.push("");
-  out.push(`Verdict: ${outcomeLabel(report.outcome)} — ${report.failure ? `${report.failure.kind}: ${report.failure.message}` : "the promise held"}`);
+  out.push(`Verdict: ${outcomeLabel(report.outcome)} — ${report.failure ? kindAndMessage(report.failure) : "the promise held"}`);
   out.push(`  ${report.steps} steps, ${formatNs(report.virtualNs)} virtual time, status ${report.status}`);
   out.push("");
   out.push("Metrics");
@@ -163,7 +163,7 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
     out.push("Counterexamples (foliosim replay TOKEN shows the shrunk schedule and its trace):");
     const groups = new Map<string, ResultRow[]>();
     for (const r of failing) {
-      const key = `${r.scenario}\u0000${r.failures[0].kind}: ${r.failures[0].message}`;
+      const key = `${r.scenario}\u0000${kindAndMessage(r.failures[0])}`;
       groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const [key, rows] of groups) {
@@ -205,18 +205,23 @@ export function renderMatrixMarkdown(doc: ResultsDocument, options: { metric?: s
   const failing = doc.results.filter((r) => r.failures.length > 0);
   if (failing.length > 0) {
     out.push("", "Counterexamples:", "", "```");
-    for (const r of failing) out.push(`# ${r.scenario} on ${r.kernel}: ${r.failures[0].kind}: ${r.failures[0].message}`, replay(r.scenario, r.kernel, r.failures[0].shrunk ?? r.failures[0].schedule));
+    for (const r of failing) out.push(`# ${r.scenario} on ${r.kernel}: ${kindAndMessage(r.failures[0])}`, replay(r.scenario, r.kernel, r.failures[0].shrunk ?? r.failures[0].schedule));
     out.push("```");
   }
   return out.join("\n") + "\n";
 }
 
 /** Counterexamples found before Ctrl-C in work that did not finish, each with its replay command. */
+/** "kind: message", saying the kind once where the message already starts with it ("livelock: …"). */
+export function kindAndMessage(f: { kind: string; message: string }): string {
+  return f.message.startsWith(`${f.kind}: `) ? f.message : `${f.kind}: ${f.message}`;
+}
+
 export function renderFound(found: readonly FoundCounterexample[], replay: ReplayLine = plainReplay): string {
   if (found.length === 0) return "No counterexample found before the interruption.\n";
   const out = [`Counterexamples found before the interruption (${found.length}):`];
   for (const f of found) {
-    out.push(`  ${escapeControl(f.scenario, true)} on ${f.kernel}, execution ${f.execution}: ${f.kind}: ${escapeControl(f.message, true)}`);
+    out.push(`  ${escapeControl(f.scenario, true)} on ${f.kernel}, execution ${f.execution}: ${escapeControl(kindAndMessage(f), true)}`);
     out.push(`    ${replay(f.scenario, f.kernel, f.schedule)}`);
   }
   return out.join("\n") + "\n";
