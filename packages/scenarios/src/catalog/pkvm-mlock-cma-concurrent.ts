@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage, pkvmGuestSetup, pkvmMachine } from "./longterm-pin.js";
 
 /**
  * S1 as the seed's traces show it (seed 004, Will Deacon's reply to Hugh Dickins): the
@@ -12,12 +12,9 @@ export default defineScenario({
   description:
     "As pkvm-mlock-cma, but the partner runs beside the pin instead of before it: crosvm_VmRunApp on CPU7 faults the guest page of the VM_LOCKED memfd mapping (CPU7's lru_add batch, then mlock_folio() into CPU7's mlock batch) and then reads libfoo.so ahead, which fills CPU7's lru_add batch and puts the guest folio on the LRU, unevictable with PG_lru set, while crosvm_vcpu0 on CPU3 pins the page FOLL_LONGTERM. Pinned before the fault, the pin faults the page in itself; between the fault and the readahead's flush, the folio has no PG_lru and every kernel drains; after the flush, only the mlock batch's reference is left, and only a kernel whose collection drains for it keeps the promise.",
   source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§10.1, §12.1" },
-  machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
+  machine: pkvmMachine(),
   setup: [
-    call("memfd_create", { name: "crosvm_guest", pages: 16 }, { cpu: 7 }),
-    call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
-    call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
-    call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),
+    ...pkvmGuestSetup(),
     call("touch", { addr: "$guest", write: true }, { cpu: 7, note: "shmem fault: lru_add batch, then mlock_folio()" }),
     call("readahead", { file: "libfoo.so", pages: 29 }, { cpu: 7, note: "a first readahead leaves 29 more folios in CPU7's lru_add batch" }),
   ],

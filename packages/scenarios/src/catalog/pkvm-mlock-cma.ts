@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage, pkvmGuestSetup, pkvmMachine } from "./longterm-pin.js";
 
 /** S1 (reference §12.1, seed 004): Will Deacon's pKVM pin of an mlocked shmem folio in CMA. */
 export default defineScenario({
@@ -16,12 +16,9 @@ export default defineScenario({
       values: [0, 2],
     },
   },
-  machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
+  machine: pkvmMachine(),
   setup: [
-    call("memfd_create", { name: "crosvm_guest", pages: 16, order: "${order}" }, { cpu: 7 }),
-    call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
-    call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
-    call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),
+    ...pkvmGuestSetup({ order: "${order}" }),
     call("touch", { addr: "$guest", write: true }, { cpu: 7, note: "shmem fault: lru_add batch, then mlock_folio()" }),
     call("readahead", { file: "libfoo.so", pages: 31 }, { cpu: 7, note: "fills CPU7's lru_add batch: the guest folio reaches the LRU" }),
   ],

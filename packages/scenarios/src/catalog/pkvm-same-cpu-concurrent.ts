@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage, pkvmGuestSetup, pkvmMachine } from "./longterm-pin.js";
 
 /**
  * pkvm-same-cpu (seed 004) with the readahead in another thread on the same CPU: the
@@ -11,13 +11,8 @@ export default defineScenario({
   description:
     "As pkvm-same-cpu, but the readahead that fills CPU7's lru_add batch runs in crosvm_VmRunApp, a second thread on CPU7, beside the vCPU thread that faults the guest page in (CPU7's lru_add batch, then mlock_folio() into CPU7's mlock batch) and pins it. The threads share CPU7 and switch where the kernel may sleep or reschedule, so the batch may be flushed before, during or after the pin's collection; the mlock batch that holds the extra reference is the pinning CPU's own throughout.",
   source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§10.1, §12.1" },
-  machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
-  setup: [
-    call("memfd_create", { name: "crosvm_guest", pages: 16 }, { cpu: 7 }),
-    call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
-    call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
-    call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),
-  ],
+  machine: pkvmMachine(),
+  setup: pkvmGuestSetup(),
   tasks: [
     {
       name: "crosvm_vcpu0",

@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { LONGTERM_PIN_PROMISE, longtermPinOnePage, pkvmGuestSetup, pkvmMachine } from "./longterm-pin.js";
 
 /**
  * S1 with one CPU (seed 004): the vCPU thread faults its own guest page in on CPU7 and
@@ -12,13 +12,8 @@ export default defineScenario({
   description:
     "As pkvm-mlock-cma, but the vCPU thread that faults the guest page in on CPU7 (lru_add batch, then mlock_folio() into CPU7's mlock batch; a readahead on CPU7 fills the lru_add batch so the folio reaches the LRU unevictable with PG_lru set) also pins it, from CPU7. The reference that pkvm-mlock-cma's pin cannot explain now sits in the pinning CPU's own mlock batch: a local lru_add_drain() (hugh-v1's at the head of collect_longterm_unpinnable_folios, the 6.17 ladder's first rung) or try_to_migrate_one()'s mlock_drain_local() in the VM_LOCKED vma removes it.",
   source: { seeds: ["004_57a7ff976f7ed58f.txt"], reference: "§10.1, §12.1" },
-  machine: { cpus: 8, preemption: "voluntary", memory: { CMA: 8, Normal: 128 } },
-  setup: [
-    call("memfd_create", { name: "crosvm_guest", pages: 16 }, { cpu: 7 }),
-    call("open_file", { name: "libfoo.so", pages: 64 }, { cpu: 7 }),
-    call("mmap", { pages: 16, file: "crosvm_guest", shared: true }, { as: "guest", cpu: 7 }),
-    call("mlock2", { addr: "$guest", pages: 16, onfault: true }, { cpu: 7, note: "VM_LOCKED | VM_LOCKONFAULT" }),
-  ],
+  machine: pkvmMachine(),
+  setup: pkvmGuestSetup(),
   tasks: [
     {
       name: "crosvm_vcpu0",

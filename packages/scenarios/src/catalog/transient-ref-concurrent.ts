@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage, transientHoldParam } from "./longterm-pin.js";
 
 /** S4 (reference §12.4, seed 000) with the transient reference taken at any point of the pin. */
 export default defineScenario({
@@ -9,7 +9,7 @@ export default defineScenario({
     "As transient-ref, but the holder is not given its reference first: CPU1's folio_try_get() (as a page-cache lookup or GUP-fast would) races CPU0's FOLL_LONGTERM pin from the start, so it may land before the pin, while the pin collects and isolates the folio, during the migration passes (where a migration entry makes the lookup fail), or after the folio moved. A reference that lands before the move passes and outlives them fails the pin on every mainline kernel.",
   source: { seeds: ["000_e2c7794d387b9f3a.txt"], reference: "§5.8, §10.2, §12.4" },
   params: {
-    hold_ns: { default: 500_000_000, description: "how long the transient reference is held (ns)", values: [1_000, 500_000_000, 2_000_000_000] },
+    hold_ns: transientHoldParam(),
   },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
   setup: anonPageOnLru(),

@@ -1,5 +1,5 @@
 import { call, defineScenario } from "../builder.js";
-import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage } from "./longterm-pin.js";
+import { anonPageOnLru, LONGTERM_PIN_PROMISE, longtermPinOnePage, transientHoldParam } from "./longterm-pin.js";
 
 /** S4 (reference §12.4, seed 000): a transient reference during longterm-pin migration. */
 export default defineScenario({
@@ -9,7 +9,7 @@ export default defineScenario({
     "An anonymous folio in ZONE_MOVABLE, already on the LRU. CPU1 takes a speculative reference (folio_try_get, as a page-cache lookup or GUP-fast would) and holds it for hold_ns. CPU0 pins the folio FOLL_LONGTERM: migration sees one reference more than it expects on every move pass. Mainline retries 3 async and 7 sync passes back to back; John Hubbard's RFC sleeps up to 1 s on the refcount after each -EAGAIN.",
   source: { seeds: ["000_e2c7794d387b9f3a.txt"], reference: "§5.8, §10.2, §12.4" },
   params: {
-    hold_ns: { default: 500_000_000, description: "how long the transient reference is held (ns)", values: [1_000, 500_000_000, 2_000_000_000] },
+    hold_ns: transientHoldParam(),
   },
   machine: { cpus: 2, preemption: "voluntary", memory: { Movable: 8, Normal: 32 } },
   setup: anonPageOnLru(),
