@@ -85,8 +85,8 @@ interface Frame {
   done: Set<number>;
   /** Sleepers: tasks whose step here is covered by an explored sibling (never one that went on to block). */
   sleep: Set<number>;
-  /** Each task explored here: true when its step went on to a blocking operation (`includeNextBlock`) or held another CPU's task back in time. */
-  explored: Map<number, boolean>;
+  /** Tasks explored here whose step went on to a blocking operation (`includeNextBlock`) or held another CPU's task back in time: never kept asleep. */
+  wakeful: Set<number>;
   lastTask: number;
   preemptionsBefore: number;
 }
@@ -150,7 +150,7 @@ export class Dpor {
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
-    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].explored.set(plan.events[depth - 1].task, true);
+    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
     const infos = candidates.map(toEventInfo);
     const pending = pendingOps(machine);
     const disabled = disabledOps(machine, infos);
@@ -167,7 +167,7 @@ export class Dpor {
       if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
-      frame = { candidates: infos, pending, disabled, chosen: -1, backtrack: new Set(), done: new Set(), sleep, explored: new Map(), lastTask, preemptionsBefore };
+      frame = { candidates: infos, pending, disabled, chosen: -1, backtrack: new Set(), done: new Set(), sleep, wakeful: new Set(), lastTask, preemptionsBefore };
       const pick = depth < this.prefixDepth ? this.prefixChoice(frame, depth) : this.freshChoice(frame);
       if (pick < 0) return -1;
       frame.chosen = pick;
@@ -218,8 +218,10 @@ export class Dpor {
   private sleepAfter(frame: Frame): Set<number> {
     const chosen = frame.candidates.find((c) => c.task === frame.chosen)!;
     const next = new Set<number>();
-    for (const task of frame.sleep) keepAsleep(frame, task, false, chosen, next);
-    for (const task of frame.done) if (task !== frame.chosen) keepAsleep(frame, task, frame.explored.get(task) === true, chosen, next);
+    for (const task of frame.sleep) keepAsleep(frame, task, chosen, next);
+    // What a blocking operation after an explored step depends on is known only for the
+    // execution that ran it (objects are per execution): such a sibling is not put to sleep.
+    for (const task of frame.done) if (task !== frame.chosen && !frame.wakeful.has(task)) keepAsleep(frame, task, chosen, next);
     return next;
   }
 
@@ -464,10 +466,7 @@ function includeNextBlock(event: EventInfo, machine: Machine): boolean {
  * A sleeper stays asleep past `chosen` when it is still a candidate and independent of
  * `chosen`. A sleeper that is no longer a candidate is dropped: waking it only adds work.
  */
-function keepAsleep(frame: Frame, task: number, blocks: boolean, chosen: EventInfo, into: Set<number>): void {
-  // What a blocking operation after the sleeper's step depends on is known only for the
-  // execution that ran it (objects are per execution): such a sleeper is woken.
-  if (blocks) return;
+function keepAsleep(frame: Frame, task: number, chosen: EventInfo, into: Set<number>): void {
   const info = frame.candidates.find((c) => c.task === task);
   if (info !== undefined && !dependent(info, chosen)) into.add(task);
 }
@@ -502,9 +501,9 @@ function noteTimeDisabling(machine: Machine, previous: Frame): void {
   const holds = machine.timeHeld();
   if (holds.length === 0) return;
   const cpu = machine.tasks[previous.chosen].cpu;
-  for (const h of holds) {
-    if (machine.tasks[h.task].cpu === cpu) continue;
-    if (previous.candidates.some((c) => c.task === h.task)) previous.explored.set(previous.chosen, true);
+  for (const task of holds) {
+    if (machine.tasks[task].cpu === cpu) continue;
+    if (previous.candidates.some((c) => c.task === task)) previous.wakeful.add(previous.chosen);
   }
 }
 

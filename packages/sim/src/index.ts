@@ -12,7 +12,6 @@ export {
   currentMachine,
   fmtNs,
   type Candidate,
-  type TimeHold,
   type Chooser,
   type HangReport,
   type HangTask,

@@ -154,21 +154,6 @@ class Cpu {
   constructor(readonly id: number) {}
 }
 
-/**
- * A task whose operation could run now but is held back by virtual time alone: its CPU
- * ran more than `maxSkewNs` ahead of the earliest runnable CPU (`cpu`), or it must wait
- * for an earlier timer (`waiter`'s timed wait, on `cpu`) to fire first. Exploration
- * needs this: whether such a task may run depends on what other CPUs do, even where
- * their footprints are disjoint.
- */
-export interface TimeHold {
-  task: number;
-  /** The CPU whose clock holds it back: the earliest runnable one, or the timer's. */
-  cpu: number;
-  /** For a timer hold: the task whose timed wait must end first. */
-  waiter?: number;
-}
-
 export interface Candidate {
   task: Task;
   op: Op<unknown>;
@@ -287,9 +272,8 @@ export class Machine {
   /** The current candidates; only the first `candCount` entries are meaningful while collecting. */
   private readonly cands: Candidate[] = [];
   private candCount = 0;
-  /** Tasks the last candidate work-out held back by time (see `timeHeld`). */
-  private readonly holds: TimeHold[] = [];
-  private holdCount = 0;
+  /** Ids of the tasks the last candidate work-out held back by time (see `timeHeld`). */
+  private readonly holds: number[] = [];
   private candsValid = false;
   /** One reusable candidate per task id: a task is listed at most once per step. */
   private readonly candOf: Candidate[] = [];
@@ -505,7 +489,7 @@ export class Machine {
 
   private collect(): number {
     this.candCount = 0;
-    this.holdCount = 0;
+    this.holds.length = 0;
     const timer = this.timedPending > 0 ? this.earliestTimer() : Infinity;
     const cands = this.cands;
     for (const cpu of this.cpus) {
@@ -514,7 +498,7 @@ export class Machine {
       for (let i = 0; i < cpu.listedCount; i++) {
         const c = cpu.listed[i];
         if (c.time <= timer) cands[this.candCount++] = c; // later ones wait for the earlier timer to fire first
-        else this.hold(c.task.id, this.timerTask!.cpu, this.timerTask!.id);
+        else this.holds.push(c.task.id);
       }
     }
     this.boundSkew();
@@ -526,38 +510,23 @@ export class Machine {
   /** Earliest pending timer among blocked tasks. */
   private earliestTimer(): number {
     let timer = Infinity;
-    this.timerTask = null;
     for (const t of this.tasks) {
       const op = t.pending;
       if (t.state === "done" || !op || op.deadline === Infinity || op.timedOut) continue;
-      if (op.deadline < timer && !this.enabled(t)) {
-        timer = op.deadline;
-        this.timerTask = t;
-      }
+      if (op.deadline < timer && !this.enabled(t)) timer = op.deadline;
     }
     return timer;
   }
 
-  private timerTask: Task | null = null;
-
-  private hold(task: number, cpu: number, waiter?: number): void {
-    let h = this.holds[this.holdCount];
-    if (h === undefined) this.holds[this.holdCount] = h = { task, cpu };
-    h.task = task;
-    h.cpu = cpu;
-    if (waiter === undefined) delete h.waiter;
-    else h.waiter = waiter;
-    this.holdCount++;
-  }
-
   /**
-   * The tasks the current candidate set leaves out because of virtual time alone (see
-   * `TimeHold`). Like `candidates()`, the array is the machine's own, valid until the
-   * next `step()`.
+   * Ids of the tasks whose operation could run now but that virtual time alone holds
+   * back: their CPU ran more than `maxSkewNs` ahead of the earliest runnable one, or an
+   * earlier timer must fire first. Whether such a task may run depends on what other
+   * CPUs do, even where footprints are disjoint (exploration needs to know). Like
+   * `candidates()`, the array is the machine's own, valid until the next `step()`.
    */
-  timeHeld(): readonly TimeHold[] {
+  timeHeld(): readonly number[] {
     this.candidates();
-    if (this.holds.length !== this.holdCount) this.holds.length = this.holdCount;
     return this.holds;
   }
 
@@ -567,18 +536,12 @@ export class Machine {
     const n = this.candCount;
     if (n < 2) return;
     let earliest = Infinity;
-    let earliestCpu = -1;
-    for (let i = 0; i < n; i++) {
-      if (cands[i].time < earliest) {
-        earliest = cands[i].time;
-        earliestCpu = cands[i].cpu;
-      }
-    }
+    for (let i = 0; i < n; i++) if (cands[i].time < earliest) earliest = cands[i].time;
     const limit = earliest + this.maxSkewNs;
     let j = 0;
     for (let i = 0; i < n; i++) {
       if (cands[i].time <= limit) cands[j++] = cands[i];
-      else this.hold(cands[i].task.id, earliestCpu);
+      else this.holds.push(cands[i].task.id);
     }
     this.candCount = j;
   }
