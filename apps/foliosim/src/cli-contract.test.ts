@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "./catalog.js";
-import { main, replayLine, type Io } from "./cli.js";
+import { replayLine } from "./cli.js";
+import { cli } from "./test-support.js";
 import { EXIT } from "./exit-codes.js";
 import { EXPECTED } from "./expected.js";
 import { headlineKernels, CATALOG } from "@foliosim/scenarios";
@@ -14,13 +15,6 @@ import { headlineKernels, CATALOG } from "@foliosim/scenarios";
 beforeAll(() => {
   process.env.FOLIOSIM_IN_THREAD = "1";
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
-  return { code: await main(argv, io), stdout, stderr };
-}
 
 const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
 const tmp = (): string => mkdtempSync(join(tmpdir(), "foliosim-contract-"));

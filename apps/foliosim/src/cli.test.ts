@@ -4,20 +4,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { METRIC_NAMES, NEWEST_PRESET } from "@foliosim/scenarios";
 import { EXAMPLES_DIR, exampleFiles } from "./catalog.js";
-import { main, type Io } from "./cli.js";
+import { cli } from "./test-support.js";
 import { EXIT } from "./exit-codes.js";
 
 beforeAll(() => {
   process.env.FOLIOSIM_IN_THREAD = "1";
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
 const FRESH = join(EXAMPLES_DIR, "fresh-racing-fault-pin.yaml");

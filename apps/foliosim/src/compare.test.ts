@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "./catalog.js";
-import { main, type Io } from "./cli.js";
+import { cli } from "./test-support.js";
 import { EXIT } from "./exit-codes.js";
 import { renderMatrix } from "./render/text.js";
 import type { ResultsDocument } from "./report.js";
@@ -11,13 +11,6 @@ import type { ResultsDocument } from "./report.js";
 beforeAll(() => {
   process.env.FOLIOSIM_IN_THREAD = "1";
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
-  return { code: await main(argv, io), stdout, stderr };
-}
 
 const S4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
 const S5 = join(EXAMPLES_DIR, "s5-lock-waiter.json");

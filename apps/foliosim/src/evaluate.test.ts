@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { clearRegisteredVariants } from "@foliosim/sim";
 import { EXAMPLES_DIR } from "./catalog.js";
-import { main, type Io } from "./cli.js";
+import { cli } from "./test-support.js";
 import { EXIT } from "./exit-codes.js";
 import type { EvaluateReport } from "./commands/evaluate.js";
 import { VARIANTS_ENV } from "./variant-modules.js";
@@ -18,14 +18,6 @@ afterEach(() => {
   clearRegisteredVariants();
   delete process.env[VARIANTS_ENV];
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 const example = (name: string) => join(EXAMPLES_DIR, "variants", name);
 const FAST = ["--dpor-budget", "60", "--budget", "30"];
