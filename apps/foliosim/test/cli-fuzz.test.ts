@@ -2,11 +2,13 @@
  * The seeded CLI fuzz test: mutations of the example files through `validate`, `run` and
  * `explore --budget 5` (test/fuzz.ts). 0 internal errors, 0 crashes, 0 hangs.
  *
- * The default suite runs 200 files; `pnpm test:fuzz` runs FOLIOSIM_FUZZ_FILES (10^5 by
- * default there) and prints the figures: files, rejected by validate, ran, internal
- * errors, crashes, hangs, seconds.
+ * The default suite runs 200 files. `pnpm test:fuzz` (test/fuzz-all.mjs) runs 10^5 as
+ * slices of this test (FOLIOSIM_FUZZ_START, FOLIOSIM_FUZZ_FILES) in parallel processes,
+ * one per available CPU; each slice writes its figures (files, rejected by validate,
+ * ran, internal errors, crashes, hangs, seconds) to FOLIOSIM_FUZZ_FIGURES when set.
  */
 
+import { writeFileSync } from "node:fs";
 import { callNames } from "@foliosim/scenarios";
 import { describe, expect, it } from "vitest";
 import { fuzz } from "./fuzz.js";
@@ -31,6 +33,7 @@ describe("CLI fuzz (seeded mutations of the example files)", () => {
     });
     const { problems, ...counts } = figures;
     console.error(`fuzz figures (seed ${SEED}): ${JSON.stringify({ ...counts, seconds: Math.round(counts.seconds) })}`);
+    if (process.env.FOLIOSIM_FUZZ_FIGURES) writeFileSync(process.env.FOLIOSIM_FUZZ_FIGURES, JSON.stringify({ seed: SEED, start: START, ...figures }) + "\n");
     for (const p of problems) console.error(`--- ${p.file} (${p.command}): ${p.what}\n${p.text}`);
     expect(problems.map((p) => `${p.file} ${p.command}: ${p.what.split("\n")[0]}`)).toEqual([]);
     expect(counts.internalErrors + counts.crashes + counts.hangs).toBe(0);

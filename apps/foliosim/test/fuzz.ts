@@ -6,8 +6,8 @@
  * with `--max-steps 5000`).
  *
  * Every command must answer with one of its documented exit codes for input (0, 1, 2,
- * 3), never an internal error (70), an exception escaping `main`, or a command that
- * takes longer than `hangMs`. The figures are counted for the report.
+ * 3), never an internal error (70), an exception escaping `main`, or a hang (see
+ * `fuzz`). The figures are counted for the report.
  */
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -149,12 +149,23 @@ export interface FuzzFile {
   text: string;
 }
 
+/** The example files and their parsed documents, read once per process (each file mutates a copy). */
+let sources: { files: string[]; docs: Map<string, Record<string, unknown>> } | undefined;
+
+function exampleDocs(): { files: string[]; docs: Map<string, Record<string, unknown>> } {
+  if (sources) return sources;
+  const files = exampleFiles();
+  sources = { files, docs: new Map(files.map((f) => [f, parse(readFileSync(f, "utf8")) as Record<string, unknown>])) };
+  return sources;
+}
+
 /** The `n`-th file of the sequence `seed` gives: a mutation of an example file. */
 export function fuzzFile(seed: number, n: number, calls: readonly string[]): FuzzFile {
   const r = rng(seed * 1_000_003 + n);
-  const source = pick(r, exampleFiles());
+  const { files, docs } = exampleDocs();
+  const source = pick(r, files);
   const json = source.endsWith(".json");
-  const doc = parse(readFileSync(source, "utf8")) as Record<string, unknown>;
+  const doc = structuredClone(docs.get(source)!);
   // Half the files get gentle mutations only (most of them validate and run), half get
   // arbitrary ones (most are rejected), and a quarter of those are damaged as text.
   const hostile = r() < 0.5;
@@ -182,9 +193,23 @@ export interface FuzzFigures {
 
 const EXPECTED_CODES: Record<string, number[]> = { validate: [0, 2], run: [0, 1, 2, 3], explore: [0, 1, 2, 3] };
 
-/** Run `count` fuzz files (from `start`) through validate, run and explore --budget 5. */
+/** CPU time of this process so far (ms): a hang spins, and a loaded machine must not look like one. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Run `count` fuzz files (from `start`) through validate, run and explore --budget 5, in
+ * this process (modules load once). A command is a hang when it spends more than
+ * `hangMs` of CPU time, or more than six times that of wall time (a blocked read).
+ * Shrinking is capped at 5 runs like the budget (FOLIOSIM_BUDGET_CAP=5): the shrinker's
+ * code paths are the same, and a mutated livelock's schedule does not dominate the run.
+ */
 export async function fuzz(options: { seed: number; count: number; start?: number; hangMs?: number; calls: readonly string[]; onFile?: (n: number, figures: FuzzFigures) => void }): Promise<FuzzFigures> {
   process.env.FOLIOSIM_IN_THREAD = "1";
+  const cap = process.env.FOLIOSIM_BUDGET_CAP;
+  process.env.FOLIOSIM_BUDGET_CAP = "5";
   const dir = mkdtempSync(join(tmpdir(), "foliosim-fuzz-"));
   const figures: FuzzFigures = { files: 0, validateRejected: 0, ran: 0, internalErrors: 0, crashes: 0, hangs: 0, seconds: 0, problems: [] };
   const started = performance.now();
@@ -202,6 +227,7 @@ export async function fuzz(options: { seed: number; count: number; start?: numbe
         let stderr = "";
         const io: Io = { stdout: () => {}, stderr: (t) => void (stderr += t), env: { CI: "1" }, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false };
         const t0 = performance.now();
+        const c0 = cpuMs();
         let code: number;
         try {
           code = await main(argv, io);
@@ -210,9 +236,11 @@ export async function fuzz(options: { seed: number; count: number; start?: numbe
           problem(command, `exception escaped main: ${String(error)}`);
           return undefined;
         }
-        if (performance.now() - t0 > hangMs) {
+        const wall = performance.now() - t0;
+        const cpu = cpuMs() - c0;
+        if (cpu > hangMs || wall > 6 * hangMs) {
           figures.hangs++;
-          problem(command, `took ${Math.round(performance.now() - t0)} ms`);
+          problem(command, `took ${Math.round(cpu)} ms of CPU time, ${Math.round(wall)} ms of wall time`);
         }
         if (code === 70 || /internal error/.test(stderr)) {
           figures.internalErrors++;
@@ -238,6 +266,8 @@ export async function fuzz(options: { seed: number; count: number; start?: numbe
       options.onFile?.(n, figures);
     }
   } finally {
+    if (cap === undefined) delete process.env.FOLIOSIM_BUDGET_CAP;
+    else process.env.FOLIOSIM_BUDGET_CAP = cap;
     rmSync(dir, { recursive: true, force: true });
     figures.seconds = (performance.now() - started) / 1000;
   }
