@@ -55,6 +55,17 @@ describe.skipIf(!built)("the foliosim binary", () => {
     expect(foliosim([]).code).toBe(2); // no terminal: help on stderr, no TUI
   });
 
+  it("runs every selftest example as the tests from source do: the built packages share one copy of each layer", () => {
+    // @foliosim/hmm installs GUP's device-coherent migrator on the machine; were gup bundled
+    // into hmm's dist (a devDependency), the two copies' keys would differ and the
+    // hmm-tests FOLL_LONGTERM pin of device-coherent memory would fail as an invariant.
+    for (const kernel of ["linux-6.11", "linux-7.0"]) {
+      const r = foliosim(["run", join(APP, "examples", "selftests", "hmm-tests.yaml"), "--kernel", kernel, "--trace", "none"]);
+      expect(r.stdout + r.stderr, kernel).toMatch(/Verdict: ✓ holds/);
+      expect(r.code, kernel).toBe(0);
+    }
+  });
+
   it("honours NO_COLOR and never relies on colour alone", () => {
     const r = foliosim(["run", S4, "--kernel", "linux-7.0", "--trace", "none"], { NO_COLOR: "1", FORCE_COLOR: "" });
     expect(r.stdout).not.toMatch(/\u001b\[/);
