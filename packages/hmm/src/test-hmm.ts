@@ -531,7 +531,8 @@ function* dmirrorDeviceEvictChunkBody(dev: DmirrorDevice): TaskGen<number> {
     const spage = migratePfnToFolio(m, src[i]);
     if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE)) continue;
     const dpage = yield* dev.memory.allocFolio({ movable: true }, DST_HOLDER);
-    if (!dpage) throw new ModelError("dmirror_device_evict_chunk", dev.name, "__GFP_NOFAIL allocation failed (no system memory left)");
+    // __GFP_NOFAIL would loop and OOM-kill in the kernel: the scenario's machine is too small.
+    if (!dpage) throw new ModelError("dmirror_device_evict_chunk", dev.name, "__GFP_NOFAIL allocation failed (no system memory left: the scenario's machine has run out of memory: give machine.memory more pages)", true);
     yield* folioTrylock(dpage);
     yield* copyPage(dpage, spage);
     dst[i] = migratePfn(dpage.pfn);

@@ -24,7 +24,9 @@
  * Simplifications: `is_cow_mapping` is `!VM_SHARED` (every private mapping is
  * VM_MAYWRITE in the model); `vma_needs_copy` is "some entry of the vma maps an
  * anonymous folio" (the model has no per-vma anon_vma); one PTE at a time (no batching
- * of large folios); the child's anonymous folios keep the parent's anon_vma.
+ * of large folios); the child's anonymous folios keep the parent's anon_vma; a fork
+ * that runs out of memory for `copy_present_page` (-ENOMEM in the kernel, which unwinds
+ * the half-built mm) is reported as the caller's error, the machine being too small.
  */
 
 import { PG, VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
@@ -32,7 +34,7 @@ import { folioAddLruVma } from "@foliosim/lru";
 import { op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { VM_LOCKED_MASK } from "./mlock.js";
-import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
+import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, formatPte, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { folioAddNewAnonRmap, folioDupRmapPte, readPte, setPte } from "./rmap.js";
 
@@ -80,7 +82,8 @@ function* copyOnePte(srcSlot: PteSlot, srcVma: Vma, dstVma: Vma, dstAddr: number
     // copy_present_pte → -EAGAIN → copy_present_page; the parent keeps its entry.
     yield* folioPut(p.folio, TRANSIENT_HOLDER);
     const copy = yield* copyPresentPage(dstVma, dstAddr, p.folio);
-    if (copy === null) throw new MmModelError("copy_present_page", dstVma.describe(), "no memory for the child's copy (fork fails with -ENOMEM)");
+    // The kernel's fork fails with -ENOMEM here; the model has no unwinding of a half-copied mm, so a scenario whose machine is this small is the scenario's error.
+    if (copy === null) throw new MmModelError("copy_present_page", dstVma.describe(), "no memory for the child's copy (fork fails with -ENOMEM): the scenario's machine has run out of memory: give machine.memory more pages", true);
     return copy;
   }
   if (p.kind === "device-private") {
@@ -185,14 +188,35 @@ export function copyNonpresentPte(src: MmStruct, addr: number, dst: MmStruct, ds
 function* copyNonpresentPteBody(src: MmStruct, addr: number, dst: MmStruct, dstAddr: number): TaskGen<void> {
   const srcVma = findVma(src, addr);
   const dstVma = findVma(dst, dstAddr);
-  if (!srcVma) throw new MmModelError("copy_nonpresent_pte", src.name, `no vma at ${hexAddr(addr)}`);
-  if (!dstVma) throw new MmModelError("copy_nonpresent_pte", dst.name, `no vma at ${hexAddr(dstAddr)}`);
+  // Fork copies what the parent maps into a child's empty page table: an address that
+  // nothing maps, an entry that is not device-private or a target that is already
+  // mapped is the caller's misuse (a scenario's fork_device_entry), not kernel state.
+  if (!srcVma) throw new MmModelError("copy_nonpresent_pte", src.name, `no vma at ${hexAddr(addr)}`, true);
+  if (!dstVma) throw new MmModelError("copy_nonpresent_pte", dst.name, `no vma at ${hexAddr(dstAddr)}`, true);
   const srcSlot = src.slot(addr);
   const notified = isCowMapping(srcVma) ? yield* mmuNotifierInvalidateStart(src, addr, addr + PAGE_SIZE, "MMU_NOTIFY_PROTECTION_PAGE") : false;
   yield* spinLock(src.ptl(addr));
   const pte = yield* copyOnePte(srcSlot, srcVma, dstVma, dstAddr);
-  if (pte === null || pte.kind !== "device-private") throw new MmModelError("copy_nonpresent_pte", src.name, `not a device-private entry at ${hexAddr(addr)}`);
-  yield* setPte(dst.slot(dstAddr), pte, "set_pte_at");
+  if (pte === null || pte.kind !== "device-private") throw new MmModelError("copy_nonpresent_pte", src.name, `not a device-private entry at ${hexAddr(addr)}`, true);
+  const slot = dst.slot(dstAddr);
+  if (!(yield* setChildPte(slot, pte))) throw new MmModelError("copy_nonpresent_pte", dst.name, `the target ${hexAddr(dstAddr)} already has a ${slot.pte.kind} entry (fork copies into an empty page table)`, true);
   yield* spinUnlock(src.ptl(addr));
   yield* mmuNotifierInvalidateEnd(src, notified);
+}
+
+/** `set_pte_at` of the copied entry into the child's table (the same step as setPte); false, writing nothing, where the table is not empty there. */
+function setChildPte(slot: PteSlot, pte: Pte): Op<boolean> {
+  return op({
+    kind: "set_pte",
+    label: "set_pte_at",
+    writes: [slot],
+    cost: "plain",
+    run: (m) => {
+      if (slot.pte.kind !== "none") return false;
+      slot.pte = pte;
+      m.markWrite(slot);
+      m.emit("set_pte", undefined, { addr: hexAddr(slot.addr), mm: slot.mm.name, pte: formatPte(pte) });
+      return true;
+    },
+  });
 }

@@ -596,7 +596,8 @@ function* touchBody(mm: MmStruct, address: number, write: boolean): TaskGen<Foli
       throw new MmModelError("touch", addrObject(mm, address), vma ? `SIGSEGV: ${write ? "write to" : "access of"} ${vma.describe()} without permission` : "SIGSEGV: no vma maps this address", true);
     }
     if (ret & VM_FAULT_SIGBUS) throw new MmModelError("touch", addrObject(mm, address), "SIGBUS: access past the end of the mapped file", true);
-    if (ret & VM_FAULT_OOM) throw new MmModelError("touch", addrObject(mm, address), "VM_FAULT_OOM: no memory for the fault");
+    // The kernel's OOM killer would end the program: the scenario's machine is too small for it.
+    if (ret & VM_FAULT_OOM) throw new MmModelError("touch", addrObject(mm, address), "VM_FAULT_OOM: no memory for the fault (the scenario's machine has run out of memory: give machine.memory more pages)", true);
     // The access is retried after the return to user space: a preemption point under
     // every model and an RCU quiescent state (exit_to_user_mode → schedule()).
     yield* op({ kind: "exit_to_user_mode", label: "exit_to_user_mode", cost: "condResched", preemptPoint: true, run: () => undefined });

@@ -13,7 +13,7 @@ import { ISOLATED_HOLDER } from "@foliosim/lru";
 import { TRANSIENT_HOLDER, VM_FAULT_SIGBUS, createFile } from "./filemap.js";
 import { getPte, type MmStruct } from "./mm-types.js";
 import { followPagePte, setDevicePrivateFaultHandler, touch, type VmFault } from "./memory.js";
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
 import { removeMigrationPtes, tryToMigrate } from "./rmap.js";
 import { deviceFolioFor, grabMapped, snap, world } from "./testing.js";
 import { PhysicalMemory, memallocPinRestore, memallocPinSave } from "@foliosim/folio";
@@ -280,6 +280,25 @@ describe("bad use raises a typed model error naming the address or folio and the
     expect(mm.vmas).toHaveLength(0);
     expect(mm.mmapLock.writer).toBe(false);
     expect(w.step(0, () => munmap(mm, a + 1, PAGE))).toBe(-22);
+  });
+
+  it("an unaligned address hint is rounded up to a page, as generic_mmap_hint's PAGE_ALIGN does; MAP_FIXED there is -EINVAL", () => {
+    const { w, mm } = fresh();
+    const a = w.step(0, () => mmap(mm, { addr: 0x7000_0001, length: PAGE, prot: RW, flags: ANON }));
+    expect(a).toBe(0x7000_1000);
+    expect(mm.vmas.map((v) => [v.start, v.end])).toEqual([[0x7000_1000, 0x7000_2000]]);
+    expect(w.step(0, () => mmap(mm, { addr: 0x7100_0001, length: PAGE, prot: RW, flags: ANON | MAP_FIXED }))).toBe(-22);
+    expect(mm.vmas).toHaveLength(1);
+  });
+
+  it("running out of memory in a user fault is the program's error (usage: the machine is too small), not a kernel invariant", () => {
+    const w = world({}, { Normal: 1 });
+    const mm = w.mm();
+    const a = w.step(0, () => mmap(mm, { length: 2 * PAGE, prot: RW, flags: ANON }));
+    w.step(0, () => touch(mm, a, true));
+    const r = w.tryStep(0, () => touch(mm, a + PAGE, true));
+    expect(r.failure).toMatchObject({ operation: "touch", usage: true });
+    expect(r.failure!.message).toMatch(/VM_FAULT_OOM: no memory for the fault \(the scenario's machine has run out of memory: give machine\.memory more pages\)/);
   });
 
   it("an access the kernel answers with SIGSEGV or SIGBUS is the program's error (usage), not a kernel invariant", () => {

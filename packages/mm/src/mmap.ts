@@ -133,7 +133,8 @@ export function* splitRange(mm: MmStruct, start: number, end: number): TaskGen<V
 
 /**
  * `mmap(addr, length, prot, flags, fd, offset)`: returns the mapped address, -EEXIST
- * (MAP_FIXED_NOREPLACE over a mapping) or -EINVAL (an unaligned fixed address). Misuse
+ * (MAP_FIXED_NOREPLACE over a mapping) or -EINVAL (an unaligned fixed address; a hint is
+ * rounded up to a page). Misuse
  * (no or both of MAP_SHARED/MAP_PRIVATE, a file with MAP_ANONYMOUS or none without,
  * zero length) is a ModelError.
  */
@@ -155,23 +156,22 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
     throw new MmModelError("mmap", where, `folio order ${args.folioOrder} on a mapping of ${args.file?.name}: a file, shmem or memfd mapping's folio sizes come from the object (give the order to memfd_create or the file instead)`);
   }
   const fixed = (args.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-  if (args.addr !== undefined && args.addr % PAGE_SIZE !== 0) {
-    if (fixed) return -EINVAL;
-    throw new MmModelError("mmap", where, "address hint not page aligned");
-  }
+  if (fixed && args.addr !== undefined && args.addr % PAGE_SIZE !== 0) return -EINVAL;
   if (fixed && args.addr === undefined) throw new MmModelError("mmap", where, "MAP_FIXED needs an address");
+  // A hint is rounded up to a page boundary (generic_mmap_hint / generic_get_unmapped_area: addr = PAGE_ALIGN(addr)).
+  const hint = args.addr === undefined || fixed ? args.addr : pageAlignUp(args.addr);
   yield* mmapWriteLock(mm);
   let addr: number;
-  if (args.addr !== undefined && overlaps(mm, args.addr, args.addr + len).length > 0) {
+  if (hint !== undefined && overlaps(mm, hint, hint + len).length > 0) {
     if (args.flags & MAP_FIXED_NOREPLACE) {
       yield* mmapWriteUnlock(mm);
       return -EEXIST;
     }
     if (args.flags & MAP_FIXED) {
-      yield* doVmiMunmap(mm, args.addr, args.addr + len);
-      addr = args.addr;
+      yield* doVmiMunmap(mm, hint, hint + len);
+      addr = hint;
     } else addr = freeRange(mm, len);
-  } else addr = args.addr ?? freeRange(mm, len);
+  } else addr = hint ?? freeRange(mm, len);
   let flags = mm.defFlags;
   if (args.prot & PROT_READ) flags |= VM_READ;
   if (args.prot & PROT_WRITE) flags |= VM_WRITE;
