@@ -167,6 +167,15 @@ function* walkPageRange(mm: MmStruct, walk: HmmVmaWalk): TaskGen<number> {
       }
       return yield* hmmVmaFault(mm, walk, addr, addr + PAGE_SIZE, required);
     }
+    if (pte.kind === "device-exclusive") {
+      // Not present: faulted (do_swap_page → remove_device_exclusive_entry) when needed.
+      const required = hmmPteNeedFault(req, 0);
+      if (!required) {
+        range.hmmPfns[i] = 0;
+        continue;
+      }
+      return yield* hmmVmaFault(mm, walk, addr, addr + PAGE_SIZE, required);
+    }
     if (pte.kind === "migration") {
       if (!hmmPteNeedFault(req, 0)) {
         range.hmmPfns[i] = 0;

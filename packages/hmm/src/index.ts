@@ -2,7 +2,8 @@
  * @foliosim/hmm — device memory and the HMM paths: `dev_pagemap` with device-private
  * folios, device migration (mm/migrate_device.c), `hmm_range_fault` (mm/hmm.c), the
  * device-private branch of `do_swap_page` by kernel variant, MMU interval notifiers,
- * and the lib/test_hmm.c reference driver ("dmirror").
+ * device-exclusive access (`make_device_exclusive`), and the lib/test_hmm.c reference
+ * driver ("dmirror").
  */
 
 export { HMM_COSTS } from "./costs.js";
@@ -69,15 +70,18 @@ export {
   hmmRangeFaultRetry,
   type HmmRange,
 } from "./hmm.js";
+export { EOPNOTSUPP, deviceExclusiveSinglePage, makeDeviceExclusive, makeDeviceExclusiveRange, type ExclusiveResult } from "./device-exclusive.js";
 export { FAULT_HOLDER, doSwapPageDevicePrivate, hmmInit, ptlLockQuiet, ptlUnlockQuiet } from "./memory-device.js";
 export { copyNonpresentPte } from "@foliosim/mm";
 export {
   Dmirror,
   DmirrorDevice,
   ENOENT,
+  dmirrorCheckExclusive,
   dmirrorDevmemFault,
   dmirrorDeviceCreate,
   dmirrorDeviceEvictChunk,
+  dmirrorExclusive,
   dmirrorFault,
   dmirrorMigrateToDevice,
   dmirrorMigrateToSystem,
@@ -87,6 +91,7 @@ export {
   dmirrorWrite,
   HMM_DMIRROR_PROT,
   type DeviceAccess,
+  type ExclusiveAccess,
   type SnapshotResult,
   type MigrateResult,
   type MirrorEntry,

@@ -23,18 +23,22 @@
  * `dmirror_mkentry`'s HMM_DMIRROR_PROT_* bytes) and HMM_DMIRROR_RELEASE
  * (`dmirror_device_remove_chunks` → `dmirror_device_evict_chunk`).
  *
+ * Also HMM_DMIRROR_EXCLUSIVE (`dmirror_exclusive`: `make_device_exclusive` per page since
+ * 6.15, `make_device_exclusive_range` per 64 pages before, and `dmirror_atomic_map`'s
+ * DPT_XA_TAG_ATOMIC entries) and HMM_DMIRROR_CHECK_EXCLUSIVE (`dmirror_check_atomic`).
+ *
  * Simplifications: the mirror table is a map from address to folio (xa_store of the
  * page pointer, no reference held, as in test_hmm); the mirror mutex is the sim's
- * mutex; no atomic/exclusive access (make_device_exclusive), no THP chunks; RELEASE
+ * mutex; no THP chunks; RELEASE
  * evicts the device's pages but keeps its chunk mapped (no memunmap_pages: the device
  * can take pages again at once); the ioctl entry is one costed step.
  */
 
-import { VM_READ, VM_WRITE, folioIsDeviceCoherent, folioIsDevicePrivate, folioIsZoneDevice, folioTrylock, type Folio, type PhysicalMemory } from "@foliosim/folio";
+import { VM_READ, VM_WRITE, folioIsDeviceCoherent, folioIsDevicePrivate, folioIsZoneDevice, folioTrylock, folioUnlock, type Folio, type PhysicalMemory } from "@foliosim/folio";
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, type MmStruct, type VmFault } from "@foliosim/mm";
 import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
-import { EFAULT, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
+import { EBUSY, EFAULT, EPERM, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
 import { DevPagemap, devicePageAlloc, folioPgmap, memremapPages, type DevPagemapOps, type MemoryType, allPagemaps } from "./memremap.js";
 import {
   DST_HOLDER,
@@ -58,6 +62,8 @@ import {
 } from "./migrate-device.js";
 import { mmuIntervalNotifierInsert, mmuIntervalSetSeq, type MmuIntervalNotifier, type MmuIntervalNotifierOps, type MmuNotifierRange } from "@foliosim/mm";
 import { PAGE_SIZE } from "@foliosim/mm";
+import { putUserPage } from "@foliosim/gup";
+import { deviceExclusiveSinglePage, makeDeviceExclusive, makeDeviceExclusiveRange } from "./device-exclusive.js";
 
 export const ENOENT = -2;
 
@@ -93,6 +99,8 @@ class DmirrorPagemapOps implements DevPagemapOps {
 export interface MirrorEntry {
   folio: Folio;
   write: boolean;
+  /** DPT_XA_TAG_ATOMIC: mapped by HMM_DMIRROR_EXCLUSIVE (readable, not writable, by the device). */
+  atomic?: boolean;
 }
 
 /** `struct dmirror`: one open of the device by a process. */
@@ -343,6 +351,116 @@ function* dmirrorSnapshotBody(d: Dmirror, start: number, npages: number): TaskGe
     addr = next;
   }
   return { ret: 0, cpages: perms.length, perms };
+}
+
+// ------------------------------------------------------------------------ exclusive access
+
+export interface ExclusiveAccess {
+  /** 0, -EBUSY (≤ 6.14: a page not made exclusive), GUP's errno, -EOPNOTSUPP, or the read-back's -ENOENT. */
+  ret: number;
+  /** Pages the read-back found mirrored (`cmd->cpages`). */
+  cpages: number;
+  /** The values the read-back returned ("the migrated data for verification"). */
+  values: unknown[];
+}
+
+/** `dmirror_atomic_map`: store DPT_XA_TAG_ATOMIC entries for the pages made exclusive; how many. */
+function dmirrorAtomicMap(d: Dmirror, start: number, pages: (Folio | null)[]): TaskGen<number> {
+  return traced(
+    "dmirror_atomic_map",
+    (function* () {
+      yield* mutexLock(d.mutex);
+      const mapped = yield* mirrorUpdate(d, "xa_store(DPT_XA_TAG_ATOMIC)", () => {
+        let n = 0;
+        pages.forEach((f, i) => {
+          if (f === null) return;
+          d.pt.set(start + i * PAGE_SIZE, { folio: f, write: false, atomic: true });
+          n++;
+        });
+        return n;
+      });
+      yield* mutexUnlock(d.mutex);
+      return mapped;
+    })(),
+  );
+}
+
+/**
+ * `dmirror_exclusive` (HMM_DMIRROR_EXCLUSIVE): make `npages` pages from `start`
+ * exclusive to the device and map them atomic in the mirror, under mmap_lock for
+ * reading; then read the range back (`dmirror_do_read`) for verification. Since 6.15
+ * one page at a time (`make_device_exclusive`, its error ends the loop); up to 6.14 per
+ * 64 pages (`make_device_exclusive_range`), mapping them only when every page was
+ * made exclusive, and -EBUSY when one was not.
+ */
+export function dmirrorExclusive(d: Dmirror, start: number, npages: number): TaskGen<ExclusiveAccess> {
+  return traced("dmirror_exclusive", dmirrorExclusiveBody(d, start, npages));
+}
+
+function* dmirrorExclusiveBody(d: Dmirror, start: number, npages: number): TaskGen<ExclusiveAccess> {
+  yield* ioctl("HMM_DMIRROR_EXCLUSIVE");
+  const end = start + npages * PAGE_SIZE;
+  yield* mmapReadLock(d.mm);
+  const ret = deviceExclusiveSinglePage() ? yield* exclusivePages(d, start, end) : yield* exclusiveRanges(d, start, end);
+  yield* mmapReadUnlock(d.mm);
+  if (ret) return { ret, cpages: 0, values: [] };
+  yield* mutexLock(d.mutex);
+  const back = yield* dmirrorDoRead(d, start, npages);
+  yield* mutexUnlock(d.mutex);
+  const values = [...Array(back.cpages).keys()].map((i) => d.pt.get(start + i * PAGE_SIZE)?.folio.data);
+  return { ret: back.ret, cpages: back.cpages, values };
+}
+
+/** 6.15+: `make_device_exclusive` + `dmirror_atomic_map` + `folio_unlock`/`folio_put` per page. */
+function* exclusivePages(d: Dmirror, start: number, end: number): TaskGen<number> {
+  for (let addr = start; addr < end; addr += PAGE_SIZE) {
+    const r = yield* makeDeviceExclusive(d.mm, addr, null);
+    if (r.folio === null) return r.err;
+    yield* dmirrorAtomicMap(d, addr, [r.folio]);
+    yield* folioUnlock(r.folio);
+    yield* putUserPage(r.folio);
+  }
+  return 0;
+}
+
+/** ≤ 6.14: `make_device_exclusive_range` per 64 pages; -EBUSY unless every page was mapped. */
+function* exclusiveRanges(d: Dmirror, start: number, end: number): TaskGen<number> {
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(end, addr + 64 * PAGE_SIZE);
+    const n = (next - addr) / PAGE_SIZE;
+    const pages: (Folio | null)[] = new Array(n).fill(null);
+    const ret = yield* makeDeviceExclusiveRange(d.mm, addr, next, pages, null);
+    const mapped = ret === n ? yield* dmirrorAtomicMap(d, addr, pages) : 0;
+    for (let i = 0; i < ret; i++) {
+      const f = pages[i];
+      if (!f) continue;
+      yield* folioUnlock(f);
+      yield* putUserPage(f);
+    }
+    if (mapped < n) return EBUSY;
+    addr = next;
+  }
+  return 0;
+}
+
+/** `dmirror_check_atomic` (HMM_DMIRROR_CHECK_EXCLUSIVE): -EPERM while a page of the range is still mapped atomic. */
+export function dmirrorCheckExclusive(d: Dmirror, start: number, npages: number): TaskGen<number> {
+  return traced(
+    "dmirror_check_atomic",
+    (function* () {
+      yield* ioctl("HMM_DMIRROR_CHECK_EXCLUSIVE");
+      return yield* op({
+        kind: "device_access",
+        label: "dmirror_check_atomic",
+        reads: [d.mutex],
+        cost: "hmmDeviceAccess",
+        run: () => {
+          for (let i = 0; i < npages; i++) if (d.pt.get(start + i * PAGE_SIZE)?.atomic) return EPERM;
+          return 0;
+        },
+      });
+    })(),
+  );
 }
 
 // ------------------------------------------------------------------------ migration

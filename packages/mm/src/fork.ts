@@ -19,22 +19,28 @@
  *   same entry. A later CPU write in either process migrates the folio back
  *   (`do_swap_page` → `migrate_to_ram`) and then copies it in `do_wp_page`; a device
  *   write through `hmm_range_fault` sees a read-only entry;
- * - migration: no reference; a writable entry becomes readable in both.
+ * - migration: no reference; a writable entry becomes readable in both;
+ * - device-exclusive (`copy_nonpresent_pte` → `try_restore_exclusive_pte`): the parent's
+ *   entry is restored to a present PTE under the folio lock, then copied as one; a
+ *   locked folio makes `copy_pte_range` drop its locks and start again.
  *
  * Simplifications: `is_cow_mapping` is `!VM_SHARED` (every private mapping is
  * VM_MAYWRITE in the model); `vma_needs_copy` is "some entry of the vma maps an
  * anonymous folio" (the model has no per-vma anon_vma); one PTE at a time (no batching
  * of large folios); the child's anonymous folios keep the parent's anon_vma; a fork
  * that runs out of memory for `copy_present_page` (-ENOMEM in the kernel, which unwinds
- * the half-built mm) is reported as the caller's error, the machine being too small.
+ * the half-built mm) is reported as the caller's error, the machine being too small; on
+ * a locked device-exclusive folio the copy sleeps until it is unlocked before starting
+ * again (the kernel retries at once).
  */
 
-import { PG, VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
+import { PG, VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, folioTrylock, folioUnlock, folioWaitLocked, type Folio } from "@foliosim/folio";
 import { folioAddLruVma } from "@foliosim/lru";
 import { op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { VM_LOCKED_MASK } from "./mlock.js";
 import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, formatPte, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
+import { restoreExclusivePte } from "./memory.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { folioAddNewAnonRmap, folioDupRmapPte, readPte, setPte } from "./rmap.js";
 
@@ -69,9 +75,19 @@ function* copyPresentPage(dstVma: Vma, addr: number, src: Folio): TaskGen<Pte | 
  * One entry of `copy_pte_range` (both PTE locks held): the child's entry, after the
  * parent's was write-protected if needed. Null: nothing to copy.
  */
-function* copyOnePte(srcSlot: PteSlot, srcVma: Vma, dstVma: Vma, dstAddr: number): TaskGen<Pte | null> {
-  const p = yield* readPte(srcSlot);
+function* copyOnePte(srcSlot: PteSlot, srcVma: Vma, dstVma: Vma, dstAddr: number): TaskGen<Pte | null | Busy> {
+  let p = yield* readPte(srcSlot);
   if (p.kind === "none") return null;
+  if (p.kind === "device-exclusive") {
+    // try_restore_exclusive_pte: -EBUSY when the folio is locked; else the entry is
+    // restored and copied as the present PTE it now is (-ENOENT).
+    const folio = p.folio;
+    if (!(yield* folioTrylock(folio))) return { kind: "busy", folio };
+    yield* restoreExclusivePte(srcVma, srcSlot, p);
+    yield* folioUnlock(folio);
+    p = yield* readPte(srcSlot);
+    if (p.kind !== "present") throw new MmModelError("copy_pte_range", folio.name, `a restored device-exclusive entry at ${hexAddr(srcSlot.addr)} is not present`);
+  }
   const cow = isCowMapping(srcVma);
   if (p.kind === "migration") {
     if (p.writable && cow) yield* setPte(srcSlot, { ...p, writable: false }, "make_readable_migration_entry");
@@ -103,15 +119,30 @@ function* copyPteRange(srcVma: Vma, dstVma: Vma, start: number, end: number): Ta
     const s = src.ptes.get(a / PAGE_SIZE);
     if (s && s.pte.kind !== "none") slots.push(s);
   }
-  if (slots.length === 0) return;
-  yield* spinLock(dst.ptl(start));
-  yield* spinLock(src.ptl(start));
-  for (const slot of slots) {
-    const pte = yield* copyOnePte(slot, srcVma, dstVma, slot.addr);
-    if (pte !== null) yield* setPte(dst.slot(slot.addr), pte, "set_ptes");
+  let i = 0;
+  while (i < slots.length) {
+    yield* spinLock(dst.ptl(start));
+    yield* spinLock(src.ptl(start));
+    let busy: Folio | null = null;
+    for (; i < slots.length; i++) {
+      const pte = yield* copyOnePte(slots[i], srcVma, dstVma, slots[i].addr);
+      if (pte !== null && pte.kind === "busy") {
+        busy = pte.folio;
+        break;
+      }
+      if (pte !== null) yield* setPte(dst.slot(slots[i].addr), pte, "set_ptes");
+    }
+    yield* spinUnlock(src.ptl(start));
+    yield* spinUnlock(dst.ptl(start));
+    // -EBUSY from try_restore_exclusive_pte: drop the locks and `goto again`.
+    if (busy !== null) yield* folioWaitLocked(busy);
   }
-  yield* spinUnlock(src.ptl(start));
-  yield* spinUnlock(dst.ptl(start));
+}
+
+/** copy_nonpresent_pte's -EBUSY: a device-exclusive entry whose folio is locked. */
+interface Busy {
+  readonly kind: "busy";
+  readonly folio: Folio;
 }
 
 /** `vma_needs_copy`: the vma holds anonymous memory (the model's stand-in for `anon_vma`). */

@@ -1,6 +1,6 @@
 /**
- * @foliosim/mm — address spaces: VMAs, page tables (none, present, migration and
- * device-private entries), the page cache, faults, readahead, rmap, mlock/mlock2/
+ * @foliosim/mm — address spaces: VMAs, page tables (none, present, migration,
+ * device-private and device-exclusive entries), the page cache, faults, readahead, rmap, mlock/mlock2/
  * munlock/mlockall, mmap/munmap and memfd.
  */
 
@@ -28,6 +28,7 @@ export {
   withMmapReadLock,
   withMmapWriteLock,
   type Pte,
+  type PteDeviceExclusive,
   type PteDevicePrivate,
   type PteKind,
   type PteMigration,
@@ -70,6 +71,7 @@ export type { RaOrderHook } from "./variants/points.js";
 export { memfdCreate, shmemFault, shmemFileSetup, shmemGetFolio, shmemWriteout, shmemZeroSetup, type SgpType, type ShmemFaultCtx, type ShmemOptions } from "./shmem.js";
 export { SWAPCACHE_HOLDER, addToSwapCache, deleteFromSwapCache } from "./swap-state.js";
 export {
+  DEVICE_EXCLUSIVE_HOLDER,
   FAULT_FLAG_ALLOW_RETRY,
   FAULT_FLAG_KILLABLE,
   FAULT_FLAG_MKWRITE,
@@ -85,6 +87,8 @@ export {
   followPagePte,
   handleMmFault,
   migrationEntryWait,
+  removeDeviceExclusiveEntry,
+  restoreExclusivePte,
   setDevicePrivateFaultHandler,
   setPteRange,
   touch,
@@ -92,6 +96,7 @@ export {
   type VmFault,
 } from "./memory.js";
 export {
+  MAPPING_KINDS,
   MAP_HOLDER,
   countLockedMappings,
   countMappingPtes,

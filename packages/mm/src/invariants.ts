@@ -17,13 +17,13 @@ export interface MmInvariantOptions {
   lru?: boolean;
 }
 
-/** Present and device-private entries per folio, over every mm. */
+/** Present, device-private and mapped device-exclusive entries per folio, over every mm. */
 function mappingPteCounts(m: Machine): Map<Folio, number> {
   const counts = new Map<Folio, number>();
   for (const mm of allMms(m)) {
     for (const slot of mm.ptes.values()) {
       const p = slot.pte;
-      if (p.kind === "present" || p.kind === "device-private") counts.set(p.folio, (counts.get(p.folio) ?? 0) + 1);
+      if (p.kind === "present" || p.kind === "device-private" || (p.kind === "device-exclusive" && p.mapped)) counts.set(p.folio, (counts.get(p.folio) ?? 0) + 1);
     }
   }
   return counts;
@@ -41,7 +41,8 @@ function noPtlHeld(m: Machine): boolean {
  * - "pagecache" holds one reference per page exactly while the folio is in its
  *   mapping's xarray;
  * - "map" equals the mapcount; with no PTE lock held anywhere, the mapcount equals the
- *   number of present and device-private entries mapping the folio in all mms;
+ *   number of present, device-private and (since 6.15) device-exclusive entries
+ *   mapping the folio in all mms;
  * - "pin" is a whole number of pins (a multiple of 1024 for a small folio, `_pincount`
  *   for a large one);
  * - (with `lru`) `lruInvariants`: batch slots, isolation and list membership match.

@@ -3,8 +3,9 @@
  * `do_anonymous_page`, `do_pte_missing`, `do_fault`, `do_read_fault`, `do_cow_fault`,
  * `do_shared_fault`, `__do_fault`, `finish_fault`, `set_pte_range`,
  * `fault_dirty_shared_page`, `do_wp_page` (`wp_page_reuse`, `wp_page_shared`,
- * `wp_page_copy`), the migration-entry and device-private branches of `do_swap_page`
- * (`migration_entry_wait` from mm/migrate.c), and `follow_page_pte`'s page-table read
+ * `wp_page_copy`), the migration-entry, device-private and device-exclusive branches
+ * of `do_swap_page` (`migration_entry_wait` from mm/migrate.c,
+ * `remove_device_exclusive_entry`, `restore_exclusive_pte`), and `follow_page_pte`'s page-table read
  * from mm/gup.c. `touch` is the user access that faults: the arch fault handler
  * (`do_user_addr_fault` / `do_page_fault`) taking mmap_lock for reading.
  *
@@ -19,7 +20,12 @@
  *   PageAnonExclusive or that `wp_can_reuse_anon_folio` finds unshared (after fork,
  *   ./fork.ts), and copies it otherwise.
  * - No page_mkwrite, no fault-around, no NUMA hinting, no userfaultfd, no swap-in
- *   (the swap branch of `do_swap_page` only knows migration and device-private entries).
+ *   (the swap branch of `do_swap_page` only knows migration, device-private and
+ *   device-exclusive entries).
+ * - `remove_device_exclusive_entry`'s `folio_lock_or_retry` sleeps on the folio lock
+ *   with mmap_lock held (the kernel drops mmap_lock, waits and returns
+ *   VM_FAULT_RETRY); the fault then returns 0 and the access is retried, as after
+ *   VM_FAULT_RETRY.
  * - mTHP: an anonymous fault allocates a folio of the vma's `folioOrder` when the
  *   aligned range lies in the vma and is all `pte_none`, else order 0
  *   (`alloc_anon_folio` with one enabled size).
@@ -42,6 +48,7 @@ import {
   folioNrPages,
   folioTestLarge,
   folioTrylock,
+  folioTryGet,
   folioUnlock,
   folioWaitLocked,
   type Folio,
@@ -72,13 +79,14 @@ import {
   mmapReadUnlock,
   type MmStruct,
   type Pte,
+  type PteDeviceExclusive,
   type PteDevicePrivate,
   type PteMigration,
   type PtePresent,
   type PteSlot,
   type Vma,
 } from "./mm-types.js";
-import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte, pteLock, pteUnlock, readPte, setPte } from "./rmap.js";
+import { folioAddAnonRmapPtes, folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte, pteLock, pteUnlock, readPte, setPte } from "./rmap.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { shmemFault } from "./shmem.js";
 
@@ -159,6 +167,8 @@ function* handlePteFault(vmf: VmFault): TaskGen<number> {
       }
       return yield* traced("do_swap_page", handler({ ...vmf, origPte: p }));
     }
+    case "device-exclusive":
+      return yield* traced("do_swap_page", removeDeviceExclusiveEntry({ ...vmf, origPte: p }));
     case "present":
       if (vmf.flags & FAULT_FLAG_WRITE && !p.writable) return yield* doWpPage(vmf, p);
       // Spurious fault (another thread mapped it) or a dirty/young update.
@@ -536,6 +546,71 @@ function* migrationEntryWaitBody(vmf: VmFault, entry: PteMigration): TaskGen<voi
   yield* pteUnlock(vmf.mm, vmf.address);
   if (p.kind !== "migration" || p.folio !== entry.folio) return;
   yield* folioWaitLocked(entry.folio);
+}
+
+// ------------------------------------------------------------------------ device-exclusive entries
+
+/**
+ * Holder of the reference an up-to-6.14 device-exclusive entry holds: the PTE's
+ * reference, no longer counted as a mapping (`page_make_device_exclusive_one` removed
+ * the rmap and kept the reference "for the swap entry").
+ */
+export const DEVICE_EXCLUSIVE_HOLDER = "device-exclusive";
+
+/**
+ * `restore_exclusive_pte(vma, folio, page, address, ptep, orig_pte)` (folio locked, PTE
+ * lock held): the device-exclusive entry becomes an old present PTE of the same page.
+ * Since 6.15 it is writable when the vma is and `can_change_pte_writable` allows it
+ * (a private anonymous page: PageAnonExclusive), dirty if the folio is; up to 6.14 a
+ * writable entry becomes `maybe_mkwrite(pte_mkdirty(pte))` and the mapping is added back
+ * (`folio_add_anon_rmap_pte`, the entry's reference becoming "map" again).
+ */
+export function* restoreExclusivePte(vma: Vma, slot: PteSlot, orig: PteDeviceExclusive): TaskGen<void> {
+  const folio = orig.folio;
+  if (!folio.lock.locked) throw new MmModelError("restore_exclusive_pte", folio.name, "folio is not locked");
+  let writable: boolean;
+  let dirty: boolean;
+  if (orig.mapped) {
+    writable = (vma.flags & VM_WRITE) !== 0 && folioTestAnon(folio) && folio.test(PG.anon_exclusive);
+    dirty = writable && folio.test(PG.dirty);
+  } else {
+    writable = orig.writable && (vma.flags & VM_WRITE) !== 0;
+    dirty = orig.writable;
+    yield* folioAddAnonRmapPtes(folio, 1, vma, DEVICE_EXCLUSIVE_HOLDER);
+  }
+  yield* setPte(slot, { kind: "present", folio, page: orig.page, writable, dirty }, "restore_exclusive_pte");
+}
+
+/**
+ * `remove_device_exclusive_entry(vmf)`, do_swap_page's device-exclusive branch: a CPU
+ * access revokes the device's exclusive access. `folio_try_get`, `folio_lock_or_retry`,
+ * an MMU_NOTIFY_EXCLUSIVE invalidation of the page (owner NULL: every mirror drops
+ * it), then under the PTE lock, if the entry is unchanged, `restore_exclusive_pte`;
+ * unlock, put, end the invalidation. Returns 0: the access is retried.
+ */
+export function removeDeviceExclusiveEntry(vmf: VmFault & { origPte: PteDeviceExclusive }): TaskGen<number> {
+  return traced("remove_device_exclusive_entry", removeDeviceExclusiveEntryBody(vmf));
+}
+
+function* removeDeviceExclusiveEntryBody(vmf: VmFault & { origPte: PteDeviceExclusive }): TaskGen<number> {
+  const { mm, slot } = vmf;
+  const folio = vmf.origPte.folio;
+  if (!(yield* folioTryGet(folio, TRANSIENT_HOLDER))) return 0;
+  if (!(yield* folioTrylock(folio))) {
+    // folio_lock_or_retry: wait for the lock holder, then VM_FAULT_RETRY.
+    yield* folioWaitLocked(folio);
+    yield* folioPut(folio, TRANSIENT_HOLDER);
+    return 0;
+  }
+  const notified = yield* mmuNotifierInvalidateStart(mm, vmf.address, vmf.address + PAGE_SIZE, "MMU_NOTIFY_EXCLUSIVE");
+  yield* pteLock(mm, vmf.address);
+  const p = yield* readPte(slot, "pte_same");
+  if (p === vmf.origPte) yield* restoreExclusivePte(vmf.vma, slot, vmf.origPte);
+  yield* pteUnlock(mm, vmf.address);
+  yield* folioUnlock(folio);
+  yield* folioPut(folio, TRANSIENT_HOLDER);
+  yield* mmuNotifierInvalidateEnd(mm, notified);
+  return 0;
 }
 
 // ------------------------------------------------------------------------ GUP helpers

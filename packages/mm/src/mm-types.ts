@@ -7,8 +7,9 @@
  * Simplifications:
  * - A page table is a map from virtual page number to one `PteSlot` per page (each a
  *   shared object of its own, so the explorer sees independent PTEs as independent).
- *   Entries are `none`, `present`, `migration` or `device-private`; no PMD mappings,
- *   no swap entries other than those two, no zero page.
+ *   Entries are `none`, `present`, `migration`, `device-private` or
+ *   `device-exclusive`; no PMD mappings, no swap entries other than those three, no
+ *   zero page.
  * - The PTE lock is split per page-table page (one spinlock per 2 MiB of address
  *   space), as with `USE_SPLIT_PTE_PTLOCKS`.
  * - `mmap_lock` is a reader/writer semaphore without writer priority; there are no
@@ -68,7 +69,27 @@ export interface PteDevicePrivate {
   readonly writable: boolean;
 }
 
-export type Pte = PteNone | PtePresent | PteMigration | PteDevicePrivate;
+/**
+ * A device-exclusive entry (include/linux/swapops.h `make_device_exclusive_entry`, set by
+ * mm/rmap.c `make_device_exclusive`): the page stays in memory but no CPU access goes
+ * through this PTE until a fault restores it (mm/memory.c
+ * `remove_device_exclusive_entry`). It holds the reference the present PTE held.
+ * `mapped`: whether it still counts in the folio's mapcount ("map" holder) — since
+ * 6.15 (David Hildenbrand, "mm/rmap: keep mapcount untouched for device-exclusive
+ * entries") it does; up to 6.14 `page_make_device_exclusive_one` removed the rmap and
+ * the entry's reference is held by "device-exclusive". Up to 6.14 there are readable
+ * and writable entries; since 6.15 one type, always `writable` (restoring it asks the
+ * vma).
+ */
+export interface PteDeviceExclusive {
+  readonly kind: "device-exclusive";
+  readonly folio: Folio;
+  readonly page: number;
+  readonly writable: boolean;
+  readonly mapped: boolean;
+}
+
+export type Pte = PteNone | PtePresent | PteMigration | PteDevicePrivate | PteDeviceExclusive;
 export type PteKind = Pte["kind"];
 
 export const PTE_NONE: PteNone = Object.freeze({ kind: "none" });
@@ -94,6 +115,8 @@ export function formatPte(p: Pte): string {
       return "none";
     case "present":
       return `present(${p.folio.name}+${p.page}${p.writable ? " w" : ""}${p.dirty ? " d" : ""}${p.protnone ? " protnone" : ""})`;
+    case "device-exclusive":
+      return `${p.kind}(${p.folio.name}+${p.page}${p.writable ? " w" : ""}${p.mapped ? "" : " unmapped"})`;
     default:
       return `${p.kind}(${p.folio.name}+${p.page}${p.writable ? " w" : ""})`;
   }

@@ -25,7 +25,7 @@
 import { VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
 import { op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER, VM_FAULT_ERROR, type AddressSpace } from "./filemap.js";
-import { FAULT_FLAG_WRITE, folioMarkDirty, handleMmFault } from "./memory.js";
+import { DEVICE_EXCLUSIVE_HOLDER, FAULT_FLAG_WRITE, folioMarkDirty, handleMmFault } from "./memory.js";
 import {
   MmModelError,
   PAGE_SIZE,
@@ -292,9 +292,10 @@ export function* doVmiMunmap(mm: MmStruct, addr: number, end: number): TaskGen<v
 
 /**
  * `zap_pte_range` over `[start, end)` of `vma`, one page-table page (PTE lock) at a
- * time: clear each entry; a present or device-private entry loses its rmap (munlock in
- * a VM_LOCKED vma; a dirty PTE dirties a file folio) and its reference is put once the
- * lock is dropped (`tlb_finish_mmu`). Migration entries hold nothing and are cleared.
+ * time: clear each entry; a present, device-private or device-exclusive entry loses its
+ * rmap (munlock in a VM_LOCKED vma; a dirty PTE dirties a file folio) and its reference
+ * is put once the lock is dropped (`tlb_finish_mmu`); an up-to-6.14 device-exclusive
+ * entry has no rmap, only its reference. Migration entries hold nothing and are cleared.
  */
 export function zapVmaRange(vma: Vma, start: number, end: number): TaskGen<void> {
   return traced("unmap_vmas", zapBody(vma, start, end));
@@ -312,7 +313,7 @@ function* zapBody(vma: Vma, start: number, end: number): TaskGen<void> {
       if (s && s.pte.kind !== "none") slots.push(s);
     }
     if (slots.length === 0) continue;
-    const toPut: Folio[] = [];
+    const toPut: [Folio, string][] = [];
     yield* pteLock(mm, lo);
     for (const slot of slots) {
       const p = yield* readPte(slot, "ptep_get_and_clear_full");
@@ -320,10 +321,15 @@ function* zapBody(vma: Vma, start: number, end: number): TaskGen<void> {
       yield* setPte(slot, { kind: "none" }, "ptep_get_and_clear_full");
       if (p.kind === "migration") continue;
       if (p.kind === "present" && p.dirty && !folioTestAnon(p.folio)) yield* folioMarkDirty(p.folio);
+      if (p.kind === "device-exclusive" && !p.mapped) {
+        // ≤ 6.14 zap_nonpresent_ptes: no rmap to remove, only the entry's reference.
+        toPut.push([p.folio, DEVICE_EXCLUSIVE_HOLDER]);
+        continue;
+      }
       yield* folioRemoveRmapPte(p.folio, vma);
-      toPut.push(p.folio);
+      toPut.push([p.folio, TRANSIENT_HOLDER]);
     }
     yield* pteUnlock(mm, lo);
-    for (const f of toPut) yield* folioPut(f, TRANSIENT_HOLDER, "tlb_finish_mmu");
+    for (const [f, holder] of toPut) yield* folioPut(f, holder, "tlb_finish_mmu");
   }
 }

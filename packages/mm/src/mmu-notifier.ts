@@ -7,7 +7,8 @@
  * the kernel does: `unmap_vmas` (MMU_NOTIFY_UNMAP), `try_to_migrate_one` and
  * `wp_page_copy` (MMU_NOTIFY_CLEAR), `copy_page_range` of a COW mapping
  * (MMU_NOTIFY_PROTECTION_PAGE), `migrate_vma_collect` (MMU_NOTIFY_MIGRATE with the
- * pgmap owner).
+ * pgmap owner), `make_device_exclusive` and `remove_device_exclusive_entry`
+ * (MMU_NOTIFY_EXCLUSIVE).
  *
  * Simplifications: the per-mm `invalidate_seq` machinery is reduced to one sequence
  * per interval notifier and a count of invalidations in progress per mm;
@@ -30,7 +31,7 @@ defineCosts({
 });
 
 /** `enum mmu_notifier_event` (the values the model's paths raise). */
-export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_PROTECTION_PAGE" | "MMU_NOTIFY_PROTECTION_VMA" | "MMU_NOTIFY_MIGRATE";
+export type MmuNotifyEvent = "MMU_NOTIFY_UNMAP" | "MMU_NOTIFY_CLEAR" | "MMU_NOTIFY_PROTECTION_PAGE" | "MMU_NOTIFY_PROTECTION_VMA" | "MMU_NOTIFY_MIGRATE" | "MMU_NOTIFY_EXCLUSIVE";
 
 export interface MmuNotifierRange {
   mm: MmStruct;

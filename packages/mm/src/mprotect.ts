@@ -165,6 +165,10 @@ export function newPte(vma: Vma, p: Pte): Pte {
     case "migration":
     case "device-private":
       return p.writable && !canWrite ? { ...p, writable: false } : p;
+    case "device-exclusive":
+      // ≤ 6.14: make_readable_device_exclusive_entry; since 6.15 the one
+      // SWP_DEVICE_EXCLUSIVE type has no write bit (restore_exclusive_pte asks the vma).
+      return p.writable && !canWrite && !p.mapped ? { ...p, writable: false } : p;
     case "present": {
       const protnone = (vma.flags & VM_ACCESS_FLAGS) === 0;
       const writable = canWrite && !protnone && canChangePteWritable(vma, p);

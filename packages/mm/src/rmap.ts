@@ -263,6 +263,8 @@ export function rmapScan(m: Machine, folio: Folio, kinds: readonly Pte["kind"][]
     for (const slot of mm.ptes.values()) {
       const p = slot.pte;
       if (p.kind === "none" || !kinds.includes(p.kind) || p.folio !== folio) continue;
+      // An up-to-6.14 device-exclusive entry is no mapping: rmap walks stop at mapcount 0.
+      if (p.kind === "device-exclusive" && !p.mapped) continue;
       const vma = findVma(mm, slot.addr);
       if (!vma) throw new MmModelError("rmap_walk", folio.name, `${mm.name} maps it at ${hexAddr(slot.addr)} outside any vma`);
       hits.push({ mm, vma, slot });
@@ -277,10 +279,13 @@ export function rmapWalk(folio: Folio, kinds: readonly Pte["kind"][]): Op<RmapHi
   return op({ kind: "rmap_walk", label: "rmap_walk", reads: [folio.map], cost: "atomic", run: (m) => rmapScan(m, folio, kinds) });
 }
 
-/** Page-table entries that account for a folio's mapcount (present and device-private). */
+/** Page-table entries that account for a folio's mapcount (present, device-private, and device-exclusive since 6.15). */
 export function countMappingPtes(m: Machine, folio: Folio): number {
-  return rmapScan(m, folio, ["present", "device-private"]).length;
+  return rmapScan(m, folio, MAPPING_KINDS).length;
 }
+
+/** The entry kinds that count in a folio's mapcount (a device-exclusive one only when `mapped`). */
+export const MAPPING_KINDS: readonly Pte["kind"][] = ["present", "device-private", "device-exclusive"];
 
 /** Entries of `folio` in VM_LOCKED vmas (what `mlock_count` approximates). */
 export function countLockedMappings(m: Machine, folio: Folio): number {
@@ -290,8 +295,8 @@ export function countLockedMappings(m: Machine, folio: Folio): number {
 // ------------------------------------------------------------------------ migration
 
 /**
- * `try_to_migrate(folio, flags)`: replace every present (and device-private) entry of
- * `folio` in every mm by a migration entry. Per entry (`try_to_migrate_one`, under the
+ * `try_to_migrate(folio, flags)`: replace every present (and device-private, and since
+ * 6.15 device-exclusive) entry of `folio` in every mm by a migration entry. Per entry (`try_to_migrate_one`, under the
  * PTE lock): clear it (the dirty bit goes to the folio), install the migration entry,
  * `folio_remove_rmap_pte` (which munlocks in a VM_LOCKED vma), `mlock_drain_local` in a
  * VM_LOCKED vma, and `folio_put` of the mapping's reference; each entry's change is
@@ -305,7 +310,7 @@ export function tryToMigrate(folio: Folio): TaskGen<boolean> {
 
 function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
   if (!folio.lock.locked) throw new MmModelError("try_to_migrate", folio.name, "folio is not locked");
-  const hits = yield* rmapWalk(folio, ["present", "device-private"]);
+  const hits = yield* rmapWalk(folio, MAPPING_KINDS);
   for (const { mm, vma, slot } of hits) {
     const notified = yield* mmuNotifierInvalidateStart(mm, slot.addr, slot.addr + PAGE_SIZE, "MMU_NOTIFY_CLEAR");
     yield* pteLock(mm, slot.addr);
@@ -316,12 +321,13 @@ function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
       cost: "mmTlbFlushPage",
       run: (m) => {
         const p = slot.pte;
-        if ((p.kind !== "present" && p.kind !== "device-private") || p.folio !== folio) return false;
+        if ((p.kind !== "present" && p.kind !== "device-private" && p.kind !== "device-exclusive") || p.folio !== folio) return false;
         if (p.kind === "present" && p.dirty && !folio.test(PG.dirty)) {
           folio.setBits(PG.dirty);
           m.markWrite(folio.flagsWord);
         }
-        slot.pte = { kind: "migration", folio, page: p.page, writable: p.writable };
+        // A device-exclusive entry: `is_writable_device_private_entry` is false for it.
+        slot.pte = { kind: "migration", folio, page: p.page, writable: p.kind !== "device-exclusive" && p.writable };
         m.markWrite(slot);
         m.emit("set_migration_pte", folio.name, { addr: hexAddr(slot.addr), mm: mm.name });
         return true;
