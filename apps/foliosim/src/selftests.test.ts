@@ -18,6 +18,7 @@ const EXPECTED: Record<string, Record<string, "holds" | "fails">> = {
   "gup_test.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "mlock2-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "hmm-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "hmm-exclusive.yaml": { "linux-6.10": "holds", "linux-6.11": "holds", "linux-6.17": "holds", "linux-7.0": "holds", "linux-7.3": "holds" },
   "migration.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "rmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
   "cow.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },

@@ -147,6 +147,18 @@ describe("validate catches everything up front, with file:line:field", () => {
     expect(step("{ call: dmirror_read, args: { device: d0, addr: $buf, pages: 2 }, expect: { field: fault, equals: 1 } }")[0]).toMatch(/has no field "fault" \(did you mean "faults"\?\)/);
   });
 
+  it("dmirror exclusive access: misuse is caught with file:line:field", () => {
+    const step = (text: string) => edit("{ call: memfd_create, args: { name: m, pages: 2 } }", `{ call: memfd_create, args: { name: m, pages: 2 } }\n  - { call: dmirror_create, args: { name: d0 } }\n  - ${text}`);
+    expect(step("{ call: dmirror_exclusive, args: { device: d0, addr: $buf, pages: 2 }, expect: [{ field: ret, equals: 0 }, { field: cpages, equals: 2 }, { field: values, equals: [null, null] }] }")).toEqual([]);
+    expect(step("{ call: dmirror_check_exclusive, args: { device: d0, addr: $buf+1 }, expect: { field: ret, errno: EPERM } }")).toEqual([]);
+    expect(step("{ call: dmirror_exclusive, args: { device: d1, addr: $buf } }")[0]).toMatch(/^f\.yaml:13:\d+: setup\.3\.args\.device: no device named "d1"/);
+    expect(step("{ call: dmirror_exclusive, args: { device: d0, addr: $buf, pages: 0 } }")[0]).toMatch(/^f\.yaml:13:\d+: setup\.3\.args\.pages: /);
+    expect(step("{ call: dmirror_exclusive, args: { device: d0, addr: $buf, npages: 2 } }").join("\n")).toMatch(/^f\.yaml:13:\d+: setup\.3\.args/);
+    expect(step("{ call: dmirror_exclusive, args: { device: d0, addr: $buf }, expect: { field: cpage, equals: 1 } }")[0]).toMatch(/has no field "cpage" \(did you mean "cpages"\?\)/);
+    expect(step("{ call: dmirror_check_exclusive, args: { device: d0, addr: $buf }, expect: { field: ret, errno: EPERMS } }")[0]).toMatch(/^f\.yaml:13:\d+: setup\.3\.expect\.errno: /);
+    expect(step("{ call: dmirror_check_exclusive, args: { device: d0, addr: $nobuf } }")[0]).toMatch(/^f\.yaml:13:\d+: setup\.3\.args\.addr: /);
+  });
+
   it("check: steps only observe; metric only in check:; loops are bounded", () => {
     expect(edit("{ call: metric, args: { name: lru_add_drain_all }", "{ call: lru_add_drain, args: {}")).toEqual([expect.stringMatching(/check\.0\.call: lru_add_drain changes state; a check: step may only observe/)]);
     expect(edit("- { call: folio_state, args: { addr: $buf+1 }", "- { call: metric, args: { name: lru_add_drain_all }")[0]).toMatch(/tasks\.0\.script\.1\.call: metric is only for check: steps/);

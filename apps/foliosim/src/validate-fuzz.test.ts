@@ -67,6 +67,8 @@ const GOOD: unknown[] = [
   { call: "user_write", args: { addr: "$buf", page: 3, value: "v" } },
   { call: "dmirror_migrate_to_device", args: { device: "gpu", addr: "$buf", pages: 1 } },
   { call: "dmirror_read", args: { device: "gpu", addr: "$buf", page: 1 } },
+  { call: "dmirror_exclusive", args: { device: "gpu", addr: "$buf", pages: 2 }, expect: { field: "ret", oneOf: [0, -16] } },
+  { call: "dmirror_check_exclusive", args: { device: "gpu", addr: "$buf", page: 1 } },
   { call: "mmap", args: { pages: 1, file: "m", shared: true }, as: "q" },
   { call: "usleep", args: { us: 3 }, repeat: 2 },
   { call: "folio_state", args: { addr: "$buf" }, until: { field: "present", equals: true }, max: 3 },

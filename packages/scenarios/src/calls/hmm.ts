@@ -1,14 +1,16 @@
 /**
  * Calls into the HMM model through the reference driver (lib/test_hmm.c "dmirror"):
  * create a device, migrate ranges to it and back, device reads and writes through
- * hmm_range_fault, fork's copy of a device-private entry, and user reads and writes
- * whose values can be checked.
+ * hmm_range_fault, exclusive (atomic) device access, fork's copy of a device-private
+ * entry, and user reads and writes whose values can be checked.
  */
 
 import {
   copyNonpresentPte,
+  dmirrorCheckExclusive,
   dmirrorDeviceCreate,
   dmirrorDeviceEvictChunk,
+  dmirrorExclusive,
   dmirrorSnapshot,
   HMM_DMIRROR_PROT,
   dmirrorMigrateToDevice,
@@ -159,6 +161,31 @@ defineCall({
     if (!dev) throw new ScenarioUsageError("dmirror_release", ctx.task.name, `no device named "${a.device}" (create it with dmirror_create first)`);
     const evicted = yield* dmirrorDeviceEvictChunk(dev);
     return { ret: 0, evicted };
+  },
+});
+
+defineCall({
+  name: "dmirror_exclusive",
+  summary:
+    "HMM_DMIRROR_EXCLUSIVE of `pages` pages at addr (+page): make_device_exclusive per page (6.15+; make_device_exclusive_range per 64 pages up to 6.14, -EBUSY when a page was not made exclusive), each mapped atomic in the mirror, then read back; returns { ret, cpages, values }",
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.object({ ret: z.number(), cpages: z.number(), values: z.array(Value.nullable()) }),
+  uses: { device: "device" },
+  *run(ctx, a) {
+    const r = yield* dmirrorExclusive(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages);
+    const v = (x: unknown) => (typeof x === "string" || typeof x === "number" ? x : null);
+    return { ret: r.ret, cpages: r.cpages, values: r.values.map(v) };
+  },
+});
+
+defineCall({
+  name: "dmirror_check_exclusive",
+  summary: "HMM_DMIRROR_CHECK_EXCLUSIVE of `pages` pages at addr (+page): ret -EPERM while the device still maps one of them atomic (no CPU access revoked it), else 0; returns { ret }",
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: Pages }).strict(),
+  returns: z.object({ ret: z.number() }),
+  uses: { device: "device" },
+  *run(ctx, a) {
+    return { ret: yield* dmirrorCheckExclusive(mirror(ctx, a.device), a.addr + a.page * PAGE_SIZE, a.pages) };
   },
 });
 

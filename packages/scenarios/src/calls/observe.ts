@@ -48,10 +48,10 @@ const Page = z.number().int().min(0).default(0);
 const Process = z.string().optional();
 
 const FolioState = z.object({
-  /** What the page-table entry is: none, present, migration or device-private. */
-  pte: z.enum(["none", "present", "migration", "device-private"]),
+  /** What the page-table entry is: none, present, migration, device-private or device-exclusive. */
+  pte: z.enum(["none", "present", "migration", "device-private", "device-exclusive"]),
   present: z.boolean(),
-  /** The entry allows writes (`pte_write`; a writable migration or device-private entry). */
+  /** The entry allows writes (`pte_write`; a writable migration, device-private or device-exclusive entry). */
   pte_writable: z.boolean(),
   /** A PROT_NONE entry (`pte_protnone`): mapped, but no access. */
   pte_protnone: z.boolean(),
@@ -92,7 +92,7 @@ const FolioState = z.object({
 type FolioState = z.infer<typeof FolioState>;
 
 function folioOf(pte: Pte): Folio | null {
-  return pte.kind === "present" || pte.kind === "device-private" ? pte.folio : pte.kind === "migration" ? pte.folio : null;
+  return pte.kind === "none" ? null : pte.folio;
 }
 
 /** The small-folio pin count is what `folio_maybe_dma_pinned` infers from the bias (GUP_PIN_COUNTING_BIAS). */
