@@ -193,7 +193,8 @@ export function* filemapGetFolioLocked(mapping: AddressSpace, index: number): Ta
     const folio = yield* filemapGetEntry(mapping, index);
     if (folio === null) return null;
     yield* folioLock(folio);
-    if ((yield* readFolioMapping(folio)) === mapping && folio.index === index) return folio;
+    // `folio->mapping == mapping` and `folio_contains(folio, index)` (a large folio covers several indices).
+    if ((yield* readFolioMapping(folio)) === mapping && index >= folio.index && index < folio.index + folioNrPages(folio)) return folio;
     yield* folioUnlock(folio);
     yield* folioPut(folio, TRANSIENT_HOLDER);
   }

@@ -67,8 +67,10 @@ export {
 } from "./filemap.js";
 export { forcePageCacheRa, pageCacheRaOrder, pageCacheRaUnbounded } from "./readahead.js";
 export { RA_ORDER_POINT, raOrderHonour, raOrderPlusTwo, raOrderPolicy } from "./variants/ra-order.js";
-export type { RaOrderHook } from "./variants/points.js";
-export { memfdCreate, shmemFault, shmemFileSetup, shmemGetFolio, shmemWriteout, shmemZeroSetup, type SgpType, type ShmemFaultCtx, type ShmemOptions } from "./shmem.js";
+export { FINISH_FAULT_POINT, finishFaultAnonShmem, finishFaultFile, finishFaultPerPage, finishFaultPolicy, finishFaultShmem } from "./variants/finish-fault.js";
+export { RMAP_MLOCK_LARGE_POINT, rmapMlockFullyMapped, rmapMlockLargePolicy, rmapMlockSmallOnly } from "./variants/rmap-mlock-large.js";
+export type { FinishFaultHook, RaOrderHook, RmapMlockLargeHook } from "./variants/points.js";
+export { memfdCreate, shmemFault, shmemFileSetup, shmemGetFolio, shmemWriteout, shmemZeroSetup, vmaIsAnonShmem, type SgpType, type ShmemFaultCtx, type ShmemOptions } from "./shmem.js";
 export { SWAPCACHE_HOLDER, addToSwapCache, deleteFromSwapCache } from "./swap-state.js";
 export {
   DEVICE_EXCLUSIVE_HOLDER,

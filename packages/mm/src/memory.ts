@@ -88,7 +88,8 @@ import {
 } from "./mm-types.js";
 import { folioAddAnonRmapPtes, folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte, pteLock, pteUnlock, readPte, setPte } from "./rmap.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
-import { shmemFault } from "./shmem.js";
+import { shmemFault, vmaIsAnonShmem } from "./shmem.js";
+import { finishFaultPolicy } from "./variants/finish-fault.js";
 
 // FAULT_FLAG_* (include/linux/mm_types.h `enum fault_flag`).
 export const FAULT_FLAG_WRITE = 1 << 0;
@@ -340,16 +341,12 @@ function* faultDirtySharedPage(folio: Folio): TaskGen<void> {
 /**
  * `finish_fault`: under the PTE lock, if the entry is still none, `set_pte_range`; else
  * VM_FAULT_NOPAGE (someone else mapped it; the caller drops its reference). A large
- * folio of a shmem vma (`vma_is_shmem`) that lies wholly inside the vma and one page
- * table is mapped whole when all its entries are none: `folio_ref_add(folio, nr - 1)`
- * and `set_pte_range` of every page. Any other folio maps the faulting page alone
- * (a page-cache large folio, or a COW copy).
- *
- * Which vmas map a large folio whole changed over releases: anonymous shmem from 6.11
- * (Baolin Wang, "mm: memory: extend finish_fault() to support large folio"),
- * tmpfs/memfd since `vma_is_anon_shmem` became `vma_is_shmem` (Baolin Wang, 2025); the
- * model runs the newer rule for every kernel. There is no fault-around (`map_pages`),
- * so a page-cache large folio is mapped one page per fault.
+ * folio that lies wholly inside the vma and one page table is mapped whole when all
+ * its entries are none and the release maps that vma's folios whole (option
+ * `finish-fault`, ./variants/finish-fault.ts: nothing ≤ 6.10, anonymous shmem
+ * 6.11–6.16, any shmem in 6.17, any file folio from 6.18): `folio_ref_add(folio,
+ * nr - 1)` and `set_pte_range` of every page. Any other fault maps the faulting page
+ * alone (and a COW copy is a new small folio). There is no fault-around (`map_pages`).
  */
 export function finishFault(vmf: VmFault, folio: Folio): TaskGen<number> {
   return traced("finish_fault", finishFaultBody(vmf, folio));
@@ -359,13 +356,20 @@ export function finishFault(vmf: VmFault, folio: Folio): TaskGen<number> {
 function finishFaultRange(vmf: VmFault, folio: Folio): { page: number; nr: number; start: number } {
   const page = folioTestAnon(folio) ? 0 : vmf.pgoff - folio.index;
   const nr = folioNrPages(folio);
-  const shmem = vmf.vma.file !== null && vmf.vma.file.kind === "shmem";
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
-  if (nr === 1 || !shmem || (write && !(vmf.vma.flags & VM_SHARED))) return { page, nr: 1, start: vmf.address };
+  if (nr === 1 || (write && !(vmf.vma.flags & VM_SHARED)) || !mapsWhole(vmf.vma)) return { page, nr: 1, start: vmf.address };
   const vmaOff = vmf.pgoff - vmf.vma.pgoff;
   const pteOff = (vmf.address / PAGE_SIZE) % PTRS_PER_PTE;
   if (vmaOff < page || vmaOff + (nr - page) > vmf.vma.pages || pteOff < page || pteOff + (nr - page) > PTRS_PER_PTE) return { page, nr: 1, start: vmf.address };
   return { page: 0, nr, start: vmf.address - page * PAGE_SIZE };
+}
+
+/** Whether the release's `finish_fault` maps a large folio of `vma` whole (option `finish-fault`). */
+function mapsWhole(vma: Vma): boolean {
+  const policy = finishFaultPolicy(vma.mm.machine);
+  if (vma.file === null) return false;
+  if (vma.file.kind !== "shmem") return policy.file;
+  return policy.shmem || (policy.anonShmem && vmaIsAnonShmem(vma));
 }
 
 function* finishFaultBody(vmf: VmFault, folio: Folio): TaskGen<number> {

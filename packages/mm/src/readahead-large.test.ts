@@ -2,8 +2,8 @@
  * Page-cache large folios (mm/readahead.c `page_cache_ra_order`): a cold mmap fault on
  * a large-folio file reads order-2 folios up to 6.16 and small ones from 6.17 (option
  * `ra-order`), readahead(2) always reads small folios, an already cached index ends the
- * large allocations, and the faulting page of a large folio is mapped alone (no
- * fault-around), with exact counts.
+ * large allocations, and the faulting page of a large folio is mapped alone up to 6.17
+ * and the whole folio from 6.18 (`finish-fault`; no fault-around), with exact counts.
  */
 
 import { describe, expect, it } from "vitest";
@@ -17,8 +17,9 @@ import { snap, where, world } from "./testing.js";
 
 const PAGE = 4096;
 
-function faultAt(raOrder: "plus-2" | "honour", page: number, pre?: (file: ReturnType<typeof createFile>, w: ReturnType<typeof world>) => void) {
-  const w = world({ kernel: { "ra-order": raOrder } });
+function faultAt(raOrder: "plus-2" | "honour", page: number, pre?: (file: ReturnType<typeof createFile>, w: ReturnType<typeof world>) => void, finishFault = raOrder === "plus-2" ? "anon-shmem" : "file") {
+  // plus-2 is ≤ 6.16, whose finish_fault maps a page-cache folio one page at a time.
+  const w = world({ kernel: { "ra-order": raOrder, "finish-fault": finishFault } });
   const mm = w.mm();
   const file = createFile(w.m, { memory: w.mem, name: "lib.so", sizePages: 12, raPages: 8, folioOrder: 4 });
   pre?.(file, w);
@@ -41,6 +42,15 @@ describe("page_cache_ra_order", () => {
     w.step(0, () => touch(mm, a + 3 * PAGE, false));
     expect(getPte(mm, a + 3 * PAGE)).toMatchObject({ kind: "present", folio: f, page: 3 });
     expect(snap(f)).toMatchObject({ ref: 6, exp: 6, mapcount: 2, holders: { map: 2, pagecache: 4 } });
+  });
+
+  it("from 6.18 (finish-fault=file, 19773df031bc) the order-2 page-cache folio of the same fault is mapped whole, read-only: refcount 4 cache + 4 map, mapcount 4", () => {
+    const { w, mm, a, f } = faultAt("plus-2", 0, undefined, "file");
+    expect([f.order, f.index]).toEqual([2, 0]);
+    w.step(0, () => lruAddDrain());
+    expect(snap(f)).toEqual({ ref: 8, exp: 8, flags: "uptodate|lru|head", mapcount: 4, holders: { map: 4, pagecache: 4 } });
+    expect([0, 1, 2, 3].map((i) => getPte(mm, a + i * PAGE))).toEqual([0, 1, 2, 3].map((i) => ({ kind: "present", folio: f, page: i, writable: false, dirty: false })));
+    expect(getPte(mm, a + 4 * PAGE).kind).toBe("none"); // the next folio is not faulted
   });
 
   it("from 6.17 (ra-order=honour, the default) the same fault reads small folios", () => {

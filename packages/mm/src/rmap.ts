@@ -24,9 +24,10 @@
 import { PG, folioGet, folioIsDevicePrivate, folioMaybeDmaPinned, folioNrPages, folioPut, folioTestAnon, folioTestLarge, transferHolder, type Folio } from "@foliosim/folio";
 import { mlockDrainLocal, mlockFolio, munlockFolio } from "@foliosim/lru";
 import { VM_LOCKED, VM_SPECIAL } from "@foliosim/folio";
-import { op, spinLock, spinUnlock, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { currentMachine, op, spinLock, spinUnlock, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
+import { rmapMlockLargePolicy } from "./variants/rmap-mlock-large.js";
 import { MmModelError, PAGE_SIZE, allMms, findVma, formatPte, hexAddr, type MmStruct, type Pte, type PteSlot, type Vma } from "./mm-types.js";
 
 /** Holder of the references page-table mappings hold (one per mapped page). */
@@ -41,25 +42,27 @@ export function readVmFlags(vma: Vma): Op<number> {
 
 /**
  * `mlock_vma_folio(folio, vma)` (mm/internal.h): in a vma whose flags masked with
- * VM_LOCKED|VM_SPECIAL are exactly VM_LOCKED, `mlock_folio`. A large folio is mlocked
- * only when it lies wholly inside the vma (`folio_within_vma`).
- *
- * Releases differ for a large folio mapped by a fault: up to 6.18 `__folio_add_file_rmap`
- * and `__folio_add_anon_rmap` skip `mlock_vma_folio` for any large folio
- * (`if (!folio_test_large(folio))`: left to `mlock_pte_range` and reclaim); Kiryl
- * Shutsemau's "mm/rmap: improve mlock tracking for large folios" (queued in mm-new on
- * 30 Sep 2025, so the 6.19 merge window) mlocks it when the call maps all of it
- * (`folio_nr_pages(folio) == nr_pages`). The model runs a rule close to the newer one
- * on every kernel (`finish_fault` maps a shmem folio whole only when it is within the
- * vma): on ≤ 6.18 a large shmem folio faulted into a VM_LOCKED vma would stay
- * unmlocked until `mlock_pte_range` or reclaim found it. Either way no per-CPU batch
- * keeps it (`mlock_folio` flushes at once for a large folio).
+ * VM_LOCKED|VM_SPECIAL are exactly VM_LOCKED, `mlock_folio`. Whether an rmap addition
+ * calls it for a large folio is the rmap's rule (`rmapMlocks`, option
+ * `rmap-mlock-large`). No per-CPU batch keeps a large folio: `mlock_folio` flushes at
+ * once.
  */
 export function* mlockVmaFolio(folio: Folio, vma: Vma): TaskGen<void> {
   const flags = yield* readVmFlags(vma);
   if ((flags & (VM_LOCKED | VM_SPECIAL)) !== VM_LOCKED) return;
-  if (folioTestLarge(folio) && !folioWithinVma(folio, vma)) return;
   yield* mlockFolio(folio);
+}
+
+/**
+ * Whether `__folio_add_anon_rmap` / `__folio_add_file_rmap` adding `nr` mappings call
+ * `mlock_vma_folio`: a small folio always; a large one never up to 6.17 (left to
+ * `mlock_pte_range` and reclaim: `if (!folio_test_large(folio))`), and from 6.18 when
+ * the call maps all of it (`folio_nr_pages(folio) == nr_pages`, ab521b4142aa). Option
+ * `rmap-mlock-large`, ./variants/rmap-mlock-large.ts.
+ */
+function rmapMlocks(m: Machine, folio: Folio, nr: number): boolean {
+  if (!folioTestLarge(folio)) return true;
+  return rmapMlockLargePolicy(m).whenFullyMapped && nr === folioNrPages(folio);
 }
 
 /** `munlock_vma_folio(folio, vma)`: in a VM_LOCKED vma, `munlock_folio`. */
@@ -67,16 +70,6 @@ export function* munlockVmaFolio(folio: Folio, vma: Vma): TaskGen<void> {
   const flags = yield* readVmFlags(vma);
   if ((flags & VM_LOCKED) === 0) return;
   yield* munlockFolio(folio);
-}
-
-function folioWithinVma(folio: Folio, vma: Vma): boolean {
-  if (vma.isAnonymous) {
-    const start = vma.start + (folio.index - vma.pgoff) * PAGE_SIZE;
-    return start >= vma.start && start + folioNrPages(folio) * PAGE_SIZE <= vma.end;
-  }
-  const first = vma.pgoff;
-  const last = vma.pgoff + vma.pages;
-  return folio.index >= first && folio.index + folioNrPages(folio) <= last;
 }
 
 // ------------------------------------------------------------------------ rmap add/remove
@@ -146,7 +139,7 @@ export function folioAddFileRmapPtes(folio: Folio, nr: number, vma: Vma, from = 
 
 function* addRmap(folio: Folio, nr: number, vma: Vma, from: string, anon: boolean): TaskGen<void> {
   yield* rmapAddOp(folio, nr, vma, from, anon ? "folio_add_anon_rmap_ptes" : "folio_add_file_rmap_ptes", anon);
-  yield* mlockVmaFolio(folio, vma);
+  if (rmapMlocks(currentMachine(), folio, nr)) yield* mlockVmaFolio(folio, vma);
 }
 
 /**

@@ -18,8 +18,8 @@ import { pinFolio, snap, unpinFolio, where, world, type World } from "./testing.
 const RW = PROT_READ | PROT_WRITE;
 const PAGE = 4096;
 
-function setup(order: number, pages = 8, mapPages = pages, flags = MAP_SHARED): { w: World; mm: MmStruct; a: number; memfd: ReturnType<typeof memfdCreate> } {
-  const w = world();
+function setup(order: number, pages = 8, mapPages = pages, flags = MAP_SHARED, kernel: Record<string, string> = {}): { w: World; mm: MmStruct; a: number; memfd: ReturnType<typeof memfdCreate> } {
+  const w = world({ kernel });
   const mm = w.mm();
   const memfd = memfdCreate(w.m, { memory: w.mem, name: "guest", sizePages: pages, folioOrder: order });
   const a = w.step(0, () => mmap(mm, { length: mapPages * PAGE, prot: RW, flags, file: memfd }));
@@ -110,5 +110,67 @@ describe("shmem/memfd large folios", () => {
   it("an order beyond PMD size is refused with the valid range", () => {
     const w = world();
     expect(() => memfdCreate(w.m, { memory: w.mem, name: "x", sizePages: 1024, folioOrder: 10 })).toThrow(/folio order 10: expected an integer from 0 to 9/);
+  });
+});
+
+// Release rules (options `finish-fault` and `rmap-mlock-large`): the option values of
+// linux-6.10 (per-page, small-only), 6.11–6.16 (anon-shmem, small-only), 6.17 (shmem,
+// small-only) and 6.18 on (file, fully-mapped).
+const K610 = { "finish-fault": "per-page", "rmap-mlock-large": "small-only" };
+const K616 = { "finish-fault": "anon-shmem", "rmap-mlock-large": "small-only" };
+const K617 = { "finish-fault": "shmem", "rmap-mlock-large": "small-only" };
+const K618 = { "finish-fault": "file", "rmap-mlock-large": "fully-mapped" };
+
+describe("large folios by release: finish_fault and the rmap's mlock", () => {
+  it("a write fault to page 1 of an order-2 memfd maps page 1 alone up to 6.16 (4 cache + 1 map, mapcount 1) and all four pages from 6.17 (4 cache + 4 map)", () => {
+    for (const [kernel, mapped] of [[K610, [1]], [K616, [1]], [K617, [0, 1, 2, 3]], [K618, [0, 1, 2, 3]]] as const) {
+      const { w, mm, a } = setup(2, 8, 8, MAP_SHARED, kernel);
+      const f = w.step(0, () => touch(mm, a + PAGE, true));
+      expect(f.order).toBe(2);
+      expect(snap(f), kernel["finish-fault"]).toMatchObject({ ref: 4 + mapped.length, exp: 4 + mapped.length, mapcount: mapped.length, holders: { map: mapped.length, pagecache: 4 } });
+      expect([0, 1, 2, 3].filter((i) => getPte(mm, a + i * PAGE).kind === "present"), kernel["finish-fault"]).toEqual(mapped);
+    }
+  });
+
+  it("a second fault in the same large folio (page-at-a-time finish_fault) finds it in the cache (folio_contains, not folio->index == index): one more mapping and reference", () => {
+    const { w, mm, a } = setup(2, 8, 8, MAP_SHARED, K616);
+    const f = w.step(0, () => touch(mm, a, false));
+    const g = w.step(0, () => touch(mm, a + 2 * PAGE, false));
+    expect(g).toBe(f);
+    expect(snap(f)).toMatchObject({ ref: 6, exp: 6, mapcount: 2, holders: { map: 2, pagecache: 4 } });
+    expect(getPte(mm, a + 2 * PAGE)).toMatchObject({ kind: "present", folio: f, page: 2, writable: false });
+  });
+
+  it("shared anonymous memory (vma_is_anon_shmem) is mapped whole from 6.11, one page on 6.10", () => {
+    for (const [kernel, mapcount] of [[K610, 1], [K616, 4]] as const) {
+      const w = world({ kernel });
+      const mm = w.mm();
+      const a = w.step(0, () => mmap(mm, { length: 4 * PAGE, prot: RW, flags: MAP_SHARED | MAP_ANONYMOUS, folioOrder: 2 }));
+      const f = w.step(0, () => touch(mm, a + 3 * PAGE, true));
+      expect([f.order, f.mapcount, f.refcount], kernel["finish-fault"]).toEqual([2, mapcount, 4 + mapcount]);
+    }
+  });
+
+  it("MAP_LOCKED of an order-2 memfd: up to 6.17 the populated folio is not mlocked (no PG_mlocked, evictable LRU); from 6.18 it is mlocked and unevictable", () => {
+    for (const kernel of [K610, K616, K617]) {
+      const { w, mm, a } = setup(2, 8, 8, MAP_SHARED | MAP_LOCKED, kernel);
+      const p = getPte(mm, a);
+      if (p.kind !== "present") throw new Error("MAP_LOCKED did not populate");
+      expect(snap(p.folio), kernel["finish-fault"]).toEqual({ ref: 8, exp: 8, flags: "uptodate|lru|head|swapbacked", mapcount: 4, holders: { map: 4, pagecache: 4 } });
+      expect(where(w.m, p.folio)).toEqual(["inactive_anon"]);
+    }
+    const { w, mm, a } = setup(2, 8, 8, MAP_SHARED | MAP_LOCKED, K618);
+    const p = getPte(mm, a);
+    if (p.kind !== "present") throw new Error("MAP_LOCKED did not populate");
+    expect(snap(p.folio)).toEqual({ ref: 8, exp: 8, flags: "uptodate|lru|head|swapbacked|unevictable|mlocked", mapcount: 4, holders: { map: 4, pagecache: 4 } });
+    expect(where(w.m, p.folio)).toEqual(["unevictable"]);
+  });
+
+  it("fully-mapped mlocks only a call that maps the whole folio: page-at-a-time mapping (per-page finish_fault) leaves it unmlocked", () => {
+    const { w, mm, a } = setup(2, 8, 8, MAP_SHARED | MAP_LOCKED, { "finish-fault": "per-page", "rmap-mlock-large": "fully-mapped" });
+    const p = getPte(mm, a);
+    if (p.kind !== "present") throw new Error("MAP_LOCKED did not populate");
+    expect(snap(p.folio)).toMatchObject({ ref: 8, mapcount: 4, flags: "uptodate|lru|head|swapbacked" });
+    expect(where(w.m, p.folio)).toEqual(["inactive_anon"]);
   });
 });

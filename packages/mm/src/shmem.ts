@@ -183,6 +183,11 @@ export function shmemZeroSetup(m: Machine, memory: PhysicalMemory, mmName: strin
   return as;
 }
 
+/** `vma_is_anon_shmem(vma)`: the vma maps a `shmem_zero_setup` object (MAP_SHARED|MAP_ANONYMOUS). */
+export function vmaIsAnonShmem(vma: Vma): boolean {
+  return vma.file !== null && allZero(vma.mm.machine).includes(vma.file);
+}
+
 const ZERO = Symbol("shmem-zero");
 function allZero(m: Machine): AddressSpace[] {
   let l = m.ext.get(ZERO) as AddressSpace[] | undefined;

@@ -42,35 +42,37 @@ describe("kernel presets", () => {
   });
 
   // Every preset's full option values: collect, gup-loop, migrate, lru-batch-clears-lru,
-  // lru-drain-all-local-first, hmm, ra-order. A change here changes what a kernel id means.
+  // lru-drain-all-local-first, hmm, ra-order, finish-fault, rmap-mlock-large. A change
+  // here changes what a kernel id means.
   const FULL: Record<string, string[]> = {
-    "linux-6.10": ["pre-6.11", "count-collected", "mainline", "off", "off", "hmm-pre-6.15", "plus-2"],
-    "linux-6.11": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2"],
-    "linux-6.15": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return", "plus-2"],
-    "linux-6.16": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return", "plus-2"],
-    "linux-6.17": ["6.17", "count-collected", "mainline", "off", "off", "hmm-trylock-return", "honour"],
-    "linux-6.18": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return", "honour"],
-    "linux-6.19": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return", "honour"],
-    "linux-7.0": ["6.17", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait", "honour"],
-    "linux-7.3": ["2026", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait", "honour"],
-    "will-v1": ["will-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2"],
-    "hugh-v1": ["hugh-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2"],
-    "john-memalloc-pin": ["john-memalloc-pin", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2"],
-    "gup-count-isolated": ["pre-6.11", "count-isolated", "mainline", "on", "off", "hmm-pre-6.15", "plus-2"],
-    "devjain-early-bail": ["2026", "count-collected", "devjain-early-bail", "off", "on", "hmm-sleeping-wait", "honour"],
-    "david-waiters-backoff": ["2026", "count-collected", "david-waiters-backoff", "off", "on", "hmm-sleeping-wait", "honour"],
-    "jhubbard-refcount-wait": ["2026", "count-collected", "jhubbard-refcount-wait", "off", "on", "hmm-sleeping-wait", "honour"],
-    "hmm-cond-resched": ["6.17", "count-collected", "mainline", "off", "on", "hmm-cond-resched", "honour"],
-    "hmm-msleep": ["6.17", "count-collected", "mainline", "off", "on", "hmm-msleep", "honour"],
-    "hmm-lru-cache-disable": ["6.17", "count-collected", "mainline", "off", "on", "hmm-lru-cache-disable", "honour"],
-    "hmm-drain-outside-lock": ["6.17", "count-collected", "mainline", "off", "on", "hmm-drain-outside-lock", "honour"],
+    "linux-6.10": ["pre-6.11", "count-collected", "mainline", "off", "off", "hmm-pre-6.15", "plus-2", "per-page", "small-only"],
+    "linux-6.11": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
+    "linux-6.15": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return", "plus-2", "anon-shmem", "small-only"],
+    "linux-6.16": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-trylock-return", "plus-2", "anon-shmem", "small-only"],
+    "linux-6.17": ["6.17", "count-collected", "mainline", "off", "off", "hmm-trylock-return", "honour", "shmem", "small-only"],
+    "linux-6.18": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return", "honour", "file", "fully-mapped"],
+    "linux-6.19": ["6.17", "count-collected", "mainline", "off", "on", "hmm-trylock-return", "honour", "file", "fully-mapped"],
+    "linux-7.0": ["6.17", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait", "honour", "file", "fully-mapped"],
+    "linux-7.3": ["2026", "count-collected", "mainline", "off", "on", "hmm-sleeping-wait", "honour", "file", "fully-mapped"],
+    "will-v1": ["will-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
+    "hugh-v1": ["hugh-v1", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
+    "john-memalloc-pin": ["john-memalloc-pin", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
+    "gup-count-isolated": ["pre-6.11", "count-isolated", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
+    "devjain-early-bail": ["2026", "count-collected", "devjain-early-bail", "off", "on", "hmm-sleeping-wait", "honour", "file", "fully-mapped"],
+    "david-waiters-backoff": ["2026", "count-collected", "david-waiters-backoff", "off", "on", "hmm-sleeping-wait", "honour", "file", "fully-mapped"],
+    "jhubbard-refcount-wait": ["2026", "count-collected", "jhubbard-refcount-wait", "off", "on", "hmm-sleeping-wait", "honour", "file", "fully-mapped"],
+    "hmm-cond-resched": ["6.17", "count-collected", "mainline", "off", "on", "hmm-cond-resched", "honour", "file", "fully-mapped"],
+    "hmm-msleep": ["6.17", "count-collected", "mainline", "off", "on", "hmm-msleep", "honour", "file", "fully-mapped"],
+    "hmm-lru-cache-disable": ["6.17", "count-collected", "mainline", "off", "on", "hmm-lru-cache-disable", "honour", "file", "fully-mapped"],
+    "hmm-drain-outside-lock": ["6.17", "count-collected", "mainline", "off", "on", "hmm-drain-outside-lock", "honour", "file", "fully-mapped"],
   };
 
   it("pins the full option values of every preset", () => {
     expect(KERNEL_PRESETS.map((k) => k.id)).toEqual(Object.keys(FULL));
-    for (const [id, [collect, gupLoop, migrate, clears, localFirst, hmm, raOrder]] of Object.entries(FULL)) {
+    for (const [id, [collect, gupLoop, migrate, clears, localFirst, hmm, raOrder, finishFault, rmapMlock]] of Object.entries(FULL)) {
       expect(presetOptions(id), id).toEqual({
         collect, "gup-loop": gupLoop, migrate, "lru-batch-clears-lru": clears, "lru-drain-all-local-first": localFirst, hmm, "ra-order": raOrder,
+        "finish-fault": finishFault, "rmap-mlock-large": rmapMlock,
       });
     }
   });

@@ -14,6 +14,10 @@
  * - `lru-drain-all-local-first` (6.18: local lru_add_drain() first): on | off
  * - `ra-order` (mm/readahead.c `page_cache_ra_order`: +2 on entry up to 6.16, the
  *   order asked from 6.17): plus-2 | honour
+ * - `finish-fault` (mm/memory.c `finish_fault`: which vmas map a large folio whole):
+ *   per-page (≤ 6.10) | anon-shmem (6.11–6.16) | shmem (6.17) | file (6.18 on)
+ * - `rmap-mlock-large` (mm/rmap.c: does an rmap addition mlock a large folio):
+ *   small-only (≤ 6.17) | fully-mapped (6.18 on)
  * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
  *   hmm-cond-resched | hmm-msleep | hmm-sleeping-wait | hmm-lru-cache-disable |
  *   hmm-drain-outside-lock
@@ -33,6 +37,8 @@ export const KERNEL_OPTIONS = {
   "lru-batch-clears-lru": ["on", "off"],
   "lru-drain-all-local-first": ["on", "off"],
   "ra-order": ["plus-2", "honour"],
+  "finish-fault": ["per-page", "anon-shmem", "shmem", "file"],
+  "rmap-mlock-large": ["small-only", "fully-mapped"],
   hmm: [
     "hmm-pre-6.15",
     "hmm-trylock-return",
@@ -66,6 +72,8 @@ const BASE_6_10: KernelOptions = {
   "lru-batch-clears-lru": "off",
   "lru-drain-all-local-first": "off",
   "ra-order": "plus-2",
+  "finish-fault": "per-page",
+  "rmap-mlock-large": "small-only",
   hmm: "hmm-pre-6.15",
 };
 
@@ -81,14 +89,15 @@ export const KERNEL_PRESETS: readonly KernelPreset[] = [
     base: "—",
     variants: {},
     source:
-      "mainline ≤ 6.10: one lru_add_drain_all() per call for a folio without PG_lru (collect_longterm_unpinnable_folios), mlock batches since 2fbb0c10d1e8 (\"mm/munlock: mlock_page() munlock_page() batch by pagevec\", 5.18), do_swap_page takes a device-private folio's lock by reference and sleeps",
+      "mainline ≤ 6.10: one lru_add_drain_all() per call for a folio without PG_lru (collect_longterm_unpinnable_folios), mlock batches since 2fbb0c10d1e8 (\"mm/munlock: mlock_page() munlock_page() batch by pagevec\", 5.18), do_swap_page takes a device-private folio's lock by reference and sleeps; page_cache_ra_order adds 2 to the order asked (large-folio readahead, 5.18 on); finish_fault maps one page of any folio; an rmap addition mlocks only a small folio (1acbc3f93614, Yin Fengwei, \"mm: handle large folio when large folio in VM_LOCKED VMA range\", 2023)",
     headline: true,
   },
   {
     id: "linux-6.11",
     base: "linux-6.10",
-    variants: { "lru-batch-clears-lru": "on" },
-    source: "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\")",
+    variants: { "lru-batch-clears-lru": "on", "finish-fault": "anon-shmem" },
+    source:
+      "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\"); and Baolin Wang, \"mm: memory: extend finish_fault() to support large folio\" (anonymous shmem mTHP, 6.11 merge window): finish_fault maps a large anonymous-shmem folio whole, tmpfs/memfd still one page",
     headline: true,
   },
   {
@@ -101,16 +110,17 @@ export const KERNEL_PRESETS: readonly KernelPreset[] = [
   {
     id: "linux-6.17",
     base: "linux-6.16",
-    variants: { collect: "6.17", "lru-batch-clears-lru": "off", "ra-order": "honour" },
+    variants: { collect: "6.17", "lru-batch-clears-lru": "off", "ra-order": "honour", "finish-fault": "shmem" },
     source:
-      "6.17: Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): 98c6d259319e (\"mm/gup: check ref_count instead of lru before migration\"), a09a8a1fbb37 (\"mm/gup: local lru_add_drain() to avoid lru_add_drain_all()\"), afb99e9f5004 (reverts 33dfe9204f29), 8d79ed36bfc8 (reverts \"mm: vmscan.c: fix OOM on swap stress test\"), 2da6de30e60d (\"mm: folio_may_be_lru_cached() unless folio_test_large()\"): the ref_count ladder with the +1 target; and Ryan Roberts, \"mm/readahead: honour new_order in page_cache_ra_order()\" (6.17 merge window): a cold mmap fault on a large-folio file reads small folios",
+      "6.17: Hugh Dickins, \"mm: better GUP pin lru_add_drain_all()\" v2 (Sep 2025): 98c6d259319e (\"mm/gup: check ref_count instead of lru before migration\"), a09a8a1fbb37 (\"mm/gup: local lru_add_drain() to avoid lru_add_drain_all()\"), afb99e9f5004 (reverts 33dfe9204f29), 8d79ed36bfc8 (reverts \"mm: vmscan.c: fix OOM on swap stress test\"), 2da6de30e60d (\"mm: folio_may_be_lru_cached() unless folio_test_large()\"): the ref_count ladder with the +1 target; Ryan Roberts, \"mm/readahead: honour new_order in page_cache_ra_order()\" (patch 1/5 of \"Readahead tweaks for larger folios\", v5 9 Jun 2025; listed in Andrew Morton's \"[GIT PULL] MM updates for 6.17-rc1\", 30 Jul 2025, tags/mm-stable-2025-07-30-15-25, merged by Linus as beace86e61e4; its mainline commit id is not in the stored sources): a cold mmap fault on a large-folio file reads small folios; and Baolin Wang, \"mm: fault in complete folios instead of individual pages for tmpfs\" (same pull): finish_fault maps a large tmpfs/memfd folio whole",
     headline: true,
   },
   {
     id: "linux-6.18",
     base: "linux-6.17",
-    variants: { "lru-drain-all-local-first": "on" },
-    source: "6.18: Hugh Dickins, \"mm: lru_add_drain_all() do local lru_add_drain() first\" (patch 7/7 of the same series, merged in the 6.18 merge window)",
+    variants: { "lru-drain-all-local-first": "on", "finish-fault": "file", "rmap-mlock-large": "fully-mapped" },
+    source:
+      "6.18 (\"[GIT PULL] MM updates for 6.18-rc1\", Andrew Morton, 1 Oct 2025, tags/mm-stable-2025-10-01-19-00): Hugh Dickins, \"mm: lru_add_drain_all() do local lru_add_drain() first\" (patch 7/7 of the same series); Kiryl Shutsemau, \"mm: Improve mlock tracking for large folios\" v3: 19773df031bc (\"mm/fault: try to map the entire file folio in finish_fault()\": any file folio is mapped whole) and ab521b4142aa (\"mm/rmap: improve mlock tracking for large folios\": an rmap addition that maps a whole large folio mlocks it)",
   },
   { id: "linux-6.19", base: "linux-6.18", variants: {}, source: "6.19 release: no change to the modelled paths" },
   {

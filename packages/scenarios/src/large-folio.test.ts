@@ -1,7 +1,10 @@
 // S1 on an order-2 shmem folio (issue 12, "Large folios everywhere"): pkvm-mlock-cma with
 // `order=2`. The guest page is an order-2 memfd folio: folio_add_lru() and mlock_folio()
 // flush their batches at once for a large folio, so no per-CPU batch holds a reference
-// when CPU3 pins it, and every kernel migrates it out of CMA on the first pass.
+// when CPU3 pins it, and every kernel migrates it out of CMA on the first pass. How much
+// of it the fault maps and whether it is mlocked follow the release (options
+// `finish-fault`, `rmap-mlock-large`): one page and no mlock up to 6.16, the whole folio
+// and no mlock in 6.17, the whole folio mlocked from 6.18.
 import { describe, expect, it } from "vitest";
 import { TimedChooser } from "@foliosim/sim";
 import { call } from "./builder.js";
@@ -17,13 +20,14 @@ function withChecks(): Scenario {
     call("folio_state", { addr: "$guest", page: 3 }, { as: "guest_page3" }),
     call("folio_state", { addr: "$guest", page: 4 }, { as: "guest_page4" }),
   ];
-  return { ...s, tasks: [{ ...s.tasks[0], script: [pin, ...observe, call("unpin_user_pages", { pins: "$pin.handle" })] }] };
+  const before = call("folio_state", { addr: "$guest" }, { as: "before_pin" });
+  return { ...s, tasks: [{ ...s.tasks[0], script: [before, pin, ...observe, call("unpin_user_pages", { pins: "$pin.handle" })] }] };
 }
 
 function final(kernel: string, seed = 1) {
   const r = runScenario(withChecks(), kernel, new TimedChooser(seed), { order: 2 });
   const state = (as: string) => r.calls.find((c) => c.as === as)!.result as Record<string, unknown>;
-  return { r, page0: state("guest_page0"), page3: state("guest_page3"), page4: state("guest_page4") };
+  return { r, before: state("before_pin"), page0: state("guest_page0"), page3: state("guest_page3"), page4: state("guest_page4") };
 }
 
 describe("pkvm-mlock-cma[order=2]: S1 on an order-2 shmem folio", () => {
@@ -37,12 +41,30 @@ describe("pkvm-mlock-cma[order=2]: S1 on an order-2 shmem folio", () => {
     }
   });
 
-  it("the pinned folio, read while the pin is held: order 2 out of CMA, mapped whole (mapcount 4), 4 cache + 4 map + 1 pin references, _pincount 1; the next folio is untouched", () => {
-    for (const k of headlineKernels()) {
+  // Per headline kernel: pages the fault mapped, and whether the rmap mlocked the folio.
+  const BY_KERNEL: Record<string, { mapped: number; mlocked: boolean }> = {
+    "linux-6.10": { mapped: 1, mlocked: false }, // finish-fault=per-page, rmap-mlock-large=small-only
+    "linux-6.11": { mapped: 1, mlocked: false }, // anon-shmem: a memfd is not anonymous shmem
+    "linux-6.17": { mapped: 4, mlocked: false }, // shmem: mapped whole, still no rmap mlock
+    "linux-7.0": { mapped: 4, mlocked: true }, // file + fully-mapped (6.18 on)
+    "linux-7.3": { mapped: 4, mlocked: true },
+  };
+
+  it("before the pin: the fault mapped one page (4 cache + 1 map) up to 6.16 and the whole folio (4 + 4) from 6.17; only from 6.18 is it mlocked (unevictable, mlock_count 1)", () => {
+    expect(Object.keys(BY_KERNEL)).toEqual(headlineKernels());
+    for (const [k, { mapped, mlocked }] of Object.entries(BY_KERNEL)) {
+      const { before } = final(k);
+      expect(before, k).toMatchObject({ order: 2, _refcount: 4 + mapped, mapcount: mapped, pincount: 0, migratetype: "CMA", batch: null, PG_mlocked: mlocked, PG_unevictable: mlocked, mlock_count: mlocked ? 1 : 0, lru: mlocked ? "unevictable" : "inactive_anon" });
+    }
+  });
+
+  it("the pinned folio, read while the pin is held: order 2 out of CMA, 4 cache + the mapped pages + 1 pin references, _pincount 1, not mlocked (remove_migration_pte maps one page at a time, which never mlocks a large folio); the next folio is untouched", () => {
+    for (const [k, { mapped }] of Object.entries(BY_KERNEL)) {
       const { r, page0, page3, page4 } = final(k);
       expect(r.failure, k).toBeNull();
-      expect(page0, k).toMatchObject({ present: true, order: 2, _refcount: 9, pincount: 1, mapcount: 4, folio_maybe_dma_pinned: true, migratetype: "MOVABLE", zone: "Normal", longterm_pinnable: true, batch: null });
-      expect(page3.pfn).toBe(page0.pfn); // the same folio maps page 3
+      expect(page0, k).toMatchObject({ present: true, order: 2, _refcount: 4 + mapped + 1, pincount: 1, mapcount: mapped, folio_maybe_dma_pinned: true, migratetype: "MOVABLE", zone: "Normal", longterm_pinnable: true, batch: null, PG_mlocked: false, lru: "inactive_anon" });
+      if (mapped === 4) expect(page3.pfn, k).toBe(page0.pfn); // the same folio maps page 3
+      else expect(page3, k).toMatchObject({ present: false });
       expect(page4).toMatchObject({ present: false });
     }
   });

@@ -6,6 +6,10 @@
  * | `plus-2` | `new_order += 2` on entry, below the mapping's max order    | ≤ 6.16   |
  * | `honour` | `new_order` as the caller passed it (Ryan Roberts, 2025)     | 6.17 on  |
  *
+ * The change is listed in Andrew Morton's "[GIT PULL] MM updates for 6.17-rc1" (30 Jul
+ * 2025, tags/mm-stable-2025-07-30-15-25, merged as beace86e61e4); its own mainline commit
+ * id is not in the stored sources.
+ *
  * Either way the order is then capped by `mapping_max_folio_order` and
  * `ilog2(ra->size)`. An unset option runs the newest release's value (`honour`); an
  * unknown one is an error naming the valid values.
