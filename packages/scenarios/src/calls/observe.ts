@@ -260,9 +260,9 @@ export const COUNTER_NAMES = [
   "hmm_device_private_trylock_failed", "hmm_drain_outside_lock_retry", "hmm_range_fault_rewalk", "ipi", "ipi_broadcast",
   "lru_add_drain", "lru_add_drain_all", "lru_add_drain_all_forced", "lru_add_drain_all_skipped", "lru_add_freed", "lru_batch_flush",
   "migrate_retry", "mlock_folio_batch", "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_mlock", "pgactivate", "pgdeactivate",
-  "pglazyfree", "pgrotated", "rcu_expedited_gp", "rcu_gp", "spins", "static_key_patch", "unevictable_pgs_cleared",
-  "unevictable_pgs_culled", "unevictable_pgs_mlocked", "unevictable_pgs_rescued", "unevictable_pgs_stranded", "virtual_ns",
-  "work_queued", "work_run",
+  "pglazyfree", "pgrotated", "rcu_expedited_gp", "rcu_gp", "shmem_fallback", "spins", "static_key_patch", "unevictable_pgs_cleared",
+  "unevictable_pgs_culled", "unevictable_pgs_mlocked", "unevictable_pgs_munlocked", "unevictable_pgs_rescued", "unevictable_pgs_stranded",
+  "virtual_ns", "work_queued", "work_run",
 ] as const;
 
 defineCall({
