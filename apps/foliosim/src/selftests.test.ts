@@ -6,28 +6,38 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runScenario } from "@foliosim/scenarios";
+import { KERNEL_PRESETS, runScenario } from "@foliosim/scenarios";
 import { SeededChooser } from "@foliosim/sim";
 import { loadScenarioFile } from "./scenario-files.js";
 
 const DIR = fileURLToPath(new URL("../examples/selftests/", import.meta.url));
 
 /** file → kernel → expected verdict (every file lists its kernels under kernels:). */
+/** The headline kernels (`compare --all`'s first columns): every selftest file runs on each. */
+const HEADLINE = ["linux-6.10", "linux-6.11", "linux-6.17", "linux-7.0", "linux-7.3"];
+
+const holdsEverywhere = () => Object.fromEntries(HEADLINE.map((k) => [k, "holds" as const]));
+
+/** file → kernel → expected verdict (every file lists its kernels under kernels:). */
 const EXPECTED: Record<string, Record<string, "holds" | "fails">> = {
-  "gup_longterm.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "gup_test.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "mlock2-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "hmm-tests.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "hmm-exclusive.yaml": { "linux-6.10": "holds", "linux-6.11": "holds", "linux-6.17": "holds", "linux-7.0": "holds", "linux-7.3": "holds" },
-  "migration.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "rmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "cow.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
-  "mremap_dontunmap.yaml": { "linux-6.11": "holds", "linux-7.0": "holds" },
+  "gup_longterm.yaml": holdsEverywhere(),
+  "gup_test.yaml": holdsEverywhere(),
+  "mlock2-tests.yaml": holdsEverywhere(),
+  "hmm-tests.yaml": holdsEverywhere(),
+  "hmm-exclusive.yaml": holdsEverywhere(),
+  "migration.yaml": holdsEverywhere(),
+  "rmap.yaml": holdsEverywhere(),
+  "cow.yaml": holdsEverywhere(),
+  "mremap_dontunmap.yaml": holdsEverywhere(),
 };
 
 describe("examples/selftests/", () => {
   it("has a file per selftest family written so far, and a verdict for each", () => {
     expect(readdirSync(DIR).filter((f) => f.endsWith(".yaml")).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it("the headline kernels are the presets compare --all shows first", () => {
+    expect(KERNEL_PRESETS.filter((p) => p.headline).map((p) => p.id)).toEqual(HEADLINE);
   });
 
   for (const [file, verdicts] of Object.entries(EXPECTED)) {

@@ -191,11 +191,11 @@ defineCall({
 
 defineCall({
   name: "fork_device_entry",
-  summary: "fork's copy_nonpresent_pte of the device-private entry at addr into process `to` at `to_addr` (a second mapping)",
-  args: z.object({ addr: Addr, page: Page, to: z.string(), to_addr: Addr }).strict(),
+  summary: "fork's copy_nonpresent_pte of the device-private entry at addr (+page) into process `to` at `to_addr` (+to_page) (a second mapping)",
+  args: z.object({ addr: Addr, page: Page, to: z.string(), to_addr: Addr, to_page: Page }).strict(),
   returns: z.number(),
   *run(ctx, a) {
-    yield* copyNonpresentPte(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, processMm(ctx.world, a.to), a.to_addr);
+    yield* copyNonpresentPte(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, processMm(ctx.world, a.to), a.to_addr + a.to_page * PAGE_SIZE);
     return 0;
   },
 });
