@@ -9,6 +9,7 @@
 
 import { evaluateCommand, renderEvaluate, renderEvaluateMarkdown } from "./commands/evaluate.js";
 import { loadVariantModule } from "./variant-modules.js";
+import { applyConfig, applyConfigSet, configScenarios, loadConfig, oneScenario, type Config } from "./config.js";
 import { Command, CommanderError, Option } from "commander";
 import { parseShard } from "@foliosim/explore";
 import { listCommand } from "./commands/list.js";
@@ -20,7 +21,7 @@ import { mergeCommand } from "./commands/merge.js";
 import { replayCommand } from "./commands/replay.js";
 import { validateCommand } from "./commands/validate.js";
 import { describeError, isInputError, UsageError } from "./errors.js";
-import { splitScenarioId } from "./catalog.js";
+import { resolveScenario, splitScenarioId } from "./catalog.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError, type FoundFailure } from "./explore-session.js";
 import { checkOutput, writeFileAtomic } from "./fs-atomic.js";
@@ -113,6 +114,8 @@ function checkMetric(metric: string | undefined): string {
 
 interface Context {
   io: Io;
+  /** The --config file, loaded before the command's action (its variant modules too). */
+  config?: Config;
   /** `--json=stream`: NDJSON events for explore. */
   stream: boolean;
   exit(code: ExitCode): void;
@@ -135,6 +138,8 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
     .option("--variant <file>", "load a variant module (.ts/.js; code, run only because you name it); its id becomes a kernel option value (repeatable)", collect)
     .hook("preAction", (_program, command) => {
       for (const file of (command.optsWithGlobals().variant as string[] | undefined) ?? []) loadVariantModule(file);
+      const config = command.opts().config as string | undefined;
+      if (config !== undefined) ctx.config = loadConfig(config);
     })
     .showHelpAfterError("(run foliosim --help for the commands)")
     .exitOverride()
@@ -170,6 +175,14 @@ export async function main(argvIn: readonly string[], io: Io): Promise<ExitCode>
 
 const jsonOf = (cmd: Command): boolean => Boolean(cmd.optsWithGlobals().json);
 
+/** Whether the command line gave an option (not its default, not the config). */
+const givenOf = (cmd: Command) => (option: string): boolean => cmd.getOptionValueSource(option) === "cli";
+
+/** The parameters a scenario has (for the config's `set:`). */
+const paramNames = (scenario: string): string[] => Object.keys(resolveScenario(scenario).scenario.params);
+
+const CONFIG_HELP = "a YAML/JSON file naming variant modules, kernels, scenarios and budget defaults (the command line wins)";
+
 /** Report scenario errors (the scenario misused the model) on stderr: exit 2. */
 function scenarioError(io: Io, ...lines: string[]): ExitCode {
   for (const line of lines) io.stderr(line);
@@ -190,7 +203,8 @@ function defineCommands(program: Command, ctx: Context): void {
   program
     .command("run")
     .description("one execution: call results, the promise's verdict, metrics and the trace")
-    .argument("<scenario>", "catalog id or a .yaml/.json file")
+    .argument("[scenario]", "catalog id or a .yaml/.json file (default: the --config file's scenario)")
+    .option("--config <file>", CONFIG_HELP)
     .option("--kernel <id>", "kernel preset, optionally with overrides (linux-6.11+collect=will-v1)")
     .option("--override <name=value>", "a kernel variant override (repeatable)", collect)
     .option("--set <key=value>", "a scenario parameter (repeatable)", collect)
@@ -199,7 +213,10 @@ function defineCommands(program: Command, ctx: Context): void {
     .option("--max-steps <n>", `steps before the run counts as inconclusive (default ${DEFAULT_MAX_STEPS}, as explore)`)
     .addOption(new Option("--trace <format>", "trace format (given without --out: only the trace on stdout, the report on stderr)").choices([...TRACE_FORMATS, "none"]).default("ftrace"))
     .option("--out <file>", "write the trace to a file instead of stdout")
-    .action((scenario: string, o: Opts, cmd: Command) => {
+    .action((given: string | undefined, o: Opts, cmd: Command) => {
+      applyConfig(ctx.config, givenOf(cmd), o, { kernels: "one" });
+      const scenario = oneScenario("run", ctx.config, given);
+      if (ctx.config?.set.length) applyConfigSet(ctx.config, o, paramNames(scenario));
       checkOutput(o.out);
       const seed = parseIntOption("--seed", o.seed, 0);
       if (seed !== undefined && o.schedule) throw new UsageError("give --seed or --schedule, not both");
@@ -213,7 +230,8 @@ function defineCommands(program: Command, ctx: Context): void {
   program
     .command("explore")
     .description("one exploration, with a progress bar on stderr")
-    .argument("<scenario>", "catalog id or a .yaml/.json file")
+    .argument("[scenario]", "catalog id or a .yaml/.json file (default: the --config file's scenario)")
+    .option("--config <file>", CONFIG_HELP)
     .option("--kernel <id>", "kernel preset, optionally with overrides")
     .option("--override <name=value>", "a kernel variant override (repeatable)", collect)
     .option("--set <key=value>", "a scenario parameter (repeatable)", collect)
@@ -228,7 +246,10 @@ function defineCommands(program: Command, ctx: Context): void {
     .option("--out <file>", "also write the JSON report to a file (atomically)")
     .option("--queue <redis-url>", "DPOR: split the proof into sub-jobs for foliosim worker processes on this Redis")
     .option("--split-after <n>", "with --queue: executions after which a sub-job hands its open branches out (default 2000)")
-    .action(async (scenario: string, o: Opts, cmd: Command) => {
+    .action(async (given: string | undefined, o: Opts, cmd: Command) => {
+      applyConfig(ctx.config, givenOf(cmd), o, { kernels: "one", strategy: true, depth: true, budget: true, time: true });
+      const scenario = oneScenario("explore", ctx.config, given);
+      if (ctx.config?.set.length) applyConfigSet(ctx.config, o, paramNames(scenario));
       if (o.queue !== undefined || o.splitAfter !== undefined) {
         const { queueExplore } = await import("./queue-cli.js"); // the queue client loads only when asked
         ctx.exit(await queueExplore(scenario, o, strategyChoice(o, true), jsonOf(cmd), io));
@@ -242,6 +263,7 @@ function defineCommands(program: Command, ctx: Context): void {
     .description("the verdict matrix: scenarios × kernels (default: the headline kernels), judged against the expected verdicts")
     .argument("[scenario...]", "catalog ids or .yaml/.json files")
     .option("--all", "the headline scenarios of the built-in catalog (each seed race in its concurrent form where it has one)")
+    .option("--config <file>", CONFIG_HELP)
     .option("--kernel <id>", "a kernel (repeatable; default the headline kernels)", collect)
     .option("--set <key=value>", "a scenario parameter, for every scenario that has it (repeatable)", collect)
     .option("--strategy <name>", "pct | random | dpor", "pct")
@@ -257,22 +279,30 @@ function defineCommands(program: Command, ctx: Context): void {
     .option("--out <file>", "write the matrix document (shard or whole) to a file, atomically")
     .option("--workers <n>", "worker threads (default: the available CPUs; 0 runs in this thread)")
     .option("--queue <redis-url>", "run the cells on foliosim worker processes through this Redis (same document)")
-    .action((scenarios: string[], o: Opts, cmd: Command) => compareAction(scenarios, o, jsonOf(cmd), ctx));
+    .action((scenarios: string[], o: Opts, cmd: Command) => {
+      applyConfig(ctx.config, givenOf(cmd), o, { kernels: "many", strategy: true, depth: true, budget: true });
+      applyConfigSet(ctx.config, o);
+      return compareAction(o.all ? scenarios : configScenarios(ctx.config, scenarios), o, jsonOf(cmd), ctx);
+    });
 
   program
     .command("evaluate")
     .description("a variant against every chosen race: base kernel vs base + --variant, for a patch mail")
     .argument("[scenario...]", "catalog ids or .yaml/.json files")
     .option("--all", "every scenario of the built-in catalog")
+    .option("--config <file>", CONFIG_HELP)
     .option("--kernel <id>", "the base kernel (default the newest preset)")
     .option("--budget <n>", "PCT executions where DPOR does not complete (default 200)")
     .option("--dpor-budget <n>", "DPOR executions before falling back to PCT (default 400)")
     .option("--max-steps <n>", "steps per execution before it counts as inconclusive (default 60000)")
     .option("--seed <n>", "PCT seed (default 1)")
     .option("--markdown", "print Markdown (for a pull request or an issue)")
-    .action((scenarios: string[], o: Record<string, string & boolean>, cmd: Command) => {
-      const variants = (cmd.optsWithGlobals().variant as string[] | undefined) ?? [];
-      if (variants.length !== 1) throw new UsageError(`evaluate needs exactly one --variant FILE, found ${variants.length}`);
+    .action((given: string[], o: Record<string, string & boolean>, cmd: Command) => {
+      applyConfig(ctx.config, givenOf(cmd), o, { kernels: "one", budget: true });
+      const scenarios = o.all ? given : configScenarios(ctx.config, given);
+      const cliVariants = (cmd.optsWithGlobals().variant as string[] | undefined) ?? [];
+      const variants = cliVariants.length > 0 ? cliVariants : (ctx.config?.variants ?? []);
+      if (variants.length !== 1) throw new UsageError(`evaluate needs exactly one --variant FILE (or one in variants: of --config), found ${variants.length}`);
       const report = evaluateCommand({
         kernel: o.kernel ?? NEWEST_PRESET,
         variant: variants[0],

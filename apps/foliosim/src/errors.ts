@@ -16,7 +16,7 @@ export class UsageError extends Error {
 const QUEUE_ERRORS = ["QueueConnectionError", "CorruptResultError", "QueueJobError", "QueueConfigError"];
 
 /** Names of the input errors, also when they arrive from a worker thread as plain errors. */
-const INPUT_ERROR_NAMES = new Set(["UsageError", "KernelError", "ScenarioError", "ScenarioValidationError", "UnknownCallError", "TokenError", "ScenarioFileError", "InputFileError", ...QUEUE_ERRORS]);
+const INPUT_ERROR_NAMES = new Set(["UsageError", "KernelError", "ScenarioError", "ScenarioValidationError", "UnknownCallError", "TokenError", "ScenarioFileError", "InputFileError", "ConfigError", ...QUEUE_ERRORS]);
 
 /** Errors whose message is meant for the user as it stands. */
 export function isInputError(error: unknown): error is Error {

@@ -202,7 +202,7 @@ export function loadScenarioFile(file: string): LoadedScenario {
  * Checks on the parsed YAML before it is turned into data: duplicate keys (each map's
  * keys in a Set, linear), the number of nodes, and aliases that point nowhere.
  */
-function structureIssues(root: YamlNode | null, at: (offset: number, path: string, message: string) => FileIssue): FileIssue[] {
+export function structureIssues(root: YamlNode | null, at: (offset: number, path: string, message: string) => FileIssue): FileIssue[] {
   const issues: FileIssue[] = [];
   let nodes = 0;
   visit(root, {
@@ -271,7 +271,7 @@ function dotted(path: readonly (string | number)[]): string {
 }
 
 /** Offset of the node at `path` (its key when `key`), else of the deepest ancestor that exists. */
-function locateOffset(root: YamlNode | null, path: readonly (string | number)[], key: boolean): number {
+export function locateOffset(root: YamlNode | null, path: readonly (string | number)[], key: boolean): number {
   let node: unknown = root;
   let offset = root?.range?.[0] ?? 0;
   for (let i = 0; i < path.length; i++) {

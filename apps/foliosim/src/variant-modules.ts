@@ -6,7 +6,8 @@
  * path itself in a kernel spec given on the command line.
  *
  * A variant module is code and runs with the user's rights; foliosim runs one only
- * when the user names it (`--variant`, or a path in `--kernel`). Scenario files are
+ * when the user names it (`--variant`, a path in `--kernel`, or `variants:`/`kernels:` of a
+ * `--config` file the user passes). Scenario files are
  * data and never load one.
  *
  * Inside a module, `@foliosim/*` imports resolve to the very modules this process
