@@ -190,6 +190,15 @@ function scenarioError(io: Io, ...lines: string[]): ExitCode {
 }
 
 function defineCommands(program: Command, ctx: Context): void {
+  defineRunCommands(program, ctx);
+  defineExploreCommands(program, ctx);
+  defineEvaluateCommand(program, ctx);
+  defineReplayCommands(program, ctx);
+  defineServiceCommands(program, ctx);
+}
+
+/** List and run: one scenario, one execution. */
+function defineRunCommands(program: Command, ctx: Context): void {
   const { io } = ctx;
   program
     .command("list")
@@ -226,7 +235,11 @@ function defineCommands(program: Command, ctx: Context): void {
       emitRun(out.report, out.trace, { format: o.trace, out: o.out, asJson: jsonOf(cmd), traceOnly: cmd.getOptionValueSource("trace") === "cli" }, "run", io);
       ctx.exit(exitForOutcome(out.report.outcome));
     });
+}
 
+/** Explore and compare: explorations. */
+function defineExploreCommands(program: Command, ctx: Context): void {
+  const { io } = ctx;
   program
     .command("explore")
     .description("one exploration, with a progress bar on stderr")
@@ -284,7 +297,10 @@ function defineCommands(program: Command, ctx: Context): void {
       applyConfigSet(ctx.config, o);
       return compareAction(o.all ? scenarios : configScenarios(ctx.config, scenarios), o, jsonOf(cmd), ctx);
     });
+}
 
+/** Evaluate: a variant module against every chosen race. */
+function defineEvaluateCommand(program: Command, ctx: Context): void {
   program
     .command("evaluate")
     .description("a variant against every chosen race: base kernel vs base + --variant, for a patch mail")
@@ -316,7 +332,11 @@ function defineCommands(program: Command, ctx: Context): void {
       ctx.io.stdout(jsonOf(cmd) ? json(stamp(report)) : o.markdown ? renderEvaluateMarkdown(report) : renderEvaluate(report));
       ctx.exit(report.regressed ? EXIT.failed : EXIT.ok);
     });
+}
 
+/** Merge, replay and validate: documents and files. */
+function defineReplayCommands(program: Command, ctx: Context): void {
+  const { io } = ctx;
   program
     .command("merge")
     .description("join shard files into the matrix an unsharded compare gives")
@@ -364,7 +384,11 @@ function defineCommands(program: Command, ctx: Context): void {
       io.stdout(jsonOf(cmd) ? json(report) : renderValidate(report));
       ctx.exit(report.files.every((f) => f.valid) ? EXIT.ok : EXIT.usage);
     });
+}
 
+/** The queue worker and the interactive app. */
+function defineServiceCommands(program: Command, ctx: Context): void {
+  const { io } = ctx;
   program
     .command("worker")
     .description("take compare cells and DPOR sub-jobs from a Redis queue until stopped (SIGTERM finishes the running jobs)")
