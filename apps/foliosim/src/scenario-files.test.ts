@@ -86,6 +86,13 @@ describe("user scenario files", () => {
     expect(issues.join("\n")).not.toMatch(/function \(\)/);
   });
 
+  it("a map of tens of thousands of keys stops at the node limit, with file:line (keys are checked in linear time, not by the parser's quadratic check)", () => {
+    const keys = Array.from({ length: 30_000 }, (_, i) => `  k${i}: 1`).join("\n");
+    expect(() => parseScenarioText(`id: x\nmachine:\n${keys}\n`, "big.yaml")).toThrow(/^big\.yaml:\d+:\d+: \(root\): more than 50000 YAML nodes: a scenario file is smaller$/);
+    const twice = `id: x\nmachine:\n${Array.from({ length: 2_000 }, (_, i) => `  k${i}: 1`).join("\n")}\n  k7: 2\n`;
+    expect(() => parseScenarioText(twice, "dup.yaml")).toThrow(/dup\.yaml:2003:3: \(root\): duplicate key "k7": each key may appear once in a mapping/);
+  });
+
   it("missing files and other extensions are input errors", () => {
     expect(() => loadScenarioFile("/nonexistent/x.yaml")).toThrow(/x\.yaml:1:1: \(root\): no such file/);
   });
