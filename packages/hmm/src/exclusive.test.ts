@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { PG, folioTrylock, folioUnlock, type Folio } from "@foliosim/folio";
+import { PG, folioTrylock, folioUnlock, transferHolder, type Folio } from "@foliosim/folio";
 import { DEVICE_EXCLUSIVE_HOLDER, MAP_HOLDER, PAGE_SIZE, PROT_READ, forkMm, getPte, mprotect, munmap, type MmStruct } from "@foliosim/mm";
 import { EBUSY, EPERM } from "./hmm.js";
 import { dmirrorCheckExclusive, dmirrorExclusive, dmirrorOpen, dmirrorWrite, type Dmirror } from "./test-hmm.js";
@@ -70,6 +70,10 @@ describe("HMM_DMIRROR_EXCLUSIVE (hmm-tests exclusive)", () => {
     expect(folios.map(counts)).toEqual(folios.map((_, i) => ({ ref: before[i], map: 0, mapHolder: 0, exclusiveHolder: 1, locked: false, dirty: true })));
     expect(step(w, 0, () => dmirrorCheckExclusive(dm, a, 2))).toBe(EPERM);
     expect(w.check()).toBeNull();
+    // The invariant ties the "device-exclusive" holder to the entries.
+    transferHolder(folios[0], DEVICE_EXCLUSIVE_HOLDER, "transient", 1);
+    expect(w.check()).toMatch(/"device-exclusive" holds 0 but 1 unmapped device-exclusive entr/);
+    transferHolder(folios[0], "transient", DEVICE_EXCLUSIVE_HOLDER, 1);
     expect(step(w, 0, () => userRead(mm, a))).toBe(10);
     expect(getPte(mm, a)).toEqual({ kind: "present", folio: folios[0], page: 0, writable: true, dirty: true });
     expect(counts(folios[0])).toEqual({ ref: before[0], map: 1, mapHolder: 1, exclusiveHolder: 0, locked: false, dirty: true });

@@ -11,22 +11,28 @@ import { AddressSpace, PAGECACHE_HOLDER, PRIVATE_HOLDER } from "./filemap.js";
 import { SWAPCACHE_HOLDER } from "./swap-state.js";
 import { allMms } from "./mm-types.js";
 import { MAP_HOLDER, countLockedMappings } from "./rmap.js";
+import { DEVICE_EXCLUSIVE_HOLDER } from "./memory.js";
 
 export interface MmInvariantOptions {
   /** Also run @foliosim/lru's `lruInvariants` (default true). */
   lru?: boolean;
 }
 
-/** Present, device-private and mapped device-exclusive entries per folio, over every mm. */
-function mappingPteCounts(m: Machine): Map<Folio, number> {
-  const counts = new Map<Folio, number>();
+/**
+ * Present, device-private and mapped device-exclusive entries per folio, over every mm;
+ * and the up-to-6.14 (unmapped) device-exclusive entries per folio.
+ */
+function mappingPteCounts(m: Machine): { mapping: Map<Folio, number>; exclusive: Map<Folio, number> } {
+  const mapping = new Map<Folio, number>();
+  const exclusive = new Map<Folio, number>();
   for (const mm of allMms(m)) {
     for (const slot of mm.ptes.values()) {
       const p = slot.pte;
-      if (p.kind === "present" || p.kind === "device-private" || (p.kind === "device-exclusive" && p.mapped)) counts.set(p.folio, (counts.get(p.folio) ?? 0) + 1);
+      if (p.kind === "present" || p.kind === "device-private" || (p.kind === "device-exclusive" && p.mapped)) mapping.set(p.folio, (mapping.get(p.folio) ?? 0) + 1);
+      else if (p.kind === "device-exclusive") exclusive.set(p.folio, (exclusive.get(p.folio) ?? 0) + 1);
     }
   }
-  return counts;
+  return { mapping, exclusive };
 }
 
 /** True when no task holds any PTE lock: page tables and mapcounts must then agree. */
@@ -42,7 +48,8 @@ function noPtlHeld(m: Machine): boolean {
  *   mapping's xarray;
  * - "map" equals the mapcount; with no PTE lock held anywhere, the mapcount equals the
  *   number of present, device-private and (since 6.15) device-exclusive entries
- *   mapping the folio in all mms;
+ *   mapping the folio in all mms, and "device-exclusive" the number of up-to-6.14
+ *   device-exclusive entries (which hold a reference outside the mapcount);
  * - "pin" is a whole number of pins (a multiple of 1024 for a small folio, `_pincount`
  *   for a large one);
  * - (with `lru`) `lruInvariants`: batch slots, isolation and list membership match.
@@ -50,7 +57,7 @@ function noPtlHeld(m: Machine): boolean {
  */
 export function mmInvariants(m: Machine, folios: readonly Folio[], options: MmInvariantOptions = {}): string | null {
   const ptlFree = noPtlHeld(m);
-  const ptes = ptlFree ? mappingPteCounts(m) : new Map<Folio, number>();
+  const ptes = ptlFree ? mappingPteCounts(m) : { mapping: new Map<Folio, number>(), exclusive: new Map<Folio, number>() };
   for (const f of folios) {
     const msg = folioMmProblem(f, ptlFree, ptes);
     if (msg !== null) return `${f.name}: ${msg}`;
@@ -60,7 +67,8 @@ export function mmInvariants(m: Machine, folios: readonly Folio[], options: MmIn
 }
 
 /** The first problem `mmInvariants` finds with one folio (without its name), or null. */
-function folioMmProblem(f: Folio, ptlFree: boolean, ptes: Map<Folio, number>): string | null {
+function folioMmProblem(f: Folio, ptlFree: boolean, counts: { mapping: Map<Folio, number>; exclusive: Map<Folio, number> }): string | null {
+  const ptes = counts.mapping;
   if (f.refcount < 0) return `negative refcount ${f.refcount}`;
   let total = 0;
   for (const [h, n] of f.holders) {
@@ -84,6 +92,8 @@ function folioMmProblem(f: Folio, ptlFree: boolean, ptes: Map<Folio, number>): s
   if (ptlFree) {
     const n = ptes.get(f) ?? 0;
     if (n !== f.mapcount) return `mapcount ${f.mapcount} but ${n} page-table entr(y/ies) map it`;
+    const x = counts.exclusive.get(f) ?? 0;
+    if (f.holderCount(DEVICE_EXCLUSIVE_HOLDER) !== x) return `"device-exclusive" holds ${f.holderCount(DEVICE_EXCLUSIVE_HOLDER)} but ${x} unmapped device-exclusive entr(y/ies) refer to it`;
   }
   if (f.holderCount(PRIVATE_HOLDER) !== (f.test(PG.private) ? 1 : 0)) return `"private" holds ${f.holderCount(PRIVATE_HOLDER)} with PG_private ${f.test(PG.private) ? "set" : "clear"}`;
   if (f.holderCount(SWAPCACHE_HOLDER) !== (f.test(PG.swapcache) ? nr : 0)) return `"swapcache" holds ${f.holderCount(SWAPCACHE_HOLDER)} with PG_swapcache ${f.test(PG.swapcache) ? "set" : "clear"}`;

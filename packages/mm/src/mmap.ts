@@ -22,7 +22,7 @@
  * (mm/vma.c `do_vmi_munmap`: `vma_find()` finds nothing, unlock, return 0).
  */
 
-import { VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, type Folio } from "@foliosim/folio";
+import { VM_EXEC, VM_LOCKED, VM_LOCKONFAULT, VM_READ, VM_SHARED, VM_WRITE, VM_IO, VM_PFNMAP, folioPut, folioTestAnon, transferHolder, type Folio } from "@foliosim/folio";
 import { op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER, VM_FAULT_ERROR, type AddressSpace } from "./filemap.js";
 import { DEVICE_EXCLUSIVE_HOLDER, FAULT_FLAG_WRITE, folioMarkDirty, handleMmFault } from "./memory.js";
@@ -290,6 +290,20 @@ export function* doVmiMunmap(mm: MmStruct, addr: number, end: number): TaskGen<v
   }, vmas);
 }
 
+/** The reference an up-to-6.14 device-exclusive entry held, handed to the zap's put (model bookkeeping, no count change). */
+function dropExclusiveEntryRef(folio: Folio): Op<void> {
+  return op({
+    kind: "rmap_remove",
+    label: "zap_nonpresent_ptes",
+    writes: [folio.map],
+    cost: "plain",
+    run: (m) => {
+      transferHolder(folio, DEVICE_EXCLUSIVE_HOLDER, TRANSIENT_HOLDER, 1);
+      m.markWrite(folio.map);
+    },
+  });
+}
+
 /**
  * `zap_pte_range` over `[start, end)` of `vma`, one page-table page (PTE lock) at a
  * time: clear each entry; a present, device-private or device-exclusive entry loses its
@@ -313,7 +327,7 @@ function* zapBody(vma: Vma, start: number, end: number): TaskGen<void> {
       if (s && s.pte.kind !== "none") slots.push(s);
     }
     if (slots.length === 0) continue;
-    const toPut: [Folio, string][] = [];
+    const toPut: Folio[] = [];
     yield* pteLock(mm, lo);
     for (const slot of slots) {
       const p = yield* readPte(slot, "ptep_get_and_clear_full");
@@ -323,13 +337,14 @@ function* zapBody(vma: Vma, start: number, end: number): TaskGen<void> {
       if (p.kind === "present" && p.dirty && !folioTestAnon(p.folio)) yield* folioMarkDirty(p.folio);
       if (p.kind === "device-exclusive" && !p.mapped) {
         // ≤ 6.14 zap_nonpresent_ptes: no rmap to remove, only the entry's reference.
-        toPut.push([p.folio, DEVICE_EXCLUSIVE_HOLDER]);
+        yield* dropExclusiveEntryRef(p.folio);
+        toPut.push(p.folio);
         continue;
       }
       yield* folioRemoveRmapPte(p.folio, vma);
-      toPut.push([p.folio, TRANSIENT_HOLDER]);
+      toPut.push(p.folio);
     }
     yield* pteUnlock(mm, lo);
-    for (const [f, holder] of toPut) yield* folioPut(f, holder, "tlb_finish_mmu");
+    for (const f of toPut) yield* folioPut(f, TRANSIENT_HOLDER, "tlb_finish_mmu");
   }
 }

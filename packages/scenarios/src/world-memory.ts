@@ -7,7 +7,7 @@
 
 import { PhysicalMemory, describeHolders, type Folio } from "@foliosim/folio";
 import { LRU_BATCHES, MLOCK_HOLDER } from "@foliosim/lru";
-import { createMm, MAP_HOLDER, mmInvariants, PAGECACHE_HOLDER, PRIVATE_HOLDER, SWAPCACHE_HOLDER, type AddressSpace, type MmStruct } from "@foliosim/mm";
+import { createMm, DEVICE_EXCLUSIVE_HOLDER, MAP_HOLDER, mmInvariants, PAGECACHE_HOLDER, PRIVATE_HOLDER, SWAPCACHE_HOLDER, type AddressSpace, type MmStruct } from "@foliosim/mm";
 import { allPagemaps, DEVICE_ALLOC_HOLDER, hmmInit } from "@foliosim/hmm";
 import { defineWorldHooks } from "./runner.js";
 import { World } from "./calls.js";
@@ -24,7 +24,7 @@ export interface MemoryWorld {
 const KEY = "memory";
 
 /** References a finished scenario may legitimately leave: owners that outlive the tasks. */
-const STRUCTURAL_HOLDERS = new Set<string>([PAGECACHE_HOLDER, MAP_HOLDER, SWAPCACHE_HOLDER, PRIVATE_HOLDER, ...LRU_BATCHES, MLOCK_HOLDER]);
+const STRUCTURAL_HOLDERS = new Set<string>([PAGECACHE_HOLDER, MAP_HOLDER, DEVICE_EXCLUSIVE_HOLDER, SWAPCACHE_HOLDER, PRIVATE_HOLDER, ...LRU_BATCHES, MLOCK_HOLDER]);
 
 /** Every folio of the run: system memory and device memory. */
 export function allFolios(world: World): Folio[] {
