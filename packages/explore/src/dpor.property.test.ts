@@ -1,17 +1,18 @@
 // A proof must be a proof, on programs nobody wrote by hand: for seeded random small
-// programs (locks, mutexes, plain and atomic accesses, timed work, waits on a variable (some with a timeout), timed sleeps,
+// programs (locks, mutexes, an rwsem whose readers update their count commutatively,
+// plain, atomic and commutative accesses, timed work, waits on a variable (some with a timeout), timed sleeps,
 // preemption points; one to three CPUs; every preemption model; tight and
 // loose skew bounds) a DPOR run that reports `complete` reaches exactly the final
 // states naive enumeration of every schedule reaches.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Cell, Mutex, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, sleepNs, spinLock, waitVarEventTimeout, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
+import { Cell, Mutex, RwSemaphore, downRwSem, upRwSem, type Op, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, sleepNs, spinLock, waitVarEventTimeout, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
 import { enumerateSchedules } from "@foliosim/sim/test";
 import { explore } from "./explore.js";
 import type { ExploreTarget } from "./target.js";
 
-type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "work"; ns: number } | { k: "resched" };
-type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "waitflag" } | { k: "setflag" } | { k: "sleep"; ns: number } | { k: "waitflagto"; ns: number };
+type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "cadd"; cell: number } | { k: "work"; ns: number } | { k: "resched" };
+type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "rsem"; body: Plain[] } | { k: "wsem"; body: Plain[] } | { k: "waitflag" } | { k: "setflag" } | { k: "sleep"; ns: number } | { k: "waitflagto"; ns: number };
 interface Program {
   cpus: number;
   preemption: PreemptionModel;
@@ -23,6 +24,7 @@ const plain: fc.Arbitrary<Plain> = fc.oneof(
   fc.record({ k: fc.constant("w" as const), cell: fc.nat(1), v: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ k: fc.constant("r" as const), cell: fc.nat(1) }),
   fc.record({ k: fc.constant("add" as const), cell: fc.nat(1) }),
+  fc.record({ k: fc.constant("cadd" as const), cell: fc.nat(1) }),
   fc.record({ k: fc.constant("work" as const), ns: fc.constantFrom(10, 200, 3_000) }),
   fc.constant({ k: "resched" as const }),
 );
@@ -30,6 +32,7 @@ const instr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 4, arbitrary: plain },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("spin" as const), lock: fc.nat(1), body: fc.array(plain, { minLength: 1, maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("mutex" as const), lock: fc.nat(1), body: fc.array(plain, { minLength: 1, maxLength: 2 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom("rsem" as const, "rsem" as const, "wsem" as const), body: fc.array(plain, { minLength: 1, maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.constantFrom({ k: "waitflag" as const }, { k: "setflag" as const }) },
   // Timers: a timed sleep, and a wait on the flag that gives up (its result is seen).
   { weight: 1, arbitrary: fc.oneof(fc.record({ k: fc.constant("sleep" as const), ns: fc.constantFrom(100, 2_000) }), fc.record({ k: fc.constant("waitflagto" as const), ns: fc.constantFrom(100, 2_000) })) },
@@ -45,6 +48,11 @@ const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpu
 
 
 
+/** `atomic_add` whose result nobody reads: it commutes with every other such add of the cell (`Op.commutes`). */
+function commutativeAdd(cell: Cell): Op<void> {
+  return op({ kind: "cadd", writes: [cell], commutes: [cell], run: (m) => ((cell.value += 1), m.markCommutingWrite(cell)) });
+}
+
 /** The program as an explore target whose final state is read after each run. */
 function build(p: Program): { target: ExploreTarget; state: () => string } {
   let read = () => "";
@@ -58,10 +66,12 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
       const spins = [new SpinLock("S0"), new SpinLock("S1")];
       const mutexes = [new Mutex("M0"), new Mutex("M1")];
       const seen: number[][] = p.tasks.map(() => []);
+      const sem = new RwSemaphore("sem");
       function* runPlain(i: Plain, out: number[]): TaskGen<void> {
         if (i.k === "w") yield* writeOnce(cells[i.cell], i.v);
         else if (i.k === "r") out.push(yield* readOnce(cells[i.cell]));
         else if (i.k === "add") yield* atomicAdd(cells[i.cell], 1);
+        else if (i.k === "cadd") yield commutativeAdd(cells[i.cell]);
         else if (i.k === "work") yield op({ kind: "work", cost: i.ns, run: () => undefined });
         else yield* condResched();
       }
@@ -79,6 +89,10 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
                 yield* mutexLock(mutexes[i.lock]);
                 for (const b of i.body) yield* runPlain(b, seen[n]);
                 yield* mutexUnlock(mutexes[i.lock]);
+              } else if (i.k === "rsem" || i.k === "wsem") {
+                yield downRwSem(sem, i.k === "wsem");
+                for (const b of i.body) yield* runPlain(b, seen[n]);
+                yield upRwSem(sem, i.k === "wsem");
               } else if (i.k === "waitflag") {
                 yield* waitVarEvent(flag, () => flag.value !== 0);
               } else if (i.k === "sleep") {

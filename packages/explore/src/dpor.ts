@@ -51,6 +51,11 @@ export interface DporOptions {
    * here but recorded in `outsideRequests`, for the run that owns that step.
    */
   prefix?: readonly number[];
+  /**
+   * Plain DPOR with sleep sets: every write is a conflict, commutative updates
+   * (`Op.commutes`) included. The reference the reductions are checked against.
+   */
+  plain?: boolean;
 }
 
 /** A backtrack point a subtree run found inside its prefix (see DporOptions.prefix). */
@@ -70,6 +75,8 @@ interface EventInfo {
   op: Op<unknown>;
   reads: readonly Shared[];
   writes: readonly Shared[];
+  /** Objects of `writes` updated commutatively (`Op.commutes`). */
+  commutes: readonly Shared[];
   preempts: boolean;
 }
 
@@ -150,8 +157,8 @@ export class Dpor {
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
-    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
-    const infos = candidates.map(toEventInfo);
+    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine, this.options.plain === true)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
+    const infos = candidates.map((c) => toEventInfo(c, this.options.plain === true));
     const pending = pendingOps(machine);
     const disabled = disabledOps(machine, infos);
     if (depth > 0) noteTimeDisabling(machine, this.stack[depth - 1]);
@@ -164,7 +171,7 @@ export class Dpor {
       if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
     } else {
       const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
-      if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine);
+      if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine, this.options.plain === true);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
       frame = { candidates: infos, pending, disabled, chosen: -1, backtrack: new Set(), done: new Set(), sleep, wakeful: new Set(), lastTask, preemptionsBefore };
@@ -255,11 +262,10 @@ export class Dpor {
     const races: [number, number][] = [];
     const lastOfTask: number[] = [];
     const lastOnCpu: number[] = [];
-    const lastWrite = new Map<Shared, number>();
-    const readsSinceWrite = new Map<Shared, number[]>();
+    const accesses = new Map<Shared, Accesses>();
     for (let j = 0; j < events.length; j++) {
       const event = events[j];
-      const predecessors = directPredecessors(event, lastOnCpu, lastWrite, readsSinceWrite);
+      const predecessors = directPredecessors(event, lastOnCpu, accesses);
       const previous = lastOfTask[event.task];
       const clock = previous === undefined ? [] : clocks[previous].slice();
       for (const i of predecessors) {
@@ -271,7 +277,7 @@ export class Dpor {
       clock[event.task] = j;
       clocks.push(clock);
       lastOfTask[event.task] = j;
-      record(event, j, lastOnCpu, lastWrite, readsSinceWrite);
+      record(event, j, lastOnCpu, accesses);
     }
     // Reverse only once every clock is known: the initials test needs j's own clock.
     for (const [i, j] of races) {
@@ -451,13 +457,14 @@ class DporPlan implements ExecutionPlan {
  * holds puts the task to sleep, and its wake-up latency shapes the rest of the run).
  * So that step also reads what the blocking operation depends on.
  */
-function includeNextBlock(event: EventInfo, machine: Machine): boolean {
+function includeNextBlock(event: EventInfo, machine: Machine, plain: boolean): boolean {
   const task = machine.tasks[event.task];
   const next = task?.pending;
   if (task === undefined || task.state === "done" || next === null || next === undefined || next.enabled === undefined) return false;
   const reads = [...event.reads];
   for (const s of next.reads) if (!reads.includes(s)) reads.push(s);
-  for (const s of next.writes) if (!reads.includes(s)) reads.push(s);
+  // A commutative update is never what a condition reads (Op.commutes).
+  for (const s of next.writes) if (!reads.includes(s) && (plain || !next.commutes.includes(s))) reads.push(s);
   event.reads = reads;
   return true;
 }
@@ -479,12 +486,12 @@ function keepAsleep(frame: Frame, task: number, chosen: EventInfo, into: Set<num
  * event is woken: the execution where the sleeper runs after the block is not the one
  * explored when it ran before it.
  */
-function wakeSleepersOfBlocked(sleep: Set<number>, candidates: readonly EventInfo[], machine: Machine): void {
+function wakeSleepersOfBlocked(sleep: Set<number>, candidates: readonly EventInfo[], machine: Machine, plain: boolean): void {
   for (const task of machine.tasks) {
     const op = task.pending;
     if (task.state === "done" || op === null || op.enabled === undefined) continue;
     if (candidates.some((c) => c.task === task.id)) continue;
-    const blocked: EventInfo = { task: task.id, cpu: task.cpu, op, reads: op.reads, writes: op.writes, preempts: false };
+    const blocked: EventInfo = { task: task.id, cpu: task.cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts: false };
     for (const c of candidates) if (sleep.has(c.task) && dependent(c, blocked)) sleep.delete(c.task);
   }
 }
@@ -523,48 +530,76 @@ function pendingOps(machine: Machine): (Op<unknown> | null)[] {
   return out;
 }
 
-function toEventInfo(candidate: Candidate): EventInfo {
-  return { task: candidate.task.id, cpu: candidate.cpu, op: candidate.op, reads: candidate.op.reads, writes: candidate.op.writes, preempts: candidate.preempts };
+const NONE: readonly Shared[] = [];
+
+function toEventInfo(candidate: Candidate, plain: boolean): EventInfo {
+  const op = candidate.op;
+  return { task: candidate.task.id, cpu: candidate.cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts: candidate.preempts };
 }
 
-/** The machine's dependency relation: same CPU, or a shared object written by either. */
+/**
+ * The machine's dependency relation: same CPU, or a shared object written by either
+ * (two commutative updates of one object, `Op.commutes`, are not a conflict).
+ */
 export function dependent(a: EventInfo, b: EventInfo): boolean {
   if (a.cpu === b.cpu) return true;
-  for (const w of a.writes) if (b.writes.includes(w) || b.reads.includes(w)) return true;
+  for (const w of a.writes) {
+    if (b.reads.includes(w)) return true;
+    if (b.writes.includes(w) && !(a.commutes.includes(w) && b.commutes.includes(w))) return true;
+  }
   for (const w of b.writes) if (a.reads.includes(w)) return true;
   return false;
+}
+
+/** Per shared object: the last plain write, and the reads and commutative updates since. */
+interface Accesses {
+  lastWrite: number;
+  reads: number[];
+  commuting: number[];
 }
 
 /**
  * The latest dependent events before `event`, latest first: every other dependent
  * event happens before one of these, so only these can be in a race with it.
  */
-function directPredecessors(event: EventInfo, lastOnCpu: number[], lastWrite: Map<Shared, number>, readsSinceWrite: Map<Shared, number[]>): number[] {
+function directPredecessors(event: EventInfo, lastOnCpu: number[], accesses: Map<Shared, Accesses>): number[] {
   const found = new Set<number>();
   const onCpu = lastOnCpu[event.cpu];
   if (onCpu !== undefined) found.add(onCpu);
   for (const object of event.reads) {
-    const w = lastWrite.get(object);
-    if (w !== undefined) found.add(w);
+    const a = accesses.get(object);
+    if (a === undefined) continue;
+    if (a.lastWrite >= 0) found.add(a.lastWrite);
+    for (const c of a.commuting) found.add(c);
   }
   for (const object of event.writes) {
-    const w = lastWrite.get(object);
-    if (w !== undefined) found.add(w);
-    for (const r of readsSinceWrite.get(object) ?? []) found.add(r);
+    const a = accesses.get(object);
+    if (a === undefined) continue;
+    if (a.lastWrite >= 0) found.add(a.lastWrite);
+    for (const r of a.reads) found.add(r);
+    // Commutative updates of one object do not order each other.
+    if (!event.commutes.includes(object)) for (const c of a.commuting) found.add(c);
   }
   return [...found].sort((a, b) => b - a);
 }
 
-function record(event: EventInfo, index: number, lastOnCpu: number[], lastWrite: Map<Shared, number>, readsSinceWrite: Map<Shared, number[]>): void {
+function record(event: EventInfo, index: number, lastOnCpu: number[], accesses: Map<Shared, Accesses>): void {
   lastOnCpu[event.cpu] = index;
-  for (const object of event.reads) {
-    let reads = readsSinceWrite.get(object);
-    if (reads === undefined) readsSinceWrite.set(object, (reads = []));
-    reads.push(index);
-  }
+  const of = (object: Shared): Accesses => {
+    let a = accesses.get(object);
+    if (a === undefined) accesses.set(object, (a = { lastWrite: -1, reads: [], commuting: [] }));
+    return a;
+  };
+  for (const object of event.reads) of(object).reads.push(index);
   for (const object of event.writes) {
-    lastWrite.set(object, index);
-    readsSinceWrite.set(object, []);
+    const a = of(object);
+    if (event.commutes.includes(object)) {
+      a.commuting.push(index);
+      continue;
+    }
+    a.lastWrite = index;
+    a.reads = [];
+    a.commuting = [];
   }
 }
 

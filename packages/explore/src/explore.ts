@@ -25,7 +25,8 @@ import { encodeToken, type TargetIdentity } from "./token.js";
 export type StrategySpec =
   | { kind: "random"; seed?: number }
   | { kind: "pct"; seed?: number; depth?: number; points?: PctPoints }
-  | { kind: "dpor"; preemptionBound?: number }
+  /** DPOR; `plain` turns its reductions (commutative updates, `Op.commutes`) off. */
+  | { kind: "dpor"; preemptionBound?: number; plain?: boolean }
   | { kind: "replay"; token: string };
 
 export interface ExploreOptions {
@@ -143,7 +144,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const maxExecutions = options.maxExecutions ?? (strategy.kind === "dpor" ? 100_000 : 1_000);
   const stopAtFirst = options.stopAtFirstFailure ?? true;
   const progressEvery = options.progressEvery ?? 1_000;
-  const dpor = strategy.kind === "dpor" ? (options.dpor ?? new Dpor({ preemptionBound: strategy.preemptionBound })) : undefined;
+  const dpor = strategy.kind === "dpor" ? (options.dpor ?? new Dpor({ preemptionBound: strategy.preemptionBound, plain: strategy.plain })) : undefined;
   const seed = strategy.kind === "dpor" ? 0 : (strategy.seed ?? 1);
   const depth = strategy.kind === "pct" ? (strategy.depth ?? 3) : 0;
   const campaign = strategy.kind === "pct" ? new PctCampaign(depth, strategy.points ?? "shared") : undefined;

@@ -21,7 +21,7 @@
  */
 
 import type { Folio, Mapping, PhysicalMemory, VmaFlags } from "@foliosim/folio";
-import { Block, ModelError, Shared, SpinLock, op, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { ModelError, RwSemaphore, Shared, SpinLock, downRwSem, upRwSem, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import type { AddressSpace } from "./filemap.js";
 
 export const PAGE_SHIFT = 12;
@@ -168,14 +168,12 @@ export class Vma extends Shared implements VmaFlags {
 
 // ------------------------------------------------------------------------ mm_struct
 
-/** `mmap_lock`: a reader/writer semaphore (kernel/locking/rwsem.c), sleeping when contended. */
-export class MmapLock extends Shared {
-  readers = 0;
-  writer = false;
-  override stateDigest(): string {
-    return `${this.readers}|${this.writer}`;
-  }
-}
+/**
+ * `mmap_lock`: a reader/writer semaphore (kernel/locking/rwsem.c, the sim's
+ * `RwSemaphore`), sleeping when contended. Readers update their count commutatively,
+ * so two faults or pins taking it for reading never order each other.
+ */
+export class MmapLock extends RwSemaphore {}
 
 export class MmStruct extends Shared {
   readonly vmas: Vma[] = [];
@@ -277,40 +275,13 @@ export function addrObject(mm: MmStruct, addr: number): string {
 // ------------------------------------------------------------------------ mmap_lock
 
 function mmapLockOp(mm: MmStruct, write: boolean): Op<void> {
-  const l = mm.mmapLock;
   const label = write ? "mmap_write_lock" : "mmap_read_lock";
-  return op({
-    kind: label,
-    label,
-    writes: [l],
-    cost: "lock",
-    block: Block.Sleep,
-    mightSleep: true,
-    waitFor: `${label}(${mm.name})`,
-    enabled: () => (write ? !l.writer && l.readers === 0 : !l.writer),
-    run: (m) => {
-      if (write) l.writer = true;
-      else l.readers++;
-      m.markWrite(l);
-    },
-  });
+  return downRwSem(mm.mmapLock, write, { kind: label, label, waitFor: `${label}(${mm.name})` });
 }
 
 function mmapUnlockOp(mm: MmStruct, write: boolean): Op<void> {
-  const l = mm.mmapLock;
   const label = write ? "mmap_write_unlock" : "mmap_read_unlock";
-  return op({
-    kind: label,
-    label,
-    writes: [l],
-    cost: "lock",
-    run: (m) => {
-      if (write ? !l.writer : l.readers === 0) throw new MmModelError(label, `${mm.name} mmap_lock`, "not held");
-      if (write) l.writer = false;
-      else l.readers--;
-      m.markWrite(l);
-    },
-  });
+  return upRwSem(mm.mmapLock, write, { kind: label, label });
 }
 
 export const mmapReadLock = (mm: MmStruct): Op<void> => mmapLockOp(mm, false);

@@ -47,7 +47,11 @@ export {
   spinLock,
   spinTrylock,
   spinUnlock,
+  RwSemaphore,
+  downRwSem,
+  upRwSem,
   type LockOptions,
+  type RwSemNames,
 } from "./locking.js";
 export { WaitQueue, varWaitQueue, waitEvent, waitEventTimeout, waitVarEvent, waitVarEventTimeout, wakeUp, wakeUpNow, wakeUpVar } from "./wait.js";
 export { Completion, complete, completeAll, tryWaitForCompletion, waitForCompletion } from "./completion.js";

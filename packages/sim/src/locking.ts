@@ -8,6 +8,11 @@
  *   `bitLock` first queues itself as a waiter (setting the waiters bit, which others
  *   can test) and then sleeps until the bit clears.
  * - `LocalLock`: the non-PREEMPT_RT `local_lock`: preemption off on this CPU.
+ * - `RwSemaphore`: kernel/locking/rwsem.c's reader/writer semaphore, sleeping when
+ *   contended. Readers add to a reader count without looking at it, a commutative
+ *   update (`Op.commutes`): two readers never order each other, a writer orders both.
+ *   Simplified: no writer preference (a reader is let in whenever no writer holds it),
+ *   no optimistic spinning.
  *
  * Misuse (unlocking a lock one does not hold) raises a `ModelError`.
  */
@@ -265,6 +270,85 @@ export function bitUnlock(l: BitLock, label = l.label("unlock")): Op<void> {
         } else l.released.add(w);
       }
       m.markWrite(l);
+    },
+  });
+}
+
+/** A reader/writer semaphore: the object stands for the writer side, `readerCount` for the readers. */
+export class RwSemaphore extends Shared {
+  readers = 0;
+  writer: Task | null = null;
+  /** The reader part of `sem->count`, an object of its own: readers update it commutatively. */
+  readonly readerCount: Shared;
+  constructor(name: string) {
+    super(name);
+    this.readerCount = new RwSemReaders(this);
+  }
+  override stateDigest(): string {
+    return `${this.readers}|${this.writer?.id ?? -1}`;
+  }
+}
+
+class RwSemReaders extends Shared {
+  constructor(readonly sem: RwSemaphore) {
+    super(`${sem.name} readers`);
+  }
+  override stateDigest(): number {
+    return this.sem.readers;
+  }
+}
+
+/** How an rwsem operation is named in traces (mm's `mmap_read_lock` is `down_read` on `mmap_lock`). */
+export interface RwSemNames {
+  kind?: string;
+  label?: string;
+  waitFor?: string;
+}
+
+/** `down_read` / `down_write`: sleeps while a writer (or, for a writer, anyone) holds it. */
+export function downRwSem(l: RwSemaphore, write: boolean, names: RwSemNames = {}): Op<void> {
+  const kind = names.kind ?? (write ? "down_write" : "down_read");
+  const label = names.label ?? l.label(kind);
+  const footprint = write ? { writes: [l, l.readerCount] } : { reads: [l], writes: [l.readerCount], commutes: [l.readerCount] };
+  return op({
+    kind,
+    label,
+    ...footprint,
+    cost: "lock",
+    block: Block.Sleep,
+    mightSleep: true,
+    waitFor: names.waitFor ?? label,
+    enabled: () => l.writer === null && (!write || l.readers === 0),
+    run: (m, t) => {
+      if (write) {
+        l.writer = t;
+        m.markWrite(l);
+      } else {
+        l.readers++;
+        m.markCommutingWrite(l.readerCount);
+      }
+    },
+  });
+}
+
+/** `up_read` / `up_write`. */
+export function upRwSem(l: RwSemaphore, write: boolean, names: RwSemNames = {}): Op<void> {
+  const kind = names.kind ?? (write ? "up_write" : "up_read");
+  const footprint = write ? { writes: [l] } : { writes: [l.readerCount], commutes: [l.readerCount] };
+  return op({
+    kind,
+    label: names.label ?? l.label(kind),
+    ...footprint,
+    cost: "lock",
+    run: (m, t) => {
+      if (write ? l.writer !== t : l.readers === 0) throw new ModelError(kind, l.name, "not held");
+      if (write) {
+        l.writer = null;
+        m.markWrite(l);
+      } else {
+        l.readers--;
+        m.markCommutingWrite(l.readerCount);
+      }
     },
   });
 }

@@ -423,6 +423,18 @@ export class Machine {
     this.cycles.wrote(obj);
   }
 
+  /**
+   * Record a commutative update of `obj` (an object of the op's `commutes`): like
+   * `markWrite`, but the time of the latest write only moves forward, so two such
+   * updates on CPUs whose clocks differ leave the same time in either order (a task
+   * blocked on the object wakes when the later of them happened).
+   */
+  markCommutingWrite(obj: Shared): void {
+    const before = obj.lastWriteAt;
+    this.markWrite(obj);
+    if (before > obj.lastWriteAt) obj.lastWriteAt = before;
+  }
+
   /** Note that the current task failed to get `what` and will retry (a trylock loop). */
   noteSpin(what: string): void {
     if (CURRENT) {

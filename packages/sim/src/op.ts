@@ -80,6 +80,15 @@ export interface OpSpec<R> {
   label?: string;
   reads?: readonly Shared[];
   writes?: readonly Shared[];
+  /**
+   * Objects of `writes` this op updates commutatively: a counter changed by plain
+   * addition whose value the op does not observe (neither its result nor its `enabled`
+   * depends on it), such as the reader count of an rwsem taken for reading. Two updates
+   * of one object that both list it here leave the same state in either order, so
+   * explorers treat them as independent; against any other read or write of the object
+   * they are writes. Record them with `Machine.markCommutingWrite`.
+   */
+  commutes?: readonly Shared[];
   /** Name of an entry of the cost model, or a number of nanoseconds. */
   cost?: string | number;
   /** Executes atomically when the chooser picks this op. */
@@ -112,6 +121,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
   readonly label: string | undefined;
   readonly reads: readonly Shared[];
   readonly writes: readonly Shared[];
+  readonly commutes: readonly Shared[];
   readonly cost: string | number;
   readonly run: (m: Machine, task: Task) => R;
   readonly block: Block;
@@ -133,6 +143,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
     this.label = spec.label;
     this.reads = spec.reads ?? NO_OBJECTS;
     this.writes = spec.writes ?? NO_OBJECTS;
+    this.commutes = spec.commutes ?? NO_OBJECTS;
     this.cost = spec.cost ?? "plain";
     this.run = spec.run;
     this.block = spec.block ?? Block.None;

@@ -4,7 +4,7 @@
  * with naive enumeration state for state.
  */
 
-import { Cell, Mutex, atomicAdd, condResched, mutexLock, mutexUnlock, readOnce, spinLock, spinUnlock, SpinLock, writeOnce, type Machine, type MachineConfig, type PreemptionModel, type RunResult } from "@foliosim/sim";
+import { Cell, Mutex, RwSemaphore, atomicAdd, downRwSem, upRwSem, condResched, mutexLock, mutexUnlock, readOnce, spinLock, spinUnlock, SpinLock, writeOnce, type Machine, type MachineConfig, type PreemptionModel, type RunResult } from "@foliosim/sim";
 import type { ExploreTarget } from "../target.js";
 
 export interface Fixture {
@@ -101,4 +101,17 @@ export function spinCounter(): Fixture {
   });
 }
 
-export const SMALL_FIXTURES = [storeBuffer, lostUpdate, sharedCpu, voluntary, abba, spinCounter];
+/** Three readers and a writer of an rwsem-protected value (readers commute, `Op.commutes`). */
+export function rwsemReaders(): Fixture {
+  return fixture("rwsem-readers", 4, "none", (m) => {
+    const sem = new RwSemaphore("sem");
+    const v = new Cell("v", 0);
+    for (let t = 0; t < 3; t++) {
+      m.spawn({ name: `reader${t}`, cpu: t, *body() { yield downRwSem(sem, false); const seen = yield* readOnce(v); yield upRwSem(sem, false); return seen; } });
+    }
+    m.spawn({ name: "writer", cpu: 3, *body() { yield downRwSem(sem, true); yield* writeOnce(v, 1); yield upRwSem(sem, true); } });
+    return () => `${v.value}`;
+  });
+}
+
+export const SMALL_FIXTURES = [storeBuffer, lostUpdate, sharedCpu, voluntary, abba, spinCounter, rwsemReaders];
