@@ -84,3 +84,36 @@ describe("differential check: what samplers find, a complete DPOR finds", () => 
     if (FULL) console.log(`${scenario} on ${kernel}: samplers found ${r.sampled.length}, DPOR ${r.dpor.complete ? "complete" : "not complete"} after ${r.dpor.executions} with ${r.dpor.signatures.length}`);
   }, FULL ? 1_800_000 : 120_000);
 });
+
+/**
+ * The reductions against plain DPOR with sleep sets: honouring commutative updates
+ * (`Op.commutes`: the readers of an rwsem) explores fewer executions and must reach the
+ * same verdict and the same distinct failures wherever both runs are complete.
+ */
+const REDUCED: [string, string][] = FULL
+  ? CATALOG.flatMap((s) => headlineKernels().map((k): [string, string] => [s.id, k]))
+  : [
+      ["transient-ref-concurrent", "linux-7.0"],
+      ["pkvm-same-cpu-concurrent", "linux-7.3"],
+    ];
+
+function distinct(r: ReturnType<typeof explore>): string[] {
+  return r.failures.map((f) => f.signature).sort();
+}
+
+describe("reductions keep plain DPOR's verdicts", () => {
+  it.each(REDUCED)("%s on %s: commutative updates", (scenario, kernel) => {
+    const target = loadTarget(scenario, kernel);
+    const budget = { maxExecutions: Number(process.env.FOLIOSIM_REDUCED_BUDGET ?? (FULL ? 5_000 : 3_000)), stopAtFirstFailure: false, shrink: false } as const;
+    const plain = explore(target, { ...budget, strategy: { kind: "dpor", plain: true } });
+    const reduced = explore(target, { ...budget, strategy: { kind: "dpor" } });
+    if (FULL) console.log(`${scenario} on ${kernel}: plain ${plain.executions}${plain.dpor!.complete ? "" : "+"}, reduced ${reduced.executions}${reduced.dpor!.complete ? "" : "+"} (${reduced.verdict})`);
+    if (plain.dpor!.complete) {
+      expect(reduced.dpor!.complete).toBe(true);
+      expect(reduced.executions).toBeLessThanOrEqual(plain.executions);
+    }
+    if (!plain.dpor!.complete || !reduced.dpor!.complete) return;
+    expect(reduced.verdict).toBe(plain.verdict);
+    expect(distinct(reduced)).toEqual(distinct(plain));
+  }, FULL ? 3_600_000 : 120_000);
+});
