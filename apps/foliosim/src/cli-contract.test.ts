@@ -11,6 +11,7 @@ import { cli } from "./test-support.js";
 import { EXIT } from "./exit-codes.js";
 import { EXPECTED } from "./expected.js";
 import { headlineKernels, CATALOG } from "@foliosim/scenarios";
+import { clearRegisteredVariants } from "@foliosim/sim";
 
 beforeAll(() => {
   process.env.FOLIOSIM_IN_THREAD = "1";
@@ -228,6 +229,22 @@ describe("compare --set and replay commands that run as printed", () => {
     expect(words).toEqual(expect.arrayContaining(["--scenario", S4, "--kernel", "linux-6.11+collect=will-v1"]));
     const again = await cli(...words.slice(1), "--trace", "none");
     expect(again.code).toBe(EXIT.failed);
+  });
+});
+
+describe("replay commands of user variants", () => {
+  it("name the variant module a kernel uses (--variant), so they run as printed in a fresh process", async () => {
+    const module = join(EXAMPLES_DIR, "variants", "drain-too-late.ts");
+    const c = await cli("compare", "pkvm-mlock-cma", "--variant", module, "--kernel", "linux-6.11+collect=drain-too-late", "--budget", "2", "--workers", "0");
+    const line = c.stdout.split("\n").find((l) => l.includes("foliosim replay fs1."))!;
+    const words = line.slice(line.indexOf("foliosim replay")).split(" ");
+    expect(words.slice(3)).toEqual(["--kernel", "linux-6.11+collect=drain-too-late", "--variant", module]);
+    clearRegisteredVariants(); // as a fresh process has none
+    const without = await cli(...words.slice(1, 5), "--trace", "none");
+    expect(without.code).toBe(EXIT.usage);
+    clearRegisteredVariants();
+    const again = await cli(...words.slice(1), "--trace", "none");
+    expect(again.code, again.stderr).toBe(EXIT.failed);
   });
 });
 

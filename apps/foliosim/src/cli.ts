@@ -8,7 +8,7 @@
  */
 
 import { evaluateCommand, renderEvaluate, renderEvaluateMarkdown } from "./commands/evaluate.js";
-import { loadVariantModule } from "./variant-modules.js";
+import { loadVariantModule, variantFilesOf } from "./variant-modules.js";
 import { applyConfig, applyConfigSet, configScenarios, loadConfig, oneScenario, type Config } from "./config.js";
 import { Command, CommanderError, Option } from "commander";
 import { parseShard } from "@foliosim/explore";
@@ -28,7 +28,8 @@ import { checkOutput, writeFileAtomic } from "./fs-atomic.js";
 import { checkWorkers, LIMITS } from "./limits.js";
 import { compareChoice, DEFAULT_MAX_STEPS, MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type StrategyChoice } from "./options.js";
 import { renderExplore, renderFound, renderList, renderMatrix, renderMatrixMarkdown, renderRun, renderValidate, progressBar } from "./render/text.js";
-import { escapeControl } from "./render/escape.js";
+import { escapeControl, shellWord } from "./render/escape.js";
+export { shellWord } from "./render/escape.js";
 import { versions, versionText } from "./version.js";
 import { writeFtrace } from "./render/ftrace.js";
 import { loadScenarioFile } from "./scenario-files.js";
@@ -539,15 +540,11 @@ function parseShardOption(text: string): { index: number; count: number } {
   }
 }
 
-/** A shell word: as it is when safe, else in single quotes. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The command that replays a counterexample as printed: the token, plus where it came
  * from when the catalog and presets alone do not say (a user file, a kernel with
- * overrides, --set parameters).
+ * overrides and the variant modules it names, --set parameters).
  */
 export function replayLine(files: ReadonlyMap<string, string>): (scenario: string, kernel: string, token: string) => string {
   return (scenario, kernel, token) => {
@@ -556,6 +553,7 @@ export function replayLine(files: ReadonlyMap<string, string>): (scenario: strin
     const file = files.get(id);
     if (file !== undefined) words.push("--scenario", file);
     if (file !== undefined || kernel.includes("+")) words.push("--kernel", kernel);
+    for (const module of variantFilesOf(kernel)) words.push("--variant", module);
     for (const [k, v] of Object.entries(params)) words.push("--set", `${k}=${String(v)}`);
     return words.map(shellWord).join(" ");
   };

@@ -66,6 +66,21 @@ describe("foliosim evaluate", () => {
     expect(s4.after.costs.virtual_ns).toBeGreaterThan(500_000_000);
   });
 
+  it("a counterexample's replay command names the scenario file, the kernel and the variant module, and runs as printed", async () => {
+    const s4 = join(EXAMPLES_DIR, "s4-transient-ref.yaml");
+    const module = example("drain-too-late.ts");
+    const { stdout } = await cli("evaluate", "--kernel", "linux-6.11", "--variant", module, s4, ...FAST, "--json");
+    const after = (JSON.parse(stdout) as EvaluateReport).races[0].after;
+    expect(after.failure!.replay).toBe(`foliosim replay ${after.failure!.token} --scenario ${s4} --kernel linux-6.11+collect=drain-too-late --variant ${module}`);
+    clearRegisteredVariants(); // as a fresh process has none
+    const again = await cli(...after.failure!.replay.split(" ").slice(1), "--trace", "none");
+    expect(again.code, again.stderr).toBe(EXIT.failed);
+    const text = await cli("evaluate", "--kernel", "linux-6.11", "--variant", module, s4, ...FAST);
+    const at = text.stdout.split("\n").findIndex((l) => l.includes("replay: foliosim replay"));
+    expect(text.stdout.split("\n")[at]).toMatch(/ \\$/); // continued as the shell reads it
+    for (const line of text.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(75);
+  });
+
   it("--markdown gives the same report as a table", async () => {
     const { stdout } = await cli("evaluate", "--kernel", "linux-6.11", "--variant", example("drain-unexplained-refs.ts"), "pkvm-mlock-cma", ...FAST, "--markdown");
     expect(stdout).toContain("| `pkvm-mlock-cma` |");

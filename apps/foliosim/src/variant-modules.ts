@@ -69,6 +69,19 @@ export function loadVariantModule(file: string): Variant {
   return variant;
 }
 
+/** The module files of the loaded variants a kernel spec names (`linux-7.0+collect=<id>`): what a printed command must load again. */
+export function variantFilesOf(kernel: string): string[] {
+  const plus = kernel.indexOf("+");
+  if (plus < 0) return [];
+  const files: string[] = [];
+  for (const item of kernel.slice(plus + 1).split(",")) {
+    const eq = item.indexOf("=");
+    const file = eq > 0 ? registeredVariant(item.slice(0, eq), item.slice(eq + 1))?.file : undefined;
+    if (file !== undefined && !files.includes(file)) files.push(file);
+  }
+  return files;
+}
+
 /** In a worker: load the modules the parent loaded. */
 export function loadVariantsFromEnv(): void {
   for (const path of (process.env[VARIANTS_ENV] ?? "").split(delimiter).filter(Boolean)) loadVariantModule(path);

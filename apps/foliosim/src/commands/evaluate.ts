@@ -17,7 +17,9 @@ import { parseKernelSpec } from "../kernel-spec.js";
 import { capBudget } from "../options.js";
 import { writeFtrace } from "../render/ftrace.js";
 import { buildTraceDocument } from "../render/trace-model.js";
-import { looksLikeModule, loadVariantModule } from "../variant-modules.js";
+import { looksLikeModule, loadVariantModule, variantFilesOf } from "../variant-modules.js";
+import { shellWord } from "../render/escape.js";
+import { looksLikeFile } from "../scenario-files.js";
 
 export interface EvaluateOptions {
   /** The base kernel spec (`linux-7.3`, `linux-6.11+lru-batch-clears-lru=off`). */
@@ -46,7 +48,8 @@ export interface SideResult {
   executions: number;
   /** Medians over the executions, per cost metric. */
   costs: Record<string, number>;
-  failure?: { kind: string; message: string; token: string; ftrace: string[] };
+  /** `replay`: the command that replays the counterexample, as printed (scenario file, kernel and variant module included). */
+  failure?: { kind: string; message: string; token: string; replay: string; ftrace: string[] };
 }
 
 export interface RaceEvaluation {
@@ -75,9 +78,11 @@ export function evaluateCommand(o: EvaluateOptions): EvaluateReport {
   const base = parseKernelSpec(o.kernel);
   const withVariant = parseKernelSpec(`${o.kernel}${o.kernel.includes("+") ? "," : "+"}${variant.point}=${variant.id}`);
   const scenarios = chooseScenarios(o);
+  const files = new Map(o.scenarios.filter(looksLikeFile).map((arg) => [resolveScenario(arg).scenario.id, arg]));
   const races = scenarios.map((s) => {
-    const before = evaluateSide(targetFor(s, base), o);
-    const after = evaluateSide(targetFor(s, withVariant), o);
+    const replay = replayCommand(files.get(s.id), o.maxSteps);
+    const before = evaluateSide(targetFor(s, base), o, replay);
+    const after = evaluateSide(targetFor(s, withVariant), o, replay);
     return { scenario: s.id, before, after, change: changeOf(before.verdict, after.verdict) };
   });
   const summary: Record<Change, number> = { fixed: 0, broken: 0, unchanged: 0, "still fails": 0, inconclusive: 0 };
@@ -115,7 +120,17 @@ function changeOf(before: SideResult["verdict"], after: SideResult["verdict"]): 
   return after === "holds" ? "fixed" : "broken";
 }
 
-function evaluateSide(target: ExploreTarget, o: EvaluateOptions): SideResult {
+/** The replay command of a counterexample: the token, the kernel, the variant modules it names, and the scenario file when not a catalog id. */
+function replayCommand(file: string | undefined, maxSteps: number | undefined): (token: string, kernel: string) => string {
+  return (token, kernel) => {
+    const words = ["foliosim", "replay", token, ...(file !== undefined ? ["--scenario", file] : []), "--kernel", kernel];
+    for (const module of variantFilesOf(kernel)) words.push("--variant", module);
+    if (maxSteps !== undefined && maxSteps !== 60_000) words.push("--max-steps", String(maxSteps));
+    return words.map(shellWord).join(" ");
+  };
+}
+
+function evaluateSide(target: ExploreTarget, o: EvaluateOptions, replayOf: (token: string, kernel: string) => string): SideResult {
   const budget = { maxSteps: o.maxSteps ?? 60_000 };
   let r: ExploreResult = explore(target, capBudget<ExploreOptions>({ ...budget, strategy: { kind: "dpor" }, maxExecutions: o.dporBudget ?? 400, shrink: 200 }));
   let method: SideResult["method"] = "dpor";
@@ -129,7 +144,7 @@ function evaluateSide(target: ExploreTarget, o: EvaluateOptions): SideResult {
   const side: SideResult = { kernel: target.kernelId, verdict: r.verdict, method, executions: r.executions, costs };
   if (r.firstFailure) {
     const f = r.firstFailure;
-    side.failure = { kind: f.kind, message: f.message, token: f.shrunk.token, ftrace: ftraceTail(target, f.shrunk.token, f, o.traceLines ?? 8) };
+    side.failure = { kind: f.kind, message: f.message, token: f.shrunk.token, replay: replayOf(f.shrunk.token, target.kernelId), ftrace: ftraceTail(target, f.shrunk.token, f, o.traceLines ?? 8) };
   }
   return side;
 }
@@ -165,6 +180,20 @@ function verdictText(s: SideResult): string {
 }
 
 /** Wrap `text` at WIDTH, continuation lines indented by `indent`. */
+/** A command wrapped as the shell reads it: each line but the last ends in " \\". */
+function wrapCommand(text: string, indent: string): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && (line + " " + word).length > WIDTH - 2) {
+      out.push(`${line} \\`);
+      line = indent + word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.flatMap((l) => (l.length <= WIDTH ? [l] : chop(l, indent)));
+}
+
 function wrap(text: string, indent: string): string[] {
   const out: string[] = [];
   let line = "";
@@ -202,7 +231,7 @@ function failureLines(label: string, s: SideResult): string[] {
   const f = s.failure;
   return [
     ...wrap(`  ${label} fails: ${f.message}`, "    "),
-    ...wrap(`    replay: foliosim replay ${f.token} --kernel ${s.kernel}`, "      "),
+    ...wrapCommand(`    replay: ${f.replay}`, "      "),
     ...f.ftrace.map((l) => `      ${l}`).flatMap((l) => (l.length <= WIDTH ? [l] : [l.slice(0, WIDTH - 3) + "..."])),
   ];
 }
@@ -242,7 +271,7 @@ export function renderEvaluateMarkdown(report: EvaluateReport): string {
     for (const name of EVALUATE_COSTS) out.push(`| ${COST_LABEL[name]} | ${r.before.costs[name] ?? 0} | ${r.after.costs[name] ?? 0} |`);
     for (const [label, side] of [["before", r.before], ["after", r.after]] as const) {
       if (!side.failure) continue;
-      out.push("", `${label} fails: ${side.failure.message}`, "", "```", `foliosim replay ${side.failure.token} --kernel ${side.kernel}`, ...side.failure.ftrace, "```");
+      out.push("", `${label} fails: ${side.failure.message}`, "", "```", side.failure.replay, ...side.failure.ftrace, "```");
     }
   }
   return out.join("\n") + "\n";

@@ -18,3 +18,8 @@ function escapeChar(c: string): string {
 export function escapeControl(text: string, singleLine = false): string {
   return text.replace(singleLine ? CONTROL_AND_NEWLINE : CONTROL, escapeChar);
 }
+
+/** A shell word: as it is when safe, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
