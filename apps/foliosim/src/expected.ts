@@ -87,6 +87,14 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   },
   "hmm-fault-storm": holdsEverywhere("seed 002: the faults wait for the driver's migration and read the value (§7.2)"),
   "hmm-migrate-cycle": holdsEverywhere("seed 002: migrate_vma to the device and back keeps the data (§6.2–§6.6)"),
+  // Outside the headline set (compare --all does not run it): PCT finds the -ENOMEM.
+  "longterm-pin-enomem": {
+    "linux-6.10": { outcome: "fails", source: "mm/gup.c migrate_longterm_unpinnable_folios: if (migrate_pages(...)) ret = -ENOMEM; the other pinner's pin, held through the move passes, fails the migration (§4.2)" },
+    "linux-6.11": { outcome: "fails", source: "as 6.10: any migrate_pages() failure is -ENOMEM (§4.2)" },
+    "linux-6.17": { outcome: "fails", source: "as 6.10: the ref_count ladder drains, but a pin is not a batch reference (§4.2)" },
+    "linux-7.0": { outcome: "fails", source: "as 6.10 (§4.2)" },
+    "linux-7.3": { outcome: "fails", source: "as 6.10: lru_cache_drain_for_folio() cannot drop another task's pin (§4.2)" },
+  },
 };
 
 /** The expectation of one cell; undefined when none is declared (the cell is expected to hold). */

@@ -46,6 +46,7 @@ describe("catalog", () => {
       "pkvm-mlock-cma-concurrent",
       "transient-ref-concurrent",
       "pkvm-same-cpu-concurrent",
+      "longterm-pin-enomem",
     ]);
   });
 

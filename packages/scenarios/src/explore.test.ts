@@ -3,8 +3,9 @@
 // DPOR and by PCT within 1,000 executions. Exhaustive exploration also finds
 // schedules the timed chooser never produces (see the last block).
 import { describe, expect, it } from "vitest";
-import { explore, type ExploreResult } from "@foliosim/explore";
-import { getScenario, loadTarget, scenarioTarget, type ParamValues } from "./index.js";
+import { explore, replay, type ExploreResult } from "@foliosim/explore";
+import { TimedChooser } from "@foliosim/sim";
+import { getScenario, HEADLINE_SCENARIOS, headlineKernels, loadTarget, runScenario, scenarioTarget, summarize, type ParamValues, type ScenarioTarget } from "./index.js";
 
 function dpor(scenario: string, kernel: string): ExploreResult {
   return explore(loadTarget(scenario, kernel), { strategy: { kind: "dpor" }, maxExecutions: 5_000, stopAtFirstFailure: true, shrink: false });
@@ -152,5 +153,37 @@ describe("what only exhaustive exploration shows", () => {
 
   it("a 1 us transient reference taken in the middle of the retry passes fails linux-7.0 too", () => {
     expect(dpor("transient-ref[hold_ns=1000]", "linux-7.0").verdict).toBe("fails");
+  });
+});
+
+// Two FOLL_LONGTERM pinners of one movable page (catalog entry outside the headline
+// set): whichever isolates the folio migrates it while the other still holds its GUP pin,
+// so every move pass sees the extra pin and mm/gup.c's migrate_longterm_unpinnable_folios
+// turns the migrate_pages() failure into -ENOMEM. The timed chooser's schedules hold (the
+// other pin is dropped before the passes); PCT finds the losing schedule on every
+// headline kernel, and its replay shows the loser's -12 beside the winner's 1 page.
+describe("longterm-pin-enomem: two longterm pinners of one page", () => {
+  it("is a catalog entry outside the headline set (DPOR does not prove it in seconds)", () => {
+    expect(HEADLINE_SCENARIOS.map((s) => s.id)).not.toContain("longterm-pin-enomem");
+    expect(getScenario("longterm-pin-enomem").tasks.map((t) => [t.name, t.cpu])).toEqual([["pinner0", 0], ["pinner1", 1]]);
+  });
+
+  it.each(headlineKernels())("on %s the timed schedules hold: both pins return 1 page", (kernel) => {
+    for (const seed of [0, 1, 2]) {
+      const r = runScenario(getScenario("longterm-pin-enomem"), kernel, new TimedChooser(seed));
+      expect(r.verdict, `${kernel} seed ${seed}`).toBe("holds");
+      expect(r.calls.filter((c) => c.call === "pin_user_pages").map((c) => (c.result as { ret: number }).ret)).toEqual([1, 1]);
+    }
+  });
+
+  it.each(headlineKernels())("on %s PCT finds the loser's -ENOMEM; the replay gives one pinner -12 and the other 1", (kernel) => {
+    const r = pct("longterm-pin-enomem", kernel);
+    expect(r.verdict).toBe("fails");
+    const f = r.failures[0];
+    expect(f.message).toMatch(/^pinner[01]: pin_user_pages ret returned -12 \(ENOMEM\); expected 1$/);
+    const target = loadTarget("longterm-pin-enomem", kernel) as ScenarioTarget;
+    const replayed = replay(target, f.token!);
+    const calls = summarize(target, replayed.result, getScenario("longterm-pin-enomem")).calls;
+    expect(calls.filter((c) => c.call === "pin_user_pages").map((c) => (c.result as { ret: number }).ret).sort()).toEqual([-12, 1]);
   });
 });
