@@ -346,7 +346,8 @@ function* faultDirtySharedPage(folio: Folio): TaskGen<void> {
  * `finish-fault`, ./variants/finish-fault.ts: nothing ≤ 6.10, anonymous shmem
  * 6.11–6.16, any shmem in 6.17, any file folio from 6.18): `folio_ref_add(folio,
  * nr - 1)` and `set_pte_range` of every page. Any other fault maps the faulting page
- * alone (and a COW copy is a new small folio). There is no fault-around (`map_pages`).
+ * alone (and a COW copy is a new small folio), as does a large folio whose range is
+ * partly mapped already (`needs_fallback`). There is no fault-around (`map_pages`).
  */
 export function finishFault(vmf: VmFault, folio: Folio): TaskGen<number> {
   return traced("finish_fault", finishFaultBody(vmf, folio));
@@ -373,10 +374,17 @@ function mapsWhole(vma: Vma): boolean {
 }
 
 function* finishFaultBody(vmf: VmFault, folio: Folio): TaskGen<number> {
-  const { page, nr, start } = finishFaultRange(vmf, folio);
+  let { page, nr, start } = finishFaultRange(vmf, folio);
   yield* pteLock(vmf.mm, vmf.address);
-  const none = nr === 1 ? (yield* readPte(vmf.slot, "pte_none")).kind === "none" : yield* ptesNone(vmf.mm, start, nr, "pte_range_none");
-  if (!none) {
+  if (nr > 1 && !(yield* ptesNone(vmf.mm, start, nr, "pte_range_none"))) {
+    // Some entry of the range is mapped: fall back to the faulting page alone
+    // (`needs_fallback`, Brian Geffon's fix of 43e027e41423, Cc stable, 6.14; before it
+    // the fault returned VM_FAULT_NOPAGE and was retried for ever).
+    yield* pteUnlock(vmf.mm, vmf.address);
+    ({ page, nr, start } = { page: vmf.pgoff - folio.index, nr: 1, start: vmf.address });
+    yield* pteLock(vmf.mm, vmf.address);
+  }
+  if (nr === 1 && (yield* readPte(vmf.slot, "pte_none")).kind !== "none") {
     yield* pteUnlock(vmf.mm, vmf.address);
     return VM_FAULT_NOPAGE;
   }

@@ -12,6 +12,7 @@ import { lruAddDrain } from "@foliosim/lru";
 import { getPte, type MmStruct } from "./mm-types.js";
 import { touch } from "./memory.js";
 import { MAP_ANONYMOUS, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, munmap } from "./mmap.js";
+import { madviseDontneed } from "./madvise.js";
 import { memfdCreate } from "./shmem.js";
 import { pinFolio, snap, unpinFolio, where, world, type World } from "./testing.js";
 
@@ -139,6 +140,16 @@ describe("large folios by release: finish_fault and the rmap's mlock", () => {
     expect(g).toBe(f);
     expect(snap(f)).toMatchObject({ ref: 6, exp: 6, mapcount: 2, holders: { map: 2, pagecache: 4 } });
     expect(getPte(mm, a + 2 * PAGE)).toMatchObject({ kind: "present", folio: f, page: 2, writable: false });
+  });
+
+  it("a fault whose range is partly mapped falls back to the faulting page (needs_fallback; it used to retry for ever): MADV_DONTNEED of page 2, then a touch maps page 2 alone", () => {
+    const { w, mm, a } = setup(2);
+    const f = w.step(0, () => touch(mm, a, true));
+    w.step(0, () => madviseDontneed(mm, a + 2 * PAGE, PAGE));
+    expect(snap(f)).toMatchObject({ mapcount: 3, holders: { map: 3, pagecache: 4 } });
+    expect(w.step(0, () => touch(mm, a + 2 * PAGE, false))).toBe(f);
+    expect(snap(f)).toMatchObject({ ref: 8, exp: 8, mapcount: 4, holders: { map: 4, pagecache: 4 } });
+    expect(getPte(mm, a + 2 * PAGE)).toMatchObject({ kind: "present", folio: f, page: 2 });
   });
 
   it("shared anonymous memory (vma_is_anon_shmem) is mapped whole from 6.11, one page on 6.10", () => {
