@@ -81,6 +81,20 @@ describe("foliosim evaluate", () => {
     for (const line of text.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(75);
   });
 
+  it("exits 1 when a race that held fails with the variant (broken), and says DPOR where DPOR completed and PCT where it did not", async () => {
+    const broken = await cli("evaluate", "--kernel", "linux-7.3", "--variant", example("drain-too-late.ts"), "pkvm-mlock-cma", ...FAST, "--json");
+    expect(broken.code).toBe(EXIT.failed);
+    const report = JSON.parse(broken.stdout) as EvaluateReport;
+    const [s1] = report.races;
+    expect([s1.before.verdict, s1.before.method, s1.after.verdict, s1.change, report.regressed]).toEqual(["holds", "dpor", "fails", "broken", true]);
+    const text = await cli("evaluate", "--kernel", "linux-7.3", "--variant", example("drain-too-late.ts"), "pkvm-mlock-cma", ...FAST);
+    expect(text.stdout).toContain("before: holds (DPOR, complete) on linux-7.3");
+    expect(text.code).toBe(EXIT.failed);
+    const sampled = await cli("evaluate", "--kernel", "linux-7.3", "--variant", example("drain-unexplained-refs.ts"), "pkvm-mlock-cma", "--dpor-budget", "2", "--budget", "5");
+    expect(sampled.stdout).toContain("before: holds (PCT, 5 runs) on linux-7.3");
+    expect(sampled.code).toBe(EXIT.ok);
+  });
+
   it("--markdown gives the same report as a table", async () => {
     const { stdout } = await cli("evaluate", "--kernel", "linux-6.11", "--variant", example("drain-unexplained-refs.ts"), "pkvm-mlock-cma", ...FAST, "--markdown");
     expect(stdout).toContain("| `pkvm-mlock-cma` |");
