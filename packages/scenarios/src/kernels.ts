@@ -97,7 +97,7 @@ export const KERNEL_PRESETS: readonly KernelPreset[] = [
     base: "linux-6.10",
     variants: { "lru-batch-clears-lru": "on", "finish-fault": "anon-shmem" },
     source:
-      "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\"); and Baolin Wang, \"mm: memory: extend finish_fault() to support large folio\" (anonymous shmem mTHP, 6.11 merge window): finish_fault maps a large anonymous-shmem folio whole, tmpfs/memfd still one page",
+      "6.11–6.16: adds 33dfe9204f29 (Ge Yang, \"mm/gup: clear the LRU flag of a page before adding to LRU batch\"); and 43e027e41423 (Baolin Wang, \"mm: memory: extend finish_fault() to support large folio\", anonymous shmem mTHP, 6.11 merge window): finish_fault maps a large anonymous-shmem folio whole, tmpfs/memfd still one page",
     headline: true,
   },
   {

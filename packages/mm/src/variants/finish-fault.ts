@@ -11,7 +11,7 @@
  * | `shmem`      | any shmem: tmpfs, memfd too (`vma_is_shmem`)   | 6.17       |
  * | `file`       | any file folio (the shmem test is gone)        | 6.18 on    |
  *
- * Sources: Baolin Wang, "mm: memory: extend finish_fault() to support large folio"
+ * Sources: 43e027e41423 (Baolin Wang, "mm: memory: extend finish_fault() to support large folio"
  * (anonymous shmem mTHP, 6.11 merge window); Baolin Wang, "mm: fault in complete folios
  * instead of individual pages for tmpfs" (in Andrew Morton's "[GIT PULL] MM updates for
  * 6.17-rc1", 30 Jul 2025, tags/mm-stable-2025-07-30-15-25); 19773df031bc (Kiryl
@@ -36,7 +36,7 @@ export const finishFaultPerPage = defineVariant({
 export const finishFaultAnonShmem = defineVariant({
   id: "anon-shmem",
   point: "finish-fault",
-  source: "Baolin Wang, \"mm: memory: extend finish_fault() to support large folio\" (6.11): if (!vma_is_anon_shmem(vma) || userfaultfd_armed(vma)) nr_pages = 1",
+  source: "43e027e41423 (Baolin Wang, \"mm: memory: extend finish_fault() to support large folio\", 6.11): if (!vma_is_anon_shmem(vma) || userfaultfd_armed(vma)) nr_pages = 1",
   hook: { anonShmem: true, shmem: false, file: false },
 });
 
