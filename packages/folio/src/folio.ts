@@ -257,6 +257,14 @@ class FolioWord extends Shared {
   }
 }
 
+/**
+ * The folio whose `ref`, `flagsWord` or `map` word `obj` is, else undefined: what a
+ * write of `obj` can have changed, for invariant checks that look only at that.
+ */
+export function folioOfWord(obj: Shared): Folio | undefined {
+  return obj instanceof FolioWord ? obj.folio : undefined;
+}
+
 /** A stable 16-hex-digit stand-in for the hashed `mapping=%p` of the page_ref tracepoints. */
 export function mappingPointer(m: Mapping | null): string {
   if (m === null) return "0000000000000000";

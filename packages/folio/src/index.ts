@@ -19,6 +19,7 @@ export {
   folioMaybeDmaPinned,
   folioMayBeLruCached,
   folioNrPages,
+  folioOfWord,
   folioTestAnon,
   folioTestLarge,
   mappingPointer,

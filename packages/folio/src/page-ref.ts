@@ -14,7 +14,7 @@
  * free folio, a put below zero, a put by a holder that holds nothing — is a ModelError.
  */
 
-import { ModelError, op, type Machine, type Op } from "@foliosim/sim";
+import { ModelError, noteChange, op, type Machine, type Op } from "@foliosim/sim";
 import { Folio, MIGRATETYPE, mappingPointer, pfnHex } from "./folio.js";
 import { formatFlags } from "./page-flags.js";
 
@@ -160,6 +160,8 @@ export function transferHolder(f: Folio, from: string, to: string, n = 1): void 
   if (f.holderCount(from) < n) throw new ModelError("transfer_reference", f.name, `"${from}" holds ${f.holderCount(from)}, cannot hand ${n} to "${to}"`);
   f.addHolder(from, -n);
   f.addHolder(to, n);
+  // Called inside ops and between them: the ledger is model bookkeeping, not a write.
+  noteChange(f.ref);
 }
 
 /** `folio_ref_freeze`: replace exactly `count` by 0. */

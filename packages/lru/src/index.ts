@@ -45,7 +45,7 @@ export {
 } from "./swap.js";
 export { mlockDrainLocal, mlockDrainRemote, mlockFolio, mlockFolioBatch, mlockNewFolio, munlockFolio, needMlockDrain } from "./mlock.js";
 export { PUTBACK_HOLDER, folioIsolateLru, folioPutbackLru } from "./vmscan.js";
-export { lruInvariants, refcountMatchesHolders, unexplainedRefs } from "./invariants.js";
+export { LruPlaces, lruInvariants, refcountMatchesHolders, unexplainedRefs } from "./invariants.js";
 export { LRU_COSTS } from "./costs.js";
 export { LRU_BATCH_CLEARS_LRU, LRU_BATCH_POINT, LRU_DRAIN_ALL_POINT, lruAddDrainAllLocalFirst, lruBatchClearsLru, lruBatchPolicy, lruDrainAllPolicy } from "./variants/batch-policy.js";
 export { johnMemallocPin } from "./variants/john-memalloc-pin.js";

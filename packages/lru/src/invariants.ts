@@ -4,8 +4,8 @@
  */
 
 import { PG, folioExpectedRefCount, type Folio } from "@foliosim/folio";
-import type { Machine } from "@foliosim/sim";
-import { ISOLATED_HOLDER, LRU_BATCHES, LRU_LISTS, MLOCK_HOLDER, folioLruList, getLru, pendingHolder, type LruListName } from "./lruvec.js";
+import type { Machine, Shared } from "@foliosim/sim";
+import { FolioBatch, ISOLATED_HOLDER, LRU_BATCHES, LRU_LISTS, MLOCK_HOLDER, MlockBatch, folioLruList, getLru, pendingHolder, type LruListName, type LruState } from "./lruvec.js";
 import { lruBatchClearsLru } from "./variants/batch-policy.js";
 
 /**
@@ -28,17 +28,23 @@ export function lruInvariants(m: Machine, folios: readonly Folio[]): string | nu
   // look each folio up, in the order of `folios`, and report the same first violation.
   const where = wherePlaces(s);
   for (const f of folios) {
-    if (f.refcount < 0) return `${f.name}: negative refcount ${f.refcount}`;
-    for (const [h, n] of f.holders) if (n < 0) return `${f.name}: holder "${h}" is negative (${n})`;
-    if (f.mlockCount < 0) return `${f.name}: negative mlock_count ${f.mlockCount}`;
-    const msg = folioLruProblem(s, f, where.get(f) ?? NOWHERE, variant);
+    const msg = folioLruCheck(s, f, where.get(f) ?? NOWHERE, variant);
     if (msg !== null) {
       where.clear();
-      return `${f.name}: ${msg}`;
+      return msg;
     }
   }
   where.clear(); // keep no folio of this run alive
   return null;
+}
+
+/** `lruInvariants` for one folio, given where the lists and batches hold it: the first violation (with the folio's name), or null. */
+function folioLruCheck(s: LruState, f: Folio, p: Places, variant: boolean): string | null {
+  if (f.refcount < 0) return `${f.name}: negative refcount ${f.refcount}`;
+  for (const [h, n] of f.holders) if (n < 0) return `${f.name}: holder "${h}" is negative (${n})`;
+  if (f.mlockCount < 0) return `${f.name}: negative mlock_count ${f.mlockCount}`;
+  const msg = folioLruProblem(s, f, p, variant);
+  return msg === null ? null : `${f.name}: ${msg}`;
 }
 
 /** Where the lists and batches hold one folio: list entries, the last list holding it, batch slots per batch (LRU_BATCHES order), mlock-batch entries. */
@@ -87,6 +93,115 @@ function wherePlaces(s: ReturnType<typeof getLru>): Map<Folio, Places> {
   }
   for (const mb of s.mlockFbatch) for (const e of mb.fbatch.entries) at(e.folio).mlock++;
   return out;
+}
+
+/** Per folio, how many entries each container has of it: the five lists (LRU_LISTS order), the six batches (LRU_BATCHES order), the mlock batches. */
+const MLOCK_SLOT = LRU_LISTS.length + LRU_BATCHES.length;
+const COUNTS = MLOCK_SLOT + 1;
+
+/** Scratch for `LruPlaces.sync` (checks never nest). */
+const DELTA = new Map<Folio, number>();
+const VIEW: Places = { lists: 0, onList: null, slots: LRU_BATCHES.map(() => 0), mlock: 0 };
+
+/**
+ * `lruInvariants` run after every step, incrementally (a model check, like it). Where
+ * the lists and batches hold each folio is kept up to date from the containers written
+ * since the last check — the lruvec, a folio batch, an mlock batch, each compared with
+ * its content then — instead of rebuilt from all of them, and only the folios whose
+ * places changed, or that are or were in a PG_lru window, need checking again
+ * (`sync`); `check` then checks one folio exactly as `lruInvariants` does.
+ * Plain data, so a machine snapshot copies it with the run.
+ */
+export class LruPlaces {
+  /** Per folio with an entry anywhere: its counts (see COUNTS). */
+  private readonly counts = new Map<Folio, number[]>();
+  /** Each container's folios at the last sync. */
+  private readonly seenLists: Folio[][] = LRU_LISTS.map(() => []);
+  private readonly seenBatches = new Map<FolioBatch, Folio[]>();
+  private readonly seenMlock = new Map<MlockBatch, Folio[]>();
+  /** Folios in a PG_lru window (`lruClearedOnList`) at the last sync. */
+  private windows: Folio[] = [];
+  private synced = false;
+
+  /**
+   * Bring the places up to date after `written`, adding to `changed` (duplicates allowed) every folio whose
+   * places changed and every folio in a PG_lru window now or at the last sync (whether
+   * it may stay there depends on its task, which can finish without a write). False on
+   * the first call: the places were built from scratch, every folio needs checking.
+   */
+  sync(m: Machine, written: ReadonlySet<Shared>, changed: Folio[]): boolean {
+    const s = getLru(m);
+    const first = !this.synced;
+    this.synced = true;
+    if (first || written.has(s.lruvec)) {
+      for (let l = 0; l < LRU_LISTS.length; l++) this.diff(this.seenLists[l], s.lruvec.lists[LRU_LISTS[l]], l, changed);
+    }
+    if (first) {
+      for (const fb of s.cpuFbatches) for (const b of LRU_BATCHES) this.syncBatch(fb.batches[b], changed);
+      for (const mb of s.mlockFbatch) this.syncMlock(mb.fbatch, changed);
+    } else {
+      for (const w of written) {
+        if (w instanceof FolioBatch) this.syncBatch(w, changed);
+        else if (w instanceof MlockBatch) this.syncMlock(w, changed);
+      }
+    }
+    if (this.windows.length > 0 || s.lruClearedOnList.size > 0) {
+      for (const f of this.windows) changed.push(f);
+      this.windows = [...s.lruClearedOnList.keys()];
+      for (const f of this.windows) changed.push(f);
+    }
+    return !first;
+  }
+
+  /** `lruInvariants` for one folio: the first violation (with its name), or null. */
+  check(m: Machine, f: Folio): string | null {
+    const c = this.counts.get(f);
+    if (c === undefined) return folioLruCheck(getLru(m), f, NOWHERE, lruBatchClearsLru(m));
+    // `wherePlaces` counts list entries in LRU_LISTS order: the last list holding the folio is its `onList`.
+    VIEW.lists = 0;
+    VIEW.onList = null;
+    for (let l = 0; l < LRU_LISTS.length; l++) {
+      VIEW.lists += c[l];
+      if (c[l] > 0) VIEW.onList = LRU_LISTS[l];
+    }
+    for (let b = 0; b < LRU_BATCHES.length; b++) VIEW.slots[b] = c[LRU_LISTS.length + b];
+    VIEW.mlock = c[MLOCK_SLOT];
+    return folioLruCheck(getLru(m), f, VIEW, lruBatchClearsLru(m));
+  }
+
+  private syncBatch(batch: FolioBatch, changed: Folio[]): void {
+    let seen = this.seenBatches.get(batch);
+    if (seen === undefined) this.seenBatches.set(batch, (seen = []));
+    this.diff(seen, batch.folios, LRU_LISTS.length + LRU_BATCHES.indexOf(batch.batch), changed);
+  }
+
+  private syncMlock(batch: MlockBatch, changed: Folio[]): void {
+    let seen = this.seenMlock.get(batch);
+    if (seen === undefined) this.seenMlock.set(batch, (seen = []));
+    this.diff(seen, batch.entries.map((e) => e.folio), MLOCK_SLOT, changed);
+  }
+
+  /** Count what changed between a container's `seen` folios and its `now` ones into slot `k`; `seen` becomes `now`. */
+  private diff(seen: Folio[], now: readonly Folio[], k: number, changed: Folio[]): void {
+    if (seen.length === now.length) {
+      let same = true;
+      for (let i = 0; i < now.length && same; i++) same = seen[i] === now[i];
+      if (same) return;
+    }
+    for (const f of seen) DELTA.set(f, (DELTA.get(f) ?? 0) - 1);
+    for (const f of now) DELTA.set(f, (DELTA.get(f) ?? 0) + 1);
+    for (const [f, d] of DELTA) {
+      if (d === 0) continue;
+      let c = this.counts.get(f);
+      if (c === undefined) this.counts.set(f, (c = new Array<number>(COUNTS).fill(0)));
+      c[k] += d;
+      if (c.every((n) => n === 0)) this.counts.delete(f);
+      changed.push(f);
+    }
+    DELTA.clear();
+    seen.length = 0;
+    for (const f of now) seen.push(f);
+  }
 }
 
 /** The first LRU-layer problem of one folio (without its name), or null. */

@@ -161,7 +161,7 @@ export {
   type MmuNotifierRange,
   type MmuNotifyEvent,
 } from "./mmu-notifier.js";
-export { mlockCountProblems, mmInvariants, type MmInvariantOptions } from "./invariants.js";
+export { MmInvariantChecker, mlockCountProblems, mmInvariants, type MmInvariantOptions } from "./invariants.js";
 export { MADV_DONTNEED, madviseDontneed } from "./madvise.js";
 export { VM_ACCESS_FLAGS, calcVmProtBits, changeProtection, mprotect, mprotectFixup, vmaIsAccessible } from "./mprotect.js";
 export { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, movePageTables, mremap } from "./mremap.js";

@@ -36,7 +36,7 @@ export {
 } from "./runner.js";
 export { CATALOG, concurrentFormOf, getScenario, HEADLINE_SCENARIOS, UnknownScenarioError } from "./catalog/index.js";
 export { COUNTER_NAMES } from "./calls/observe.js";
-export { memoryWorld, processMm, folioLeaks, type MemoryWorld } from "./world-memory.js";
+export { memoryWorld, processMm, folioLeaks, setInvariantChecking, type InvariantChecking, type MemoryWorld } from "./world-memory.js";
 export { default as loadTarget, parseKernelRef, parseScenarioRef } from "./loader.js";
 export { catalogLoaderUrl } from "./loader-url.js";
 export { callReference, describeType, renderSchemaReference, type ArgReference, type CallReference } from "./reference.js";

@@ -11,6 +11,7 @@ export {
   current,
   currentMachine,
   fmtNs,
+  noteChange,
   type Candidate,
   type Chooser,
   type HangReport,

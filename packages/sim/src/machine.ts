@@ -240,7 +240,22 @@ export function currentMachine(): Machine {
   return CURRENT_MACHINE;
 }
 
-export type Invariant = (m: Machine) => string | null;
+/**
+ * A check run after every step that changed state. `written` holds the shared objects
+ * written since the last check (every `markWrite`, and the declared `writes` of every
+ * op run): a check may look only at what they reach (see `addInvariant`).
+ */
+/**
+ * Model bookkeeping that changed outside an op, in a task's own code between two of its
+ * steps (a reference changing hands in a folio's holders ledger): the invariant checks
+ * of the machine running that task look at `obj` again (`Machine.noteChange`). Outside
+ * a task it does nothing.
+ */
+export function noteChange(obj: Shared): void {
+  if (CURRENT !== null) CURRENT_MACHINE?.noteChange(obj);
+}
+
+export type Invariant = (m: Machine, written: ReadonlySet<Shared>) => string | null;
 
 export class Machine {
   /** The configuration the machine was built from (as given). */
@@ -284,6 +299,8 @@ export class Machine {
   private lastProgressNs = 0;
   private readonly cycles: CycleDetector;
   private readonly invariants: { name: string; check: Invariant }[] = [];
+  /** Objects written since the invariants last ran (kept only while there are invariants). */
+  private readonly written = new Set<Shared>();
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
   /** Plain data upper layers record about the run; part of the result. */
@@ -371,7 +388,14 @@ export class Machine {
     this.finishHooks.push(hook);
   }
 
-  /** Check `check` after every step; a non-null answer ends the run as an invariant failure. */
+  /**
+   * Check `check` after every step that changed state; a non-null answer ends the run as
+   * an invariant failure. The check is given the objects written since it last ran (a
+   * step that changed nothing is not checked, so its writes carry over): an incremental
+   * check looks only at what they reach, and must then find every failure a check of
+   * the whole state finds, as long as each change of state is a write of an object
+   * that reaches it (the rule footprints and livelock detection rely on too).
+   */
   addInvariant(name: string, check: Invariant): void {
     this.invariants.push({ name, check });
   }
@@ -418,6 +442,7 @@ export class Machine {
    */
   markWrite(obj: Shared, progress = true): void {
     obj.writes++;
+    if (this.invariants.length > 0) this.written.add(obj);
     obj.lastWriteAt = CURRENT ? this.cpus[CURRENT.cpu].clock : this.now;
     if (progress) this.progressed = true;
     this.cycles.wrote(obj);
@@ -433,6 +458,15 @@ export class Machine {
     const before = obj.lastWriteAt;
     this.markWrite(obj);
     if (before > obj.lastWriteAt) obj.lastWriteAt = before;
+  }
+
+  /**
+   * Tell the invariant checks that `obj` changed without a write: nothing wakes and no
+   * progress is recorded (for model bookkeeping that is no kernel state, such as who
+   * holds which reference). An incremental check then looks at what `obj` reaches.
+   */
+  noteChange(obj: Shared): void {
+    if (this.invariants.length > 0) this.written.add(obj);
   }
 
   /** Note that the current task failed to get `what` and will retry (a trylock loop). */
@@ -715,6 +749,10 @@ export class Machine {
     const op = c.op;
     this.stepCount++;
     this.progressed = false;
+    if (this.invariants.length > 0) {
+      for (const w of op.writes) this.written.add(w);
+      for (const w of op.commutes) this.written.add(w);
+    }
     CURRENT = task;
     if (CURRENT_MACHINE !== this) CURRENT_MACHINE = this;
     let result: unknown;
@@ -838,13 +876,14 @@ export class Machine {
 
   private checkInvariants(task: Task, op: Op<unknown>): void {
     for (const inv of this.invariants) {
-      const msg = inv.check(this);
+      const msg = inv.check(this, this.written);
       if (msg !== null) {
         this.status = "invariant";
         this.failure = { message: `${inv.name}: ${msg}`, task: task.name, step: this.stepCount, operation: op.label ?? op.kind };
-        return;
+        break;
       }
     }
+    this.written.clear();
   }
 
   // ---------------------------------------------------------------- running
