@@ -32,9 +32,14 @@ export interface Distribution {
   max: number;
 }
 
-/** Collects values per metric name, then summarises them. */
+/**
+ * Collects values per metric name, then summarises them. Each metric keeps how many
+ * executions gave each value, not the values themselves: memory grows with the distinct
+ * values (a handful for most metrics), not with the executions, and the summary is the
+ * same as `summarise` over every value.
+ */
 export class MetricCollector {
-  private readonly values = new Map<string, number[]>();
+  private readonly counts = new Map<string, Map<number, number>>();
 
   add(metrics: Record<string, number>): void {
     for (const name in metrics) this.addValue(name, metrics[name]);
@@ -43,17 +48,36 @@ export class MetricCollector {
   /** One metric of one execution (non-finite values are left out). */
   addValue(name: string, value: number): void {
     if (typeof value !== "number" || !Number.isFinite(value)) return;
-    let list = this.values.get(name);
-    if (list === undefined) this.values.set(name, (list = []));
-    list.push(value);
+    let counts = this.counts.get(name);
+    if (counts === undefined) this.counts.set(name, (counts = new Map()));
+    counts.set(value, (counts.get(value) ?? 0) + 1);
   }
 
   /** Summaries, keys sorted so the report is stable. */
   summary(): Record<string, Distribution> {
     const out: Record<string, Distribution> = {};
-    for (const name of [...this.values.keys()].sort()) out[name] = summarise(this.values.get(name)!);
+    for (const name of [...this.counts.keys()].sort()) out[name] = summariseCounts(this.counts.get(name)!);
     return out;
   }
+}
+
+/** `summarise` of the values that `counts` counts (value → how many times). */
+function summariseCounts(counts: ReadonlyMap<number, number>): Distribution {
+  const values = [...counts.keys()].sort((a, b) => a - b);
+  let n = 0;
+  for (const c of counts.values()) n += c;
+  if (n === 0) return { count: 0, min: 0, median: 0, max: 0 };
+  /** The `i`-th smallest value (0-based). */
+  const nth = (i: number): number => {
+    let seen = 0;
+    for (const v of values) {
+      seen += counts.get(v)!;
+      if (i < seen) return v;
+    }
+    return values[values.length - 1];
+  };
+  const median = n % 2 === 1 ? nth((n - 1) / 2) : (nth(n / 2 - 1) + nth(n / 2)) / 2;
+  return { count: n, min: values[0], median, max: values[values.length - 1] };
 }
 
 export function summarise(values: readonly number[]): Distribution {
