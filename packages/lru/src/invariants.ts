@@ -183,13 +183,15 @@ export class LruPlaces {
 
   /** Count what changed between a container's `seen` folios and its `now` ones into slot `k`; `seen` becomes `now`. */
   private diff(seen: Folio[], now: readonly Folio[], k: number, changed: Folio[]): void {
-    if (seen.length === now.length) {
-      let same = true;
-      for (let i = 0; i < now.length && same; i++) same = seen[i] === now[i];
-      if (same) return;
-    }
-    for (const f of seen) DELTA.set(f, (DELTA.get(f) ?? 0) - 1);
-    for (const f of now) DELTA.set(f, (DELTA.get(f) ?? 0) + 1);
+    // Entries the two have in common at the front and at the back cancel out: a step
+    // adds at the head or the tail, or removes one entry, so the rest is a small window.
+    let head = 0;
+    while (head < seen.length && head < now.length && seen[head] === now[head]) head++;
+    if (head === seen.length && head === now.length) return;
+    let tail = 0;
+    while (tail < seen.length - head && tail < now.length - head && seen[seen.length - 1 - tail] === now[now.length - 1 - tail]) tail++;
+    for (let i = head; i < seen.length - tail; i++) DELTA.set(seen[i], (DELTA.get(seen[i]) ?? 0) - 1);
+    for (let i = head; i < now.length - tail; i++) DELTA.set(now[i], (DELTA.get(now[i]) ?? 0) + 1);
     for (const [f, d] of DELTA) {
       if (d === 0) continue;
       let c = this.counts.get(f);
