@@ -14,10 +14,11 @@
  *   to completion. An idle CPU or an independent page must not multiply the count.
  * FOLIOSIM_BENCH_ROWS=dpor,steps,scaling,memory picks sections (default: all).
  * - Memory: RSS after 10^4 and 10^5 executions of one scenario, and after 10^6 with
- *   FOLIOSIM_BENCH_1M=1 (70–100 minutes on this machine under load). Until explore's
+ *   FOLIOSIM_BENCH_1M=1 (about 30 minutes on this machine under load). Until explore's
  *   metric summaries kept counts per value, every execution added ~19 numbers (RSS 149
- *   MiB at 10^4, 168 at 10^5); with them: 127 MiB at 10^4, 136 at 10^5, and the heap
- *   after a full GC stays at 13.5 MiB from 2,000 to 14,000 executions.
+ *   MiB at 10^4, 168 at 10^5); with them, measured once: 127 MiB at 10^4, 136 at 10^5,
+ *   135 at 10^6 (flat), and the heap after a full GC stays at 13.5 MiB from 2,000 to
+ *   14,000 executions.
  * Invariants are checked incrementally in these runs (FOLIOSIM_INVARIANTS=full gives the
  * old, whole-state check for comparison).
  */
