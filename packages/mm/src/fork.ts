@@ -34,13 +34,13 @@
  * again (the kernel retries at once).
  */
 
-import { PG, VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, folioTrylock, folioUnlock, folioWaitLocked, type Folio } from "@foliosim/folio";
+import { VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, folioTrylock, folioUnlock, folioWaitLocked, type Folio } from "@foliosim/folio";
 import { folioAddLruVma } from "@foliosim/lru";
 import { op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { VM_LOCKED_MASK } from "./mlock.js";
 import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, formatPte, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
-import { restoreExclusivePte } from "./memory.js";
+import { copyFolio, restoreExclusivePte } from "./memory.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { folioAddNewAnonRmap, folioDupRmapPte, readPte, setPte } from "./rmap.js";
 
@@ -53,18 +53,7 @@ export function isCowMapping(vma: Vma): boolean {
 function* copyPresentPage(dstVma: Vma, addr: number, src: Folio): TaskGen<Pte | null> {
   const fresh = yield* dstVma.mm.memory.allocFolio({ movable: true }, TRANSIENT_HOLDER);
   if (fresh === null) return null;
-  yield* op({
-    kind: "copy_highpage",
-    label: "copy_user_highpage",
-    reads: [src.flagsWord],
-    writes: [fresh.flagsWord],
-    cost: "mmCopyPage",
-    run: (m) => {
-      fresh.data = src.data;
-      fresh.setBits(PG.uptodate);
-      m.markWrite(fresh.flagsWord);
-    },
-  });
+  yield* copyFolio(src, fresh);
   yield* folioAddNewAnonRmap(fresh, dstVma, addr);
   yield* folioAddLruVma(fresh, dstVma);
   const writable = (dstVma.flags & VM_WRITE) !== 0;

@@ -301,7 +301,7 @@ function* doSharedFault(vmf: VmFault): TaskGen<number> {
 }
 
 /** `copy_mc_user_highpage` + `__folio_mark_uptodate` of the copy. */
-function copyFolio(src: Folio, dst: Folio): Op<void> {
+export function copyFolio(src: Folio, dst: Folio): Op<void> {
   return op({
     kind: "copy_highpage",
     label: "copy_user_highpage",
