@@ -116,9 +116,12 @@ export class Dpor {
   /** Split runs: backtrack points found inside the prefix, for another run to explore. */
   readonly outsideRequests: BacktrackRequest[] = [];
   private readonly prefixDepth: number;
+  /** `options.plain`: commutative updates are plain writes. */
+  private readonly plain: boolean;
 
   constructor(readonly options: DporOptions = {}) {
     this.prefixDepth = options.prefix?.length ?? 0;
+    this.plain = options.plain === true;
   }
 
   /** Plan for the next execution, or null when the space is exhausted. */
@@ -157,8 +160,8 @@ export class Dpor {
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
-    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine, this.options.plain === true)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
-    const infos = candidates.map((c) => toEventInfo(c, this.options.plain === true));
+    if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine, this.plain)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
+    const infos = candidates.map((c) => eventInfo(c.task.id, c.cpu, c.op, c.preempts, this.plain));
     const pending = pendingOps(machine);
     const disabled = disabledOps(machine, infos);
     if (depth > 0) noteTimeDisabling(machine, this.stack[depth - 1]);
@@ -171,7 +174,7 @@ export class Dpor {
       if (depth >= this.replayDepth) plan.firstNew = Math.min(plan.firstNew, depth);
     } else {
       const sleep = depth === 0 ? new Set<number>() : this.sleepAfter(this.stack[depth - 1]);
-      if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine, this.options.plain === true);
+      if (sleep.size > 0) wakeSleepersOfBlocked(sleep, infos, machine, this.plain);
       const lastTask = depth === 0 ? -1 : this.stack[depth - 1].chosen;
       const preemptionsBefore = depth === 0 ? 0 : this.stack[depth - 1].preemptionsBefore + this.preemptionCost(this.stack[depth - 1], this.stack[depth - 1].chosen);
       frame = { candidates: infos, pending, disabled, chosen: -1, backtrack: new Set(), done: new Set(), sleep, wakeful: new Set(), lastTask, preemptionsBefore };
@@ -491,7 +494,7 @@ function wakeSleepersOfBlocked(sleep: Set<number>, candidates: readonly EventInf
     const op = task.pending;
     if (task.state === "done" || op === null || op.enabled === undefined) continue;
     if (candidates.some((c) => c.task === task.id)) continue;
-    const blocked: EventInfo = { task: task.id, cpu: task.cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts: false };
+    const blocked = eventInfo(task.id, task.cpu, op, false, plain);
     for (const c of candidates) if (sleep.has(c.task) && dependent(c, blocked)) sleep.delete(c.task);
   }
 }
@@ -532,9 +535,9 @@ function pendingOps(machine: Machine): (Op<unknown> | null)[] {
 
 const NONE: readonly Shared[] = [];
 
-function toEventInfo(candidate: Candidate, plain: boolean): EventInfo {
-  const op = candidate.op;
-  return { task: candidate.task.id, cpu: candidate.cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts: candidate.preempts };
+/** `task`'s step `op` on `cpu` as DPOR sees it; `plain` drops its commutative updates. */
+function eventInfo(task: number, cpu: number, op: Op<unknown>, preempts: boolean, plain: boolean): EventInfo {
+  return { task, cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts };
 }
 
 /**
@@ -585,14 +588,9 @@ function directPredecessors(event: EventInfo, lastOnCpu: number[], accesses: Map
 
 function record(event: EventInfo, index: number, lastOnCpu: number[], accesses: Map<Shared, Accesses>): void {
   lastOnCpu[event.cpu] = index;
-  const of = (object: Shared): Accesses => {
-    let a = accesses.get(object);
-    if (a === undefined) accesses.set(object, (a = { lastWrite: -1, reads: [], commuting: [] }));
-    return a;
-  };
-  for (const object of event.reads) of(object).reads.push(index);
+  for (const object of event.reads) accessesOf(accesses, object).reads.push(index);
   for (const object of event.writes) {
-    const a = of(object);
+    const a = accessesOf(accesses, object);
     if (event.commutes.includes(object)) {
       a.commuting.push(index);
       continue;
@@ -601,6 +599,12 @@ function record(event: EventInfo, index: number, lastOnCpu: number[], accesses: 
     a.reads = [];
     a.commuting = [];
   }
+}
+
+function accessesOf(accesses: Map<Shared, Accesses>, object: Shared): Accesses {
+  let a = accesses.get(object);
+  if (a === undefined) accesses.set(object, (a = { lastWrite: -1, reads: [], commuting: [] }));
+  return a;
 }
 
 function join(into: number[], other: number[]): void {
