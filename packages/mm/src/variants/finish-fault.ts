@@ -12,8 +12,8 @@
  * | `file`       | any file folio (the shmem test is gone)        | 6.18 on    |
  *
  * Sources: 43e027e41423 (Baolin Wang, "mm: memory: extend finish_fault() to support large folio"
- * (anonymous shmem mTHP, 6.11 merge window); Baolin Wang, "mm: fault in complete folios
- * instead of individual pages for tmpfs" (in Andrew Morton's "[GIT PULL] MM updates for
+ * (anonymous shmem mTHP, 6.11 merge window); e89d5bf3a4f9 (Baolin Wang, "mm: fault in complete folios
+ * instead of individual pages for tmpfs", in Andrew Morton's "[GIT PULL] MM updates for
  * 6.17-rc1", 30 Jul 2025, tags/mm-stable-2025-07-30-15-25); 19773df031bc (Kiryl
  * Shutsemau, "mm/fault: try to map the entire file folio in finish_fault()", patch 4
  * of "mm: Improve mlock tracking for large folios" v3, in "[GIT PULL] MM updates for
@@ -43,7 +43,7 @@ export const finishFaultAnonShmem = defineVariant({
 export const finishFaultShmem = defineVariant({
   id: "shmem",
   point: "finish-fault",
-  source: "Baolin Wang, \"mm: fault in complete folios instead of individual pages for tmpfs\" (6.17): vma_is_anon_shmem() became vma_is_shmem()",
+  source: "e89d5bf3a4f9 (Baolin Wang, \"mm: fault in complete folios instead of individual pages for tmpfs\", 6.17): vma_is_anon_shmem() became vma_is_shmem()",
   hook: { anonShmem: true, shmem: true, file: false },
 });
 

@@ -6,9 +6,10 @@
  * | `plus-2` | `new_order += 2` on entry, below the mapping's max order    | ≤ 6.16   |
  * | `honour` | `new_order` as the caller passed it (Ryan Roberts, 2025)     | 6.17 on  |
  *
- * The change is listed in Andrew Morton's "[GIT PULL] MM updates for 6.17-rc1" (30 Jul
- * 2025, tags/mm-stable-2025-07-30-15-25, merged as beace86e61e4); its own mainline commit
- * id is not in the stored sources.
+ * The change is mainline bdb86f6b8763 ("mm/readahead: honour new_order in
+ * page_cache_ra_order()", merged with tags/mm-stable-2025-07-30-15-25 as beace86e61e4):
+ * at that commit `page_cache_ra_order` has no `new_order += 2` and `page_cache_async_ra`
+ * adds the 2 at `readit:`.
  *
  * Either way the order is then capped by `mapping_max_folio_order` and
  * `ilog2(ra->size)`. An unset option runs the newest release's value (`honour`); an
@@ -28,7 +29,7 @@ export const raOrderPlusTwo = defineVariant({
 export const raOrderHonour = defineVariant({
   id: "honour",
   point: "ra-order",
-  source: "Ryan Roberts, \"mm/readahead: honour new_order in page_cache_ra_order()\" (v5, 9 Jun 2025; 6.17 merge window): the caller's order as given; page_cache_async_ra adds the 2",
+  source: "bdb86f6b8763 (Ryan Roberts, \"mm/readahead: honour new_order in page_cache_ra_order()\", v5 9 Jun 2025; 6.17 merge window): the caller's order as given; page_cache_async_ra adds the 2",
   hook: { plusTwo: false },
 });
 
