@@ -15,6 +15,7 @@ import {
   PhysicalMemory,
   memallocPinSave,
   memallocPinRestore,
+  transferHolder,
   type Folio,
 } from "./index.js";
 
@@ -83,6 +84,41 @@ describe("folio references", () => {
       return [frozen, got, f.refcount];
     });
     expect(result).toEqual([true, false, 0]);
+  });
+});
+
+describe("the holders ledger and livelock detection", () => {
+  // transferHolder changes no count (no write, no progress), but the repeated-state
+  // livelock detector digests the ledger: a loop that takes and drops a reference on g
+  // every pass while handing f's references, one a pass, from "a" to "b" (as a batch
+  // takes over references queued to it) is not a repeated state.
+  function handOver(passes: number) {
+    const m = new Machine({ cpus: 1, livelock: { steps: 200, ns: 1 } });
+    const mem = new PhysicalMemory({ Normal: 4 });
+    let f!: Folio;
+    m.spawn({
+      name: "t",
+      cpu: 0,
+      *body() {
+        f = (yield* mem.allocFolio({ movable: false }))!;
+        const g = (yield* mem.allocFolio({ movable: false }))!;
+        yield* folioRefAdd(f, 300, "a", "folio_ref_add");
+        for (let pass = 0; pass < passes; pass++) {
+          yield* folioGet(g, "x");
+          transferHolder(f, "a", "b");
+          yield* folioPut(g, "x");
+        }
+      },
+    });
+    return { r: m.run(new SeededChooser(1)), f: () => f };
+  }
+
+  it("references handed to another holder on every pass (transferHolder between two ops): the loop runs to its end, no livelock", () => {
+    const { r, f } = handOver(300);
+    expect(r.status).toBe("done");
+    expect(r.steps).toBe(603);
+    expect(f().refcount).toBe(301);
+    expect(Object.fromEntries(f().holders)).toEqual({ alloc: 1, b: 300 });
   });
 });
 

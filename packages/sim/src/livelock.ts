@@ -19,7 +19,11 @@
  *
  * A shared object describes its state through `Shared.stateDigest()`; one without a
  * digest counts each write as a change (its write counter is part of the digest), so
- * it can only hide a cycle, never invent one. Sequence counters — which a kernel loop
+ * it can only hide a cycle, never invent one. Model bookkeeping that changes without a
+ * write — a reference changing hands in a folio's holders ledger, between two ops or
+ * inside one (`noteChange`) — enters the digest the same way (`noted`): a loop whose
+ * passes move references to new holders is not a repeated state, and one whose ledger
+ * comes back is. Such a change is never progress for the no-progress detector. Sequence counters — which a kernel loop
  * compares for equality with a copy it took, and which never repeat — digest to a
  * constant (`Cell` with `{ sequence: true }`).
  *
@@ -85,8 +89,10 @@ export interface CycleDetectorConfig {
 export class CycleDetector {
   private readonly stride: number;
   private readonly repeats: number;
-  /** Objects written since the detector was armed (null: not armed). */
+  /** Objects written or noted since the detector was armed (null: not armed). */
   private written: Set<Shared> | null = null;
+  /** Changes noted without a write since the detector was armed, per object (for one without a `stateDigest`). */
+  private readonly notes = new Map<Shared, number>();
   private readonly samples = new Map<number, Sample>();
   /** Step from which the detector may arm (the last time a task finished). */
   private since = 0;
@@ -101,11 +107,22 @@ export class CycleDetector {
     if (this.written !== null) this.written.add(obj);
   }
 
+  /**
+   * Record a change of `obj` that is no write (called by `Machine.noteChange`): its
+   * state is part of the digest from now on, as if it had been written.
+   */
+  noted(obj: Shared): void {
+    if (this.written === null) return;
+    this.written.add(obj);
+    this.notes.set(obj, (this.notes.get(obj) ?? 0) + 1);
+  }
+
   /** Start over: a task finished, or the machine settled a set-up. */
   reset(step: number): void {
     this.since = step;
     this.written = null;
     this.samples.clear();
+    this.notes.clear();
   }
 
   /**
@@ -148,7 +165,7 @@ export class CycleDetector {
     }
     for (const o of this.written!) {
       const d = o.stateDigest();
-      h = fnv(h, `${o.id}=${d === undefined ? `w${o.writes}` : String(d)};`);
+      h = fnv(h, `${o.id}=${d === undefined ? `w${o.writes}n${this.notes.get(o) ?? 0}` : String(d)};`);
     }
     return h;
   }

@@ -248,8 +248,8 @@ export function currentMachine(): Machine {
 /**
  * Model bookkeeping that changed outside an op, in a task's own code between two of its
  * steps (a reference changing hands in a folio's holders ledger): the invariant checks
- * of the machine running that task look at `obj` again (`Machine.noteChange`). Outside
- * a task it does nothing.
+ * of the machine running that task look at `obj` again, and its livelock detector digests
+ * `obj`'s state (`Machine.noteChange`). Outside a task it does nothing.
  */
 export function noteChange(obj: Shared): void {
   if (CURRENT !== null) CURRENT_MACHINE?.noteChange(obj);
@@ -461,12 +461,15 @@ export class Machine {
   }
 
   /**
-   * Tell the invariant checks that `obj` changed without a write: nothing wakes and no
-   * progress is recorded (for model bookkeeping that is no kernel state, such as who
-   * holds which reference). An incremental check then looks at what `obj` reaches.
+   * Tell the invariant checks and the repeated-state livelock detector that `obj`
+   * changed without a write: nothing wakes and no progress is recorded (for model
+   * bookkeeping that is no kernel state, such as who holds which reference). An
+   * incremental check then looks at what `obj` reaches, and `obj`'s state is part of
+   * the detector's digest (./livelock.ts).
    */
   noteChange(obj: Shared): void {
     if (this.invariants.length > 0) this.written.add(obj);
+    this.cycles.noted(obj);
   }
 
   /** Note that the current task failed to get `what` and will retry (a trylock loop). */
