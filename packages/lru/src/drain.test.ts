@@ -19,6 +19,7 @@ import {
   whereIs,
   type LruCacheDrained,
 } from "./index.js";
+import { FolioBatch, batchWrites, checkBatchStep } from "./lruvec.js";
 import { env, st } from "./testing.js";
 
 /** Trace spans (func_entry) of the task named `task`. */
@@ -449,5 +450,68 @@ describe("lru_cache_drain_for_folio (2026 ladder)", () => {
     // extra 0: a small folio would drain.
     expect(ladder("none", "NOT_DRAINED", 0, 0)).toMatchObject({ out: ["DRAINED_ALL", 1025], drains: ["lru_add_drain", "lru_add_drain_all"] });
     expect(ladder("none", "NOT_DRAINED", 2, 0)).toMatchObject({ out: ["NOT_DRAINED", 1025], drains: [] });
+  });
+});
+
+// cpu_needs_drain and need_mlock_drain read another CPU's batch counts racily and test
+// them against zero only: they read each batch's `nr != 0` token, which only the steps
+// that may fill or empty a batch write, so the explorer does not order them against
+// every slot of a flush.
+describe("the batch counts other CPUs read", () => {
+  const token = (label: string) => `cpu0 ${label} nr != 0`;
+  /** Each step's footprint, preferring `prefer`'s steps where there is a choice. */
+  function footprints(prefer = "cpu0"): { label: string; reads: string[]; writes: string[] }[] {
+    const e = env();
+    const seen: { label: string; reads: string[]; writes: string[] }[] = [];
+    e.m.spawn({
+      name: "cpu0",
+      cpu: 0,
+      *body() {
+        const fs: Folio[] = [];
+        for (let i = 0; i < 3; i++) fs.push(yield* e.alloc());
+        for (const f of fs) yield* folioAddLru(f);
+        for (const f of fs) yield* mlockFolio(f);
+        yield* lruAddDrain();
+      },
+    });
+    e.m.spawn({ name: "cpu1", cpu: 1, *body() { yield* lruAddDrainAll(); } });
+    const chooser: Chooser = {
+      choose(c: readonly Candidate[]) {
+        const i = c.findIndex((x) => x.task.name === prefer);
+        const pick = i < 0 ? 0 : i;
+        const op = c[pick].op;
+        seen.push({ label: op.label ?? op.kind, reads: op.reads.map((s) => s.name), writes: op.writes.map((s) => s.name) });
+        return pick;
+      },
+    };
+    e.run(chooser);
+    return seen;
+  }
+
+  it("only the step that fills a batch and the one that empties it write its token", () => {
+    const seen = footprints();
+    const adds = seen.filter((o) => o.label === "folio_batch_add(lru_add)").map((o) => o.writes.includes(token("lru_add")));
+    expect(adds).toEqual([true, false, false]);
+    const mlockAdds = seen.filter((o) => o.label.startsWith("folio_batch_add(mlock_fbatch")).map((o) => o.writes.includes(token("mlock_fbatch")));
+    expect(mlockAdds).toEqual([true, false, false]);
+    const puts = seen.filter((o) => o.label === "folios_put");
+    expect(puts.filter((o) => o.writes.includes("cpu0 lru_add")).map((o) => o.writes.includes(token("lru_add")))).toEqual([false, false, true]);
+    expect(puts.filter((o) => o.writes.includes("cpu0 mlock_fbatch")).map((o) => o.writes.includes(token("mlock_fbatch")))).toEqual([false, false, true]);
+    const moves = seen.filter((o) => o.label === "lru_add").map((o) => o.writes.includes(token("lru_add")));
+    // Each move leaves the count at three (its slot empties in folios_put).
+    expect(moves).toEqual([false, false, false]);
+  });
+
+  it("cpu_needs_drain reads the seven tokens and no batch", () => {
+    const needs = footprints("cpu1").find((o) => o.label === "cpu_needs_drain(0)")!;
+    expect(needs.reads).toEqual(["lru_add", "lru_move_tail", "lru_deactivate_file", "lru_deactivate", "lru_lazyfree", "lru_activate", "mlock_fbatch"].map(token));
+    expect(needs.writes).toEqual([]);
+  });
+
+  it("a step built for a non-empty batch that finds it empty is a model error, not an unsound footprint", () => {
+    const b = new FolioBatch(0, "lru_add");
+    expect(batchWrites(b, 1).map((o) => o.name)).toEqual(["cpu0 lru_add", token("lru_add")]);
+    expect(() => checkBatchStep("folio_batch_add", b, 1, [b])).toThrow(/cpu0 lru_add.*changed between building the step and running it/);
+    expect(() => checkBatchStep("folio_batch_add", b, 1, batchWrites(b, 1))).not.toThrow();
   });
 });

@@ -71,11 +71,14 @@ export type MlockTag = "LRU_FOLIO" | "NEW_FOLIO" | "munlock";
 /** A `struct folio_batch` of `cpu_fbatches`. */
 export class FolioBatch extends Shared {
   readonly folios: Folio[] = [];
+  /** Whether `nr` is zero, as other CPUs read it (see `batchWrites`). */
+  readonly nonEmpty: Shared;
   constructor(
     readonly cpu: number,
     readonly batch: LruBatchName,
   ) {
     super(`cpu${cpu} ${batch}`);
+    this.nonEmpty = new Shared(`cpu${cpu} ${batch} nr != 0`);
   }
   get count(): number {
     return this.folios.length;
@@ -85,11 +88,37 @@ export class FolioBatch extends Shared {
 /** The `folio_batch` of `mlock_fbatch`, with each entry's tag (the low pointer bits). */
 export class MlockBatch extends Shared {
   readonly entries: { folio: Folio; tag: MlockTag }[] = [];
+  /** Whether `nr` is zero, as other CPUs read it (see `batchWrites`). */
+  readonly nonEmpty: Shared;
   constructor(readonly cpu: number) {
     super(`cpu${cpu} mlock_fbatch`);
+    this.nonEmpty = new Shared(`cpu${cpu} mlock_fbatch nr != 0`);
   }
   get count(): number {
     return this.entries.length;
+  }
+}
+
+/**
+ * The footprint of a step that stores a folio in `batch` (`delta` 1) or empties one of
+ * its slots (`delta` -1): the batch, plus its `nonEmpty` token when the step may take
+ * the count to or from zero. Another CPU reads a batch only through `cpu_needs_drain`
+ * and `need_mlock_drain`, racy reads that test `folio_batch_count() != 0` and nothing
+ * else, so they read the token, not the batch: a step that moves the count between
+ * non-zero values does not race with them. The decision is taken when the step is
+ * built, which is exact because a batch changes only under its CPU's local lock, held
+ * by the building task from then until the step runs; `checkBatchStep` verifies it.
+ */
+export function batchWrites(batch: FolioBatch | MlockBatch, delta: 1 | -1): Shared[] {
+  const edge = delta > 0 ? batch.count === 0 : batch.count === 1;
+  return edge ? [batch, batch.nonEmpty] : [batch];
+}
+
+/** At run time, before the change: a step that empties or fills `batch` must have declared its token. */
+export function checkBatchStep(who: string, batch: FolioBatch | MlockBatch, delta: 1 | -1, writes: readonly Shared[]): void {
+  const edge = delta > 0 ? batch.count === 0 : batch.count === 1;
+  if (edge && !writes.includes(batch.nonEmpty)) {
+    throw new ModelError(who, batch.name, `the batch count changed between building the step and running it (${batch.count}); a batch changes only under its CPU's local lock`);
   }
 }
 

@@ -31,6 +31,8 @@ import { ModelError, current, currentMachine, localLock, localUnlock, op, smpPro
 import {
   FOLIO_BATCH_SIZE,
   MLOCK_HOLDER,
+  batchWrites,
+  checkBatchStep,
   folioTestClearLruOnList,
   getLru,
   lruvecAddFolio,
@@ -59,14 +61,16 @@ function statMlock(m: Machine, f: Folio): void {
 
 /** `folio_batch_add` on the mlock batch, plus the immediate-flush test of the queueing functions. */
 function mlockBatchAdd(s: LruState, fb: MlockBatch, f: Folio, tag: MlockTag, pinFlush: boolean): Op<boolean> {
+  const writes = batchWrites(fb, 1);
   return op({
     kind: "folio_batch_add",
     label: `folio_batch_add(mlock_fbatch, ${tag})`,
-    writes: [fb],
+    writes,
     reads: [s.lruDisableCount],
     cost: "folioBatchAdd",
     run: (m) => {
       if (fb.count >= FOLIO_BATCH_SIZE) throw new ModelError("folio_batch_add", fb.name, "batch already full");
+      checkBatchStep("folio_batch_add", fb, 1, writes);
       fb.entries.push({ folio: f, tag });
       transferHolder(f, pendingHolder(MLOCK_HOLDER), MLOCK_HOLDER);
       m.markWrite(fb);
@@ -233,12 +237,14 @@ function munlockFolioBody(s: LruState, f: Folio, isolated: boolean): Op<void> {
 /** One slot of `folios_put` at the end of `mlock_folio_batch`: the slot and its reference go together. */
 function mlockFoliosPutOne(fb: MlockBatch): Op<void> {
   const f = fb.entries[0].folio;
+  const writes = [...batchWrites(fb, -1), f.ref];
   return op({
     kind: "folio_put",
     label: "folios_put",
-    writes: [fb, f.ref],
+    writes,
     cost: "foliosPutOne",
     run: (m) => {
+      checkBatchStep("folios_put", fb, -1, writes);
       const e = fb.entries.shift()!;
       m.markWrite(fb);
       putNow(m, e.folio, 1, MLOCK_HOLDER, "folios_put");

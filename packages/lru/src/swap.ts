@@ -22,6 +22,10 @@
  * - Entry-point flag tests are one step each; `lru_add_drain_cpu` reads its six batch
  *   counts in one step (preemption is off and only this CPU adds to them).
  * - `mm_percpu_wq` always exists; every CPU is online.
+ * - `cpu_needs_drain` reads each batch's `nr != 0` token rather than the batch
+ *   (lruvec.ts `batchWrites`): it only tests the counts against zero, and the model's
+ *   `folios_put` empties one slot per step where the kernel's `folio_batch_reinit`
+ *   zeroes `nr` at the end, so only filling and emptying a batch race with it.
  */
 
 import {
@@ -61,6 +65,8 @@ import {
 import {
   FOLIO_BATCH_SIZE,
   LRU_BATCHES,
+  batchWrites,
+  checkBatchStep,
   folioCheck,
   folioTestClearLruOnList,
   getLru,
@@ -170,14 +176,16 @@ const MOVE_FNS: Record<LruBatchName, MoveFn> = {
 
 /** `folio_batch_add` plus the immediate-flush test of `__folio_batch_add_and_move`. */
 function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio, policy: LruBatchHook): Op<boolean> {
+  const writes = batchWrites(batch, 1);
   return op({
     kind: "folio_batch_add",
     label: `folio_batch_add(${batch.batch})`,
-    writes: [batch],
+    writes,
     reads: [s.lruDisableCount],
     cost: "folioBatchAdd",
     run: (m) => {
       if (batch.count >= FOLIO_BATCH_SIZE) throw new ModelError("folio_batch_add", batch.name, "batch already full");
+      checkBatchStep("folio_batch_add", batch, 1, writes);
       batch.folios.push(f);
       transferHolder(f, pendingHolder(batch.batch), batch.batch);
       // lru-batch-clears-lru: from now on the batch slot, not this task, keeps PG_lru clear.
@@ -193,14 +201,16 @@ function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio, policy: LruBatc
 /** One move (or, for `lru_add` with nothing but the batch reference left, the free) under the lruvec lock. */
 function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
   const move = batch.batch;
+  const writes = [s.lruvec, f.flagsWord, f.ref, ...batchWrites(batch, -1)];
   return op({
     kind: "lru_move",
     label: move,
-    writes: [s.lruvec, f.flagsWord, f.ref, batch],
+    writes,
     cost: "lruMoveFolio",
     run: (m) => {
       if (move === "lru_add" && f.refcount === 1) {
         // The batch holds the only reference (2026: folio_ref_freeze(folio, 1)): free it.
+        checkBatchStep(move, batch, -1, writes);
         const i = batch.folios.indexOf(f);
         batch.folios.splice(i, 1);
         m.markWrite(batch);
@@ -219,12 +229,14 @@ function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
 /** One slot of the final `folios_put`: the slot and its batch reference go in the same step. */
 function foliosPutOne(batch: FolioBatch): Op<void> {
   const f = batch.folios[0];
+  const writes = [...batchWrites(batch, -1), f.ref];
   return op({
     kind: "folio_put",
     label: "folios_put",
-    writes: [batch, f.ref],
+    writes,
     cost: "foliosPutOne",
     run: (m) => {
+      checkBatchStep("folios_put", batch, -1, writes);
       batch.folios.shift();
       m.markWrite(batch);
       putNow(m, f, 1, batch.batch, "folios_put");
@@ -428,7 +440,8 @@ function cpuNeedsDrainOp(s: LruState, cpu: number): Op<boolean> {
   return op({
     kind: "cpu_needs_drain",
     label: `cpu_needs_drain(${cpu})`,
-    reads: [...LRU_BATCHES.map((b) => fb.batches[b]), s.mlockFbatch.get(cpu).fbatch],
+    // Racy reads of whether each count is zero (lruvec.ts batchWrites).
+    reads: [...LRU_BATCHES.map((b) => fb.batches[b].nonEmpty), s.mlockFbatch.get(cpu).fbatch.nonEmpty],
     cost: "cpuNeedsDrain",
     run: (m) => cpuNeedsDrain(m, cpu),
   });
