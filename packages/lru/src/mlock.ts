@@ -145,6 +145,8 @@ function mlockFolioLocked(s: LruState, f: Folio): Op<void> {
   return op({
     kind: "lru_move",
     label: "__mlock_folio",
+    // folio_evictable: mapping_unevictable(folio->mapping).
+    reads: [f.map],
     writes: [s.lruvec, f.flagsWord],
     cost: "lruMoveFolio",
     run: (m) => {
@@ -179,6 +181,7 @@ function mlockNewFolioLocked(s: LruState, f: Folio): Op<void> {
   return op({
     kind: "lru_move",
     label: "__mlock_new_folio",
+    reads: [f.map],
     writes: [s.lruvec, f.flagsWord],
     cost: "lruMoveFolio",
     run: (m) => {
@@ -202,6 +205,7 @@ function munlockFolioBody(s: LruState, f: Folio, isolated: boolean): Op<void> {
   return op({
     kind: "lru_move",
     label: "__munlock_folio",
+    reads: [f.map],
     writes: isolated ? [s.lruvec, f.flagsWord] : [f.flagsWord],
     cost: isolated ? "lruMoveFolio" : "atomic",
     run: (m) => {

@@ -205,6 +205,8 @@ function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
   return op({
     kind: "lru_move",
     label: move,
+    // folio_evictable (lru_add), folio_mapped (lru_deactivate_file), folio_test_anon (lru_lazyfree).
+    reads: [f.map],
     writes,
     cost: "lruMoveFolio",
     run: (m) => {

@@ -326,7 +326,8 @@ export function* migrateFolio(dst: Folio, src: Folio, extra = 0): TaskGen<number
   const expected = yield* op({
     kind: "folio_ref_count",
     label: "folio_ref_count (__migrate_folio)",
-    reads: [src.ref, src.map],
+    // folio_expected_refs: the mapping and mapcount, PG_swapcache and PG_private.
+    reads: [src.ref, src.map, src.flagsWord],
     cost: "plain",
     run: (m) => {
       const want = folioExpectedRefs(src, extra);
@@ -337,8 +338,9 @@ export function* migrateFolio(dst: Folio, src: Folio, extra = 0): TaskGen<number
   yield* op({
     kind: "folio_mc_copy",
     label: "folio_mc_copy",
-    reads: [src.map],
-    writes: [dst.map],
+    // The contents live with the flags word (folio.ts wordDigest).
+    reads: [src.map, src.flagsWord],
+    writes: [dst.map, dst.flagsWord],
     cost: "plain",
     run: (m) => {
       m.chargeCpu(current().cpu, m.cost("pageCopy") * folioNrPages(src));

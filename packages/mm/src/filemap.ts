@@ -336,6 +336,8 @@ export function* folioEndRead(folio: Folio, mapping: AddressSpace): TaskGen<void
   yield* op({
     kind: "folio_end_read",
     label: "folio_end_read",
+    // The contents come from the file at folio->index.
+    reads: [folio.map],
     writes: [folio.flagsWord],
     cost: nr === 1 ? "mmReadFolio" : mapping.machine.cost("mmReadFolio") * nr,
     run: (m) => {

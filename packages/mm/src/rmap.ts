@@ -156,6 +156,8 @@ export function folioDupRmapPte(folio: Folio, dstVma: Vma, from = TRANSIENT_HOLD
   return op({
     kind: "rmap_add",
     label,
+    // folio_maybe_dma_pinned reads _refcount (or _pincount).
+    reads: [folio.ref],
     writes: [folio.map, folio.flagsWord],
     cost: "atomic",
     run: (m) => {

@@ -21,7 +21,8 @@ function readRef(f: Folio): Op<{ ref: number; expected: number }> {
   return op({
     kind: "folio_ref_count",
     label: "folio_ref_count",
-    reads: [f.ref, f.map],
+    // folio_expected_ref_count: the mapping and mapcount, PG_swapcache and PG_private.
+    reads: [f.ref, f.map, f.flagsWord],
     cost: "plain",
     run: () => ({ ref: f.refcount, expected: folioExpectedRefCount(f) }),
   });

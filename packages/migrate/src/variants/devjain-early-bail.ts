@@ -17,7 +17,7 @@ export function* devjainRefcountMismatch(src: Folio): TaskGen<boolean> {
   return yield* op({
     kind: "folio_ref_count",
     label: "folio_ref_count (early bail check)",
-    reads: [src.ref],
+    reads: [src.ref, src.map, src.flagsWord],
     cost: "plain",
     run: (m) => {
       const expected = folioExpectedRefCount(src) + 1;
