@@ -8,7 +8,8 @@
  * (`gup_fast_fallback`: the lockless walk, then the slow path for the rest).
  *
  * Return conventions (reference §4.1): the number of pages pinned, or a negative
- * errno; invalid flags give 0; any migration failure surfaces as -ENOMEM; -EAGAIN is
+ * errno; invalid flags give 0; any migration failure surfaces as -ENOMEM (option
+ * `longterm-migrate-error`, ./variants/longterm-migrate-error.ts); -EAGAIN is
  * internal ("all pins dropped, pin again") and loops without bound — a folio that is
  * unpinnable but cannot be isolated keeps the loop going until something changes.
  *
@@ -59,6 +60,7 @@ import {
 import { allocMigrationTarget, migratePages, putbackMovablePages } from "@foliosim/migrate";
 import { condResched, currentMachine, ModelError, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { gupCountIsolated } from "./variants/gup-loop.js";
+import { longtermMigrateKeepsEagain } from "./variants/longterm-migrate-error.js";
 import { drainAtCollectStart, drainBeforeIsolate, newDrainState } from "./variants/drain-rules.js";
 
 export const FOLL_WRITE = 1 << 0;
@@ -317,7 +319,7 @@ export function* migrateLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
   }
   if (ret === 0 && list.length > 0) {
     const rc = yield* migratePages(list, allocMigrationTarget(memory, "MR_LONGTERM_PIN"), null, "MIGRATE_SYNC", "MR_LONGTERM_PIN");
-    if (rc !== 0) ret = ENOMEM;
+    if (rc !== 0) ret = migrateFailureErrno(rc, list);
   }
   if (ret !== 0) {
     yield* unpinUserPages(pages.slice(0, nr)); // pofs_unpin: entries not cleared yet
@@ -327,6 +329,17 @@ export function* migrateLongtermUnpinnableFolios(list: Folio[], pages: Pages, nr
   }
   yield* putbackMovablePages(list);
   return EAGAIN;
+}
+
+/**
+ * The errno of a failed `migrate_pages()` (option `longterm-migrate-error`): -ENOMEM
+ * (mainline), or, with John Hubbard's 2024 RFC, -ENOMEM unless `migrate_pages()` said
+ * -EAGAIN — which it never does for a reference-count failure (it returns the number
+ * of folios not migrated); the RFC leaves `ret` unset on that path.
+ */
+function migrateFailureErrno(rc: number, list: Folio[]): number {
+  if (rc !== EAGAIN || !longtermMigrateKeepsEagain(currentMachine())) return ENOMEM;
+  throw new ModelError("migrate_longterm_unpinnable_folios", list[0]?.name, "migrate_pages() returned -EAGAIN, and the RFC leaves ret uninitialised on that path");
 }
 
 /** `check_and_migrate_movable_folios`: 0 when every pinned folio may stay pinned. */

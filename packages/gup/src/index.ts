@@ -5,4 +5,5 @@
 export * from "./gup.js";
 export { COLLECT_POINT, COLLECT_RULES, collectRule, drainAtCollectStart, drainBeforeIsolate, newDrainState, type CollectRule, type DrainState } from "./variants/drain-rules.js";
 export { GUP_LOOP_POINT, gupCountIsolated } from "./variants/gup-loop.js";
-export type { CollectHook, GupLoopHook } from "./variants/points.js";
+export { LONGTERM_MIGRATE_ERROR_POINT, longtermMigrateKeepsEagain } from "./variants/longterm-migrate-error.js";
+export type { CollectHook, GupLoopHook, LongtermMigrateErrorHook } from "./variants/points.js";

@@ -186,4 +186,25 @@ describe("longterm-pin-enomem: two longterm pinners of one page", () => {
     const calls = summarize(target, replayed.result, getScenario("longterm-pin-enomem")).calls;
     expect(calls.filter((c) => c.call === "pin_user_pages").map((c) => (c.result as { ret: number }).ret).sort()).toEqual([-12, 1]);
   });
+
+  // John Hubbard's RFC (30 Apr 2024), packages/gup/src/variants/jhubbard-umem-eagain.ts:
+  // -ENOMEM unless migrate_pages() said -EAGAIN. It never says so for a reference too
+  // many: migrate_pages() returns the number of folios not migrated (1), so the loser's
+  // failure is still -ENOMEM, on the same schedule, with the same trace.
+  it("the RFC that keeps migration's -EAGAIN changes nothing: the same schedule, migrate_pages() returning 1, the loser -12", () => {
+    const rfcKernel = "linux-7.3+longterm-migrate-error=jhubbard-umem-eagain";
+    const mainline = pct("longterm-pin-enomem", "linux-7.3");
+    const rfc = pct("longterm-pin-enomem", rfcKernel);
+    expect(rfc.verdict).toBe("fails");
+    expect(rfc.failures[0].message).toBe(mainline.failures[0].message);
+    expect(rfc.failures[0].firstExecution).toBe(mainline.failures[0].firstExecution);
+    const target = loadTarget("longterm-pin-enomem", rfcKernel) as ScenarioTarget;
+    const replayed = replay(target, rfc.failures[0].token);
+    const base = replay(loadTarget("longterm-pin-enomem", "linux-7.3") as ScenarioTarget, mainline.failures[0].token);
+    expect(replayed.result.traceHash).toBe(base.result.traceHash);
+    const calls = summarize(target, replayed.result, getScenario("longterm-pin-enomem")).calls;
+    expect(calls.filter((c) => c.call === "pin_user_pages").map((c) => (c.result as { ret: number }).ret).sort()).toEqual([-12, 1]);
+    const migrations = replayed.result.trace.filter((e) => e.type === "mm_migrate_pages").map((e) => e.args!.rc);
+    expect(migrations).toContain(1);
+  });
 });

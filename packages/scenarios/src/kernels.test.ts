@@ -42,8 +42,9 @@ describe("kernel presets", () => {
   });
 
   // Every preset's full option values: collect, gup-loop, migrate, lru-batch-clears-lru,
-  // lru-drain-all-local-first, hmm, ra-order, finish-fault, rmap-mlock-large. A change
-  // here changes what a kernel id means.
+  // lru-drain-all-local-first, hmm, ra-order, finish-fault, rmap-mlock-large (and
+  // longterm-migrate-error, "enomem" on every preset). A change here changes what a
+  // kernel id means.
   const FULL: Record<string, string[]> = {
     "linux-6.10": ["pre-6.11", "count-collected", "mainline", "off", "off", "hmm-pre-6.15", "plus-2", "per-page", "small-only"],
     "linux-6.11": ["pre-6.11", "count-collected", "mainline", "on", "off", "hmm-pre-6.15", "plus-2", "anon-shmem", "small-only"],
@@ -72,7 +73,7 @@ describe("kernel presets", () => {
     for (const [id, [collect, gupLoop, migrate, clears, localFirst, hmm, raOrder, finishFault, rmapMlock]] of Object.entries(FULL)) {
       expect(presetOptions(id), id).toEqual({
         collect, "gup-loop": gupLoop, migrate, "lru-batch-clears-lru": clears, "lru-drain-all-local-first": localFirst, hmm, "ra-order": raOrder,
-        "finish-fault": finishFault, "rmap-mlock-large": rmapMlock,
+        "finish-fault": finishFault, "rmap-mlock-large": rmapMlock, "longterm-migrate-error": "enomem",
       });
     }
   });

@@ -21,6 +21,8 @@
  * - `hmm` (device-private fault path): hmm-pre-6.15 | hmm-trylock-return |
  *   hmm-cond-resched | hmm-msleep | hmm-sleeping-wait | hmm-lru-cache-disable |
  *   hmm-drain-outside-lock
+ * - `longterm-migrate-error` (`migrate_longterm_unpinnable_folios`: the errno of a failed
+ *   `migrate_pages()`): enomem | jhubbard-umem-eagain
  *
  * Each option is a variation point of the layer that owns it (`defineVariationPoint`
  * in @foliosim/sim); a user variant registered with `registerVariant` is one more
@@ -48,6 +50,7 @@ export const KERNEL_OPTIONS = {
     "hmm-lru-cache-disable",
     "hmm-drain-outside-lock",
   ],
+  "longterm-migrate-error": ["enomem", "jhubbard-umem-eagain"],
 } as const;
 
 export type KernelOptionName = keyof typeof KERNEL_OPTIONS;
@@ -75,6 +78,7 @@ const BASE_6_10: KernelOptions = {
   "finish-fault": "per-page",
   "rmap-mlock-large": "small-only",
   hmm: "hmm-pre-6.15",
+  "longterm-migrate-error": "enomem",
 };
 
 /**

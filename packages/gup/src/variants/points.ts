@@ -9,6 +9,9 @@
  * - `gup-loop` — how `__gup_longterm_locked`'s collection counts a folio: when it is
  *   found unpinnable (mainline) or only once it was isolated (1aaf8c122918, reverted).
  *   Built-ins: ./gup-loop.ts.
+ * - `longterm-migrate-error` — what `migrate_longterm_unpinnable_folios` makes of a
+ *   `migrate_pages()` failure: -ENOMEM always (mainline), or -ENOMEM unless it was
+ *   -EAGAIN (John Hubbard's RFC, 2024). Built-ins: ./longterm-migrate-error.ts.
  *
  * A hook yields machine operations (`yield* lruAddDrainAll()`, `yield* op({...})`);
  * reading a folio's flags or reference count is an op with the folio's objects in its
@@ -53,9 +56,16 @@ export interface GupLoopHook {
   counts: "collected" | "isolated";
 }
 
+/** The `longterm-migrate-error` point: the errno of a failed `migrate_pages()` in `migrate_longterm_unpinnable_folios`. */
+export interface LongtermMigrateErrorHook {
+  /** false: every failure is -ENOMEM (mainline); true: a -EAGAIN from `migrate_pages()` is not turned into -ENOMEM. */
+  keepEagain: boolean;
+}
+
 declare module "@foliosim/sim" {
   interface VariationPoints {
     collect: CollectHook;
     "gup-loop": GupLoopHook;
+    "longterm-migrate-error": LongtermMigrateErrorHook;
   }
 }
