@@ -136,6 +136,12 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
   timedOut = false;
   /** Absolute deadline, set by the machine when the op becomes pending. */
   deadline = Infinity;
+  /**
+   * The op is its own first iterator result (`{ value: op, done: false }`): `yield* op`
+   * allocates nothing for the op it yields. Read only by that protocol.
+   */
+  readonly value: Op<unknown> = this as Op<unknown>;
+  done = false;
   private yielded = false;
 
   constructor(spec: OpSpec<R>) {
@@ -163,7 +169,7 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
   next(value?: unknown): IteratorResult<Op<unknown>, R> {
     if (!this.yielded) {
       this.yielded = true;
-      return { value: this as Op<unknown>, done: false };
+      return this as IteratorYieldResult<Op<unknown>>;
     }
     return { value: value as R, done: true };
   }

@@ -60,6 +60,34 @@ interface Node {
   consts: unknown[];
   /** Keys whose property is not a plain writable, enumerable one (defined with its attributes). */
   attrs?: Map<PropertyKey, PropertyDescriptor>;
+  /** Kind.Object without `attrs`: the filler of its shape (see `fillerFor`). */
+  filler?: Filler;
+}
+
+/** Fills an object of one shape: `obj.key = refs[j] < 0 ? consts[j] : out[refs[j]]` for each key in order. */
+type Filler = (obj: object, refs: readonly number[], consts: readonly unknown[], out: readonly object[]) => void;
+
+/**
+ * One filler per shape (prototype and keys), written out with the keys as names: a
+ * loop of keyed stores `obj[keys[j]] = v` goes through V8's megamorphic store path
+ * for every field of every object, and the copy is most of what starting an execution
+ * from a snapshot costs. A generated function's stores each see one hidden class.
+ */
+const FILLERS = new Map<object | null, Map<string, Filler>>();
+
+function fillerFor(proto: object | null, keys: readonly PropertyKey[]): Filler | undefined {
+  if (keys.some((k) => typeof k !== "string")) return undefined;
+  const names = keys as readonly string[];
+  const id = JSON.stringify(names);
+  let byKeys = FILLERS.get(proto);
+  if (byKeys === undefined) FILLERS.set(proto, (byKeys = new Map()));
+  let f = byKeys.get(id);
+  if (f === undefined) {
+    const body = names.map((k, j) => `i = r[${j}]; o[${JSON.stringify(k)}] = i < 0 ? c[${j}] : out[i];`).join("\n");
+    f = new Function("o", "r", "c", "out", `"use strict"; let i;\n${body}`) as Filler;
+    byKeys.set(id, f);
+  }
+  return f;
 }
 
 class Refused extends Error {}
@@ -149,6 +177,10 @@ function fill(n: Node, target: object, out: object[]): void {
       return;
     }
     default: {
+      if (n.filler !== undefined) {
+        n.filler(target, refs, consts, out);
+        return;
+      }
       const obj = target as Record<PropertyKey, unknown>;
       const keys = n.keys;
       for (let j = 0; j < keys.length; j++) {
@@ -296,6 +328,7 @@ class Planner {
     if (a instanceof Task && a.state !== "done") this.restarts.push(this.index.get(a)!);
     const node: Node = { kind: root ? Kind.Root : Kind.Object, proto, frozen, keys: outKeys, refs, consts };
     if (attrs) node.attrs = attrs;
+    else if (!root) node.filler = fillerFor(proto, outKeys);
     return node;
   }
 
