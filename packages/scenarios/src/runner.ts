@@ -199,12 +199,46 @@ function brokenBy(list: Expectation[], result: unknown, params: ParamValues, bin
   return broken;
 }
 
+/**
+ * Parsed arguments of the steps that name no binding, per parameter values (a target's,
+ * the same object in every execution): they are the same in every execution, so the
+ * schema parses them once. Frozen, as every execution shares them.
+ */
+const PARSED_ARGS = new WeakMap<Readonly<ParamValues>, WeakMap<Step, unknown>>();
+/** In PARSED_ARGS: the step's arguments name a binding (parsed at every run of the step). */
+const PER_RUN = Symbol("per-run");
+
 /** The step's arguments, resolved and parsed by the call's schema (a mismatch found only now is a scenario error). */
-function stepArgs(step: Step, bindings: Map<string, unknown>, params: ParamValues, taskName: string): unknown {
-  const parsed = getCall(step.call).args.safeParse(resolveValue(step.args ?? {}, bindings, params));
-  if (parsed.success) return parsed.data;
-  const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
-  throw new ScenarioUsageError(step.call, taskName, `arguments after substitution: ${why}`);
+function stepArgs(step: Step, bindings: Map<string, unknown>, params: Readonly<ParamValues>, taskName: string): unknown {
+  let cache = PARSED_ARGS.get(params);
+  const cached = cache?.get(step);
+  if (cached !== undefined && cached !== PER_RUN) return cached;
+  const raw = step.args ?? {};
+  const parsed = getCall(step.call).args.safeParse(resolveValue(raw, bindings, params));
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
+    throw new ScenarioUsageError(step.call, taskName, `arguments after substitution: ${why}`);
+  }
+  if (cached === undefined) {
+    if (cache === undefined) PARSED_ARGS.set(params, (cache = new WeakMap()));
+    cache.set(step, namesBinding(raw) ? PER_RUN : deepFreeze(parsed.data));
+  }
+  return parsed.data;
+}
+
+/** Whether a step's argument value refers to a binding anywhere in it. */
+function namesBinding(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(namesBinding);
+  if (v !== null && typeof v === "object") return Object.values(v).some(namesBinding);
+  return parseRef(v)?.kind === "binding";
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 /**
