@@ -60,34 +60,42 @@ interface Node {
   consts: unknown[];
   /** Keys whose property is not a plain writable, enumerable one (defined with its attributes). */
   attrs?: Map<PropertyKey, PropertyDescriptor>;
-  /** Kind.Object without `attrs`: the filler of its shape (see `fillerFor`). */
-  filler?: Filler;
+  /** Kind.Object without `attrs`: the allocator and filler of its shape (see `shapeOf`). */
+  shape?: Shape;
 }
 
-/** Fills an object of one shape: `obj.key = refs[j] < 0 ? consts[j] : out[refs[j]]` for each key in order. */
-type Filler = (obj: object, refs: readonly number[], consts: readonly unknown[], out: readonly object[]) => void;
-
 /**
- * One filler per shape (prototype and keys), written out with the keys as names: a
- * loop of keyed stores `obj[keys[j]] = v` goes through V8's megamorphic store path
- * for every field of every object, and the copy is most of what starting an execution
- * from a snapshot costs. A generated function's stores each see one hidden class.
+ * Code for the objects of one shape (prototype and keys), written out with the keys as
+ * names. A copy made by `Object.create` and a loop of keyed stores `obj[keys[j]] = v`
+ * goes through V8's megamorphic store path for every field and grows the object's
+ * property store field by field; and the copy is most of what starting an execution
+ * from a snapshot costs. `allocate` makes the object with every field in place (an
+ * object literal), `fill` sets them: `obj.key = refs[j] < 0 ? consts[j] : out[refs[j]]`.
  */
-const FILLERS = new Map<object | null, Map<string, Filler>>();
+interface Shape {
+  allocate: () => object;
+  fill: (obj: object, refs: readonly number[], consts: readonly unknown[], out: readonly object[]) => void;
+}
 
-function fillerFor(proto: object | null, keys: readonly PropertyKey[]): Filler | undefined {
-  if (keys.some((k) => typeof k !== "string")) return undefined;
-  const names = keys as readonly string[];
-  const id = JSON.stringify(names);
-  let byKeys = FILLERS.get(proto);
-  if (byKeys === undefined) FILLERS.set(proto, (byKeys = new Map()));
-  let f = byKeys.get(id);
-  if (f === undefined) {
-    const body = names.map((k, j) => `i = r[${j}]; o[${JSON.stringify(k)}] = i < 0 ? c[${j}] : out[i];`).join("\n");
-    f = new Function("o", "r", "c", "out", `"use strict"; let i;\n${body}`) as Filler;
-    byKeys.set(id, f);
+const SHAPES = new Map<object, Map<string, Shape>>();
+
+/** The shape's code, or undefined where the generic copy must do (a null prototype, a symbol or `__proto__` key). */
+function shapeOf(proto: object | null, keys: readonly PropertyKey[]): Shape | undefined {
+  if (proto === null || keys.some((k) => typeof k !== "string" || k === "__proto__")) return undefined;
+  const names = (keys as readonly string[]).map((k) => JSON.stringify(k));
+  const id = names.join(",");
+  let byKeys = SHAPES.get(proto);
+  if (byKeys === undefined) SHAPES.set(proto, (byKeys = new Map()));
+  let shape = byKeys.get(id);
+  if (shape === undefined) {
+    const fields = names.map((k) => `${k}: undefined`).join(", ");
+    const allocate = new Function("proto", `"use strict"; return () => ({ __proto__: proto, ${fields} });`)(proto) as Shape["allocate"];
+    const stores = names.map((k, j) => `i = r[${j}]; o[${k}] = i < 0 ? c[${j}] : out[i];`).join("\n");
+    const fill = new Function("o", "r", "c", "out", `"use strict"; let i;\n${stores}`) as Shape["fill"];
+    shape = { allocate, fill };
+    byKeys.set(id, shape);
   }
-  return f;
+  return shape;
 }
 
 class Refused extends Error {}
@@ -151,7 +159,7 @@ function allocate(n: Node): object {
     case Kind.Set:
       return new Set();
     default:
-      return Object.create(n.proto) as object;
+      return n.shape !== undefined ? n.shape.allocate() : (Object.create(n.proto) as object);
   }
 }
 
@@ -177,8 +185,8 @@ function fill(n: Node, target: object, out: object[]): void {
       return;
     }
     default: {
-      if (n.filler !== undefined) {
-        n.filler(target, refs, consts, out);
+      if (n.shape !== undefined) {
+        n.shape.fill(target, refs, consts, out);
         return;
       }
       const obj = target as Record<PropertyKey, unknown>;
@@ -328,7 +336,7 @@ class Planner {
     if (a instanceof Task && a.state !== "done") this.restarts.push(this.index.get(a)!);
     const node: Node = { kind: root ? Kind.Root : Kind.Object, proto, frozen, keys: outKeys, refs, consts };
     if (attrs) node.attrs = attrs;
-    else if (!root) node.filler = fillerFor(proto, outKeys);
+    else if (!root) node.shape = shapeOf(proto, outKeys);
     return node;
   }
 
