@@ -166,6 +166,43 @@ describe("limits and input errors: exit 2 with file and field, up front", () => 
     }
   });
 
+  it("an address as a page count, or a ${param} beyond the limit, is refused by validate (fuzz file #17464 died of a heap OOM in run); a count from a result is checked as it runs", async () => {
+    const dir = tmp();
+    const s4 = readFileSync(S4, "utf8");
+    // The fuzz file: the longterm pin's `pages:` is `$buf`, an address (billions of pages).
+    const bound = join(dir, "bound.yaml");
+    writeFileSync(bound, s4.replace("args: { addr: $buf, pages: 1 }", "args: { addr: $buf, pages: $buf }"));
+    // Chunk 32000's file: `pages: ${hold_ns}`, whose default is 500,000,000.
+    const param = join(dir, "param.yaml");
+    writeFileSync(param, s4.replace("args: { addr: $buf, pages: 1 }", 'args: { addr: $buf, pages: "${hold_ns}" }'));
+    for (const f of [bound, param]) expect(readFileSync(f, "utf8"), f).not.toBe(s4);
+    const r = await cli("validate", bound, param);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stdout).toMatch(/bound\.yaml:\d+:\d+: tasks\.1\.script\.1\.args\.pages: expected a page count from 1 to 65536, found "\$buf" \(a string\), which is an address/);
+    expect(r.stdout).toMatch(/param\.yaml:\d+:\d+: tasks\.1\.script\.1\.args\.pages: expected at most 65536, found 500000000 \(a number\) \(the value of \$\{hold_ns\}\)/);
+    for (const argv of [["run", bound, "--trace", "none"], ["explore", param, "--budget", "2"]]) {
+      const x = await cli(...argv);
+      expect(x.code, argv[0]).toBe(EXIT.usage);
+      expect(x.stderr, argv[0]).toMatch(/args\.pages: expected/);
+    }
+    // A count from an earlier result validates, and is checked when the step runs: a scenario error, exit 2.
+    const counted = join(dir, "counted.yaml");
+    writeFileSync(counted, s4.replace("as: buf }", "as: buf }\n  - { call: usleep, args: { us: 1 }, as: zero }").replace("args: { addr: $buf, pages: 1 }", "args: { addr: $buf, pages: $zero }"));
+    expect((await cli("validate", counted)).code).toBe(EXIT.ok);
+    const run = await cli("run", counted, "--trace", "none");
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toMatch(/pin_user_pages.*arguments after substitution: pages: /);
+  });
+
+  it("memory in all counts every NUMA node", async () => {
+    const dir = tmp();
+    const nodes = join(dir, "nodes.yaml");
+    writeFileSync(nodes, readFileSync(S4, "utf8").replace(/memory: \{[^}]*\}/, "memory: { Normal: 60000, Movable: 60000 }\n  nodes: 8"));
+    const r = await cli("validate", nodes);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stdout).toMatch(/nodes\.yaml:\d+:\d+: machine\.memory: at most 262144 pages in all, found 960000 \(120000 on each of 8 nodes\)/);
+  });
+
   it("a user file whose id is a catalog id, or two files with one id, are reported, not silently merged", async () => {
     const dir = tmp();
     const clash = join(dir, "clash.yaml");

@@ -9,6 +9,7 @@
  */
 
 import { availableParallelism } from "node:os";
+import { MAX_CALL_PAGES } from "@foliosim/scenarios";
 import { UsageError } from "./errors.js";
 
 export const LIMITS = {
@@ -22,8 +23,8 @@ export const LIMITS = {
   cpus: 64,
   /** Pages in one memory zone (256 MiB of 4 KiB pages). */
   zonePages: 65_536,
-  /** Pages one call may map, allocate or migrate. */
-  callPages: 65_536,
+  /** Pages one call may map, allocate or migrate (the call schemas' limit; a page count is never an earlier result). */
+  callPages: MAX_CALL_PAGES,
   /** Executions of one exploration or matrix cell. */
   executions: 10_000_000,
   /** Steps of one execution. */

@@ -73,6 +73,23 @@ export interface CallDef<A = Record<string, unknown>> {
   run(ctx: CallContext, args: A): TaskGen<unknown>;
 }
 
+/**
+ * The most pages one call may map, allocate, pin or migrate. A call sizes arrays and
+ * objects by its page count, so a count beyond this would exhaust the heap before the
+ * model could refuse it.
+ */
+export const MAX_CALL_PAGES = 65_536;
+
+/**
+ * A page-count argument: 1 to MAX_CALL_PAGES. Validation checks a number and every value
+ * of a `${param}`, and refuses an address (`$buf`, an AddressResult) outright; another
+ * earlier result (`$excl.cpages`) is checked when the step runs (a scenario error).
+ */
+export const PageCount = z.number().int().min(1).max(MAX_CALL_PAGES);
+
+/** A result that is a user address (mmap's, mremap's, a vma's start): never a page count. */
+export const AddressResult = z.number().int();
+
 const REGISTRY = new Map<string, CallDef<unknown>>();
 
 export function defineCall<A>(def: CallDef<A>): CallDef<A> {

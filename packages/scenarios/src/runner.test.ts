@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SeededChooser } from "@foliosim/sim";
-import { call, defineScenario, runScenario, ScenarioValidationError } from "./index.js";
+import { call, defineScenario, MAX_CALL_PAGES, runScenario, ScenarioValidationError } from "./index.js";
 
 const base = {
   id: "sleepers",
@@ -36,6 +36,28 @@ describe("scenario runner", () => {
       "lru_add_drain", "lru_add_drain_all", "ipi_broadcast", "rcu_gp", "rcu_expedited_gp", "static_key_patch", "migrate_retry", "context_switch", "virtual_ns",
     ]);
     expect(r.metrics.virtual_ns).toBeGreaterThan(7000);
+  });
+
+  it("a page count is within MAX_CALL_PAGES, for every ${param} value, and never an address (an address read as a count sized an array of billions)", () => {
+    const issuesOf = (pages: unknown, params: Record<string, unknown> = {}): unknown => {
+      try {
+        defineScenario({ ...base, params: { ...base.params, ...params }, setup: [call("mmap", { pages: 1 }, { as: "buf" }), call("vma_state", { addr: "$buf" }, { as: "vma" })], tasks: [{ name: "a", cpu: 0, script: [call("pin_user_pages", { addr: "$buf", pages })] }] });
+      } catch (e) {
+        return (e as ScenarioValidationError).issues;
+      }
+      return [];
+    };
+    expect(issuesOf(1)).toEqual([]);
+    expect(issuesOf(MAX_CALL_PAGES)).toEqual([]);
+    for (const address of ["$buf", "$buf+1", "$vma.start"]) {
+      expect(issuesOf(address)).toEqual([{ path: "tasks.0.script.0.args.pages", message: `expected a page count from 1 to 65536, found "${address}" (a string), which is an address (an address read as a count is billions of pages)` }]);
+    }
+    // A count from an earlier result is checked when the step runs.
+    expect(issuesOf("$vma.pages")).toEqual([]);
+    expect(issuesOf(MAX_CALL_PAGES + 1)).toEqual([{ path: "tasks.0.script.0.args.pages", message: "expected at most 65536, found 65537 (a number)" }]);
+    expect(issuesOf("${n}", { n: { default: 2, description: "pages", values: [500_000_000] } })).toEqual([
+      { path: "tasks.0.script.0.args.pages", message: "expected at most 65536, found 500000000 (a number) (when ${n} is 500000000)" },
+    ]);
   });
 
   it("validation names the path, suggests the closest call, and catches unbound references", () => {

@@ -14,11 +14,11 @@
  */
 
 import type { z } from "zod";
-import { callNames, getCall, hasCall, type CallDef, type NameKind } from "./calls.js";
+import { AddressResult, callNames, getCall, hasCall, MAX_CALL_PAGES, PageCount, type CallDef, type NameKind } from "./calls.js";
 import { suggest } from "./kernels.js";
 import { planCrossTask, waitCycle } from "./cross-task.js";
 import { parseRef, REF_FORMS } from "./refs.js";
-import { describeFound, fieldNames, fieldSchema, isObjectSchema, sampleOf, typeName, UNKNOWN, zodIssueMessage } from "./zod-shape.js";
+import { describeFound, fieldNames, fieldSchema, isObjectSchema, isSchema, sampleOf, typeName, UNKNOWN, zodIssueMessage } from "./zod-shape.js";
 
 export interface ValidationIssue {
   /** Dotted path into the scenario document. */
@@ -197,6 +197,27 @@ function checkArgs(def: CallDef<unknown>, args: Obj, path: string, scope: Scope,
     for (const l of def.lint(literal, new Set(Object.keys(args)))) push(ctx, `${path}.args.${l.arg}`, l.message);
   }
   checkNames(def, args, path, scope, ctx);
+  checkPageCounts(def, args, path, scope, ctx);
+}
+
+/**
+ * A page count sizes what the call builds (arrays of pages, a device's memory): an
+ * address there (`$buf`, `$buf+1`, `$vma.start`) would be billions of pages, so it is
+ * refused before anything runs. Numbers and `${param}` values are range-checked by the
+ * schema; another earlier result (`$excl.cpages`) by the call's schema when the step runs.
+ */
+function checkPageCounts(def: CallDef<unknown>, args: Obj, path: string, scope: Scope, ctx: Ctx): void {
+  const shape = argShape(def);
+  if (!shape) return;
+  for (const [k, v] of Object.entries(args)) {
+    const r = parseRef(v);
+    if (!(k in shape) || !isSchema(shape[k], PageCount) || r?.kind !== "binding") continue;
+    let schema = scope.bindings.get(r.name)?.returns;
+    for (const field of r.fields) schema = schema && fieldSchema(schema, field);
+    if (r.plusPages > 0 || (schema && isSchema(schema, AddressResult))) {
+      push(ctx, `${path}.args.${k}`, `expected a page count from 1 to ${MAX_CALL_PAGES}, found ${describeFound(v)}, which is an address (an address read as a count is billions of pages)`);
+    }
+  }
 }
 
 /** Substitute and parse the arguments once; returns the substituted literal values (undefined where not literal). */
@@ -229,7 +250,9 @@ function substituteArgs(def: CallDef<unknown>, args: Obj, path: string, scope: S
     const msg = missing
       ? `${def.name} needs argument "${String(key)}" (${String((issue as { expected?: unknown }).expected)})`
       : typeof key === "string" && bound.has(key) ? `${zodIssueMessage(issue, args[key]).replace(/, found .*$/, "")}, found ${describeFound(args[key])}, whose value is of another type` : zodIssueMessage(issue, found);
-    push(ctx, at, msg + when);
+    const ref = typeof key === "string" ? parseRef(args[key]) : null;
+    const of = pick.size === 0 && ref?.kind === "param" && issue.path.length === 1 ? ` (the value of \${${ref.name}})` : "";
+    push(ctx, at, msg + of + when);
   }
   return literal;
 }

@@ -17,6 +17,12 @@ function inner(s: z.ZodType): z.ZodType {
   return t;
 }
 
+/** Is `s` the schema `target`, with optional/default/readonly/nullable wrappers removed? */
+export function isSchema(s: z.ZodType, target: z.ZodType): boolean {
+  const t = inner(s);
+  return t === target || (t instanceof z.ZodNullable && inner(t.def.innerType as z.ZodType) === target);
+}
+
 /** The schema of `field` of an object result, or undefined when it has no such field. */
 export function fieldSchema(s: z.ZodType, field: string): z.ZodType | undefined {
   const t = inner(s);

@@ -26,7 +26,7 @@ import {
 import { PAGE_SIZE, touch } from "@foliosim/mm";
 import { op } from "@foliosim/sim";
 import { z } from "zod";
-import { defineCall, type CallContext } from "../calls.js";
+import { defineCall, PageCount, type CallContext } from "../calls.js";
 import { ScenarioUsageError } from "../runner.js";
 import { memoryWorld, processMm } from "../world-memory.js";
 
@@ -53,7 +53,7 @@ function mirror(ctx: CallContext, device: string): Dmirror {
 defineCall({
   name: "dmirror_create",
   summary: "a dmirror device with `pages` pages of device-private memory (or device-coherent with coherent: true: CPU-mapped, and migrated to system memory by a FOLL_LONGTERM pin)",
-  args: z.object({ name: z.string(), pages: z.number().int().min(1).default(16), coherent: z.boolean().default(false) }).strict(),
+  args: z.object({ name: z.string(), pages: PageCount.default(16), coherent: z.boolean().default(false) }).strict(),
   returns: z.string(),
   defines: { kind: "device", arg: "name" },
   *run(ctx, a) {
@@ -68,7 +68,7 @@ defineCall({
   name: "dmirror_migrate_to_device",
   summary: "migrate_vma_setup/pages/finalize of addr..+pages into the device; returns { ret, migrated, cpages }",
   args: z
-    .object({ device: Device, addr: Addr, page: Page, pages: z.number().int().min(1), select: z.array(z.enum(["system", "device_private"])).default(["system"]) })
+    .object({ device: Device, addr: Addr, page: Page, pages: PageCount, select: z.array(z.enum(["system", "device_private"])).default(["system"]) })
     .strict(),
   returns: MigrateResult,
   uses: { device: "device" },
@@ -82,7 +82,7 @@ defineCall({
 defineCall({
   name: "dmirror_migrate_to_system",
   summary: "bring the device's pages of addr..+pages back to system memory; returns { ret, migrated, cpages }",
-  args: z.object({ device: Device, addr: Addr, page: Page, pages: z.number().int().min(1) }).strict(),
+  args: z.object({ device: Device, addr: Addr, page: Page, pages: PageCount }).strict(),
   returns: MigrateResult,
   uses: { device: "device" },
   *run(ctx, a) {
@@ -92,7 +92,7 @@ defineCall({
 });
 
 const Value = z.union([z.string(), z.number()]);
-const Pages = z.number().int().min(1).default(1);
+const Pages = PageCount.default(1);
 
 defineCall({
   name: "dmirror_read",

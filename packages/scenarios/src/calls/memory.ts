@@ -50,12 +50,12 @@ import {
 } from "@foliosim/mm";
 import { op, sleepNs, type TaskGen } from "@foliosim/sim";
 import { z } from "zod";
-import { defineCall, type CallContext } from "../calls.js";
+import { AddressResult, defineCall, PageCount, type CallContext } from "../calls.js";
 import { ScenarioUsageError } from "../runner.js";
 import { memoryWorld, processMm } from "../world-memory.js";
 
 const Addr = z.number().int().min(0);
-const Pages = z.number().int().min(1);
+const Pages = PageCount;
 /** A page offset from `addr` (every call that takes an address accepts one). */
 const Page = z.number().int().min(0).default(0);
 const at = (a: { addr: number; page: number }) => a.addr + a.page * PAGE_SIZE;
@@ -88,7 +88,7 @@ defineCall({
 defineCall({
   name: "open_file",
   summary: "a regular file of `pages` pages with an empty page cache; returns its name. `order`: the largest folio order its readahead may allocate (mapping_set_folio_order_range; 0: small folios)",
-  args: z.object({ name: z.string(), pages: Pages, raPages: z.number().int().min(1).optional(), order: z.number().int().min(0).max(9).default(0) }).strict(),
+  args: z.object({ name: z.string(), pages: Pages, raPages: PageCount.optional(), order: z.number().int().min(0).max(9).default(0) }).strict(),
   returns: z.string(),
   defines: { kind: "file", arg: "name" },
   lint: (a) => (typeof a.order === "number" && typeof a.pages === "number" && a.order > 0 && a.pages < 2 ** a.order ? [{ arg: "order", message: `order: ${a.order} needs at least ${2 ** a.order} pages; a ${a.pages}-page file never gets a folio that large (readahead stops at EOF)` }] : []),
@@ -120,7 +120,7 @@ defineCall({
       fixed: z.enum(["hint", "MAP_FIXED", "MAP_FIXED_NOREPLACE"]).default("hint"),
     })
     .strict(),
-  returns: z.number(),
+  returns: AddressResult,
   uses: { file: "file" },
   lint: (a, given) => {
     const out = [...protLint(a)];
@@ -180,7 +180,7 @@ defineCall({
       dontunmap: z.boolean().default(false),
     })
     .strict(),
-  returns: z.number(),
+  returns: AddressResult,
   lint: (a, given) => {
     const out = [];
     const to = given.has("to");

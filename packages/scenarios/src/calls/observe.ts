@@ -39,7 +39,7 @@ import { getLru, LRU_BATCHES, whereIs } from "@foliosim/lru";
 import { findVma, getPte, PAGE_SIZE, type MmStruct, type Pte } from "@foliosim/mm";
 import { op, type Machine, type Shared } from "@foliosim/sim";
 import { z } from "zod";
-import { defineCall, type ObserveContext } from "../calls.js";
+import { AddressResult, defineCall, PageCount, type ObserveContext } from "../calls.js";
 import { processMm } from "../world-memory.js";
 
 const Addr = z.number().int().min(0);
@@ -189,7 +189,7 @@ const VM_NAMES: [string, number][] = [
 
 const VmaState = z.object({
   mapped: z.boolean(),
-  start: z.number().nullable(),
+  start: AddressResult.nullable(),
   pages: z.number(),
   anon: z.boolean(),
   file: z.string().nullable(),
@@ -243,7 +243,7 @@ function resident(mm: MmStruct, addr: number, pages: number): number {
 defineCall({
   name: "residency",
   summary: "mincore(2): how many of the pages addr (+page) .. +pages are resident (mapped by a present PTE)",
-  args: z.object({ addr: Addr, page: Page, pages: z.number().int().min(1).default(1), process: Process }).strict(),
+  args: z.object({ addr: Addr, page: Page, pages: PageCount.default(1), process: Process }).strict(),
   returns: z.number(),
   observe: (ctx, a) => resident(mmOf(ctx, a.process), a.addr + a.page * PAGE_SIZE, a.pages),
   *run(ctx, a) {
