@@ -9,12 +9,20 @@
  * default fuzz-ledger.ndjson in the system's temporary directory): a run that is
  * stopped says what it covered, and run again it skips the chunks already there.
  *
- * Prints the totals (files, rejected by validate, ran, internal errors, crashes, hangs,
- * wall and CPU seconds) and exits 1 when any chunk found a problem or did not finish.
+ * A chunk whose process dies without its figures (a signal, a V8 fatal error such as a
+ * heap out of memory, a non-zero exit with no result) is a crash: the totals count one
+ * crash per such chunk and list its file range (`dead`), to be bisected with
+ * FOLIOSIM_FUZZ_START/FOLIOSIM_FUZZ_FILES; it is not written to the ledger, so the next
+ * run tries it again.
  *
- *   FOLIOSIM_FUZZ_FILES  files in all (100000)
- *   FOLIOSIM_FUZZ_START  the first file's index (0)
- *   FOLIOSIM_FUZZ_SEED   the sequence's seed (the test's default)
+ * Prints the totals (files judged, rejected by validate, ran, internal errors, crashes,
+ * hangs, wall and CPU seconds) and exits 1 when any chunk found a problem or died.
+ *
+ *   FOLIOSIM_FUZZ_FILES   files in all (100000)
+ *   FOLIOSIM_FUZZ_START   the first file's index (0)
+ *   FOLIOSIM_FUZZ_SEED    the sequence's seed (the test's default)
+ *   FOLIOSIM_FUZZ_WORKER  a script run for each chunk instead of vitest (the runner's own
+ *                         test; it gets the same environment and writes FOLIOSIM_FUZZ_FIGURES)
  */
 
 import { spawn } from "node:child_process";
@@ -63,7 +71,10 @@ const queue = [];
 for (let s = start; s < start + files; s += chunk) queue.push({ start: s, files: Math.min(chunk, start + files - s) });
 const results = queue.filter((c) => previous.has(`${c.start}+${c.files}`)).map((c) => previous.get(`${c.start}+${c.files}`));
 const todo = queue.filter((c) => !previous.has(`${c.start}+${c.files}`));
-const failed = [];
+/** Chunks whose process died without figures: { first, last, files, why }. */
+const dead = [];
+/** Chunks that finished with figures but a failing exit (their problems are in the figures). */
+let failing = 0;
 const t0 = performance.now();
 console.error(`fuzz-all: ${files} files from ${start} (seed ${seed}) in ${queue.length} chunk(s) of ${chunk}, ${jobs} process(es) at a time; ${results.length} chunk(s) already in ${ledger}`);
 
@@ -71,7 +82,8 @@ function runChunk(c) {
   const figuresFile = join(tmpdir(), `fuzz-figures-${process.pid}-${c.start}.json`);
   rmSync(figuresFile, { force: true });
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [vitest, "run", "test/cli-fuzz.test.ts"], {
+    const argv = env.FOLIOSIM_FUZZ_WORKER ? [env.FOLIOSIM_FUZZ_WORKER] : [vitest, "run", "test/cli-fuzz.test.ts"];
+    const child = spawn(process.execPath, argv, {
       cwd: APP,
       env: { ...env, FOLIOSIM_FUZZ_START: String(c.start), FOLIOSIM_FUZZ_FILES: String(c.files), FOLIOSIM_FUZZ_SEED: seed, FOLIOSIM_FUZZ_FIGURES: figuresFile, CI: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -80,17 +92,21 @@ function runChunk(c) {
     child.on("error", (error) => (output += String(error)));
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
-    child.on("close", (code) => {
-      const figures = existsSync(figuresFile) ? JSON.parse(readFileSync(figuresFile, "utf8")) : undefined;
+    child.on("close", (code, signal) => {
+      const figures = readFigures(figuresFile);
       rmSync(figuresFile, { force: true });
       if (figures) {
         const { problems, ...counts } = figures;
         appendFileSync(ledger, JSON.stringify({ ...counts, problems: problems.length }) + "\n");
         results.push({ ...counts, problems: problems.length });
-      }
-      if (code !== 0 || !figures) {
-        failed.push(c);
-        process.stderr.write(`fuzz-all: chunk ${c.start}+${c.files} exited ${code}${figures ? "" : " without figures"}:\n${output.slice(-4000)}\n`);
+        if (code !== 0) {
+          failing++;
+          process.stderr.write(`fuzz-all: chunk ${c.start}+${c.files} found problems (exit ${code}):\n${output.slice(-4000)}\n`);
+        }
+      } else {
+        const d = { first: c.start, last: c.start + c.files - 1, files: c.files, why: deathCause(code, signal, output) };
+        dead.push(d);
+        process.stderr.write(`fuzz-all: chunk of files ${d.first}-${d.last} died (${d.why}) without its figures: counted as a crash; bisect it with FOLIOSIM_FUZZ_START/FOLIOSIM_FUZZ_FILES:\n${output.slice(-4000)}\n`);
       }
       const n = results.reduce((a, f) => a + f.files, 0);
       process.stderr.write(`fuzz-all: ${n}/${files} files, ${Math.round((performance.now() - t0) / 1000)} s\n`);
@@ -99,23 +115,43 @@ function runChunk(c) {
   });
 }
 
+/** A chunk's figures, or undefined when its process wrote none (or a torn file). */
+function readFigures(file) {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a chunk's process ended without figures, in a few words. */
+function deathCause(code, signal, output) {
+  const fatal = /FATAL ERROR: ([^\n]*)/.exec(output);
+  const how = signal ? `signal ${signal}` : `exit ${code}`;
+  return fatal ? `V8 fatal error: ${fatal[1].trim()}, ${how}` : how;
+}
+
 async function lane() {
   for (let c = todo.shift(); c; c = todo.shift()) await runChunk(c);
 }
 
 await Promise.all(Array.from({ length: jobs }, lane));
 const sum = (k) => results.reduce((a, f) => a + (f[k] ?? 0), 0);
+dead.sort((a, b) => a.first - b.first);
 const totals = {
   seed: Number(seed),
   files: sum("files"),
   validateRejected: sum("validateRejected"),
   ran: sum("ran"),
   internalErrors: sum("internalErrors"),
-  crashes: sum("crashes"),
+  crashes: sum("crashes") + dead.length,
   hangs: sum("hangs"),
-  chunksFailed: failed.length,
+  /** Files in chunks that died: not judged, each chunk one crash above. */
+  filesNotJudged: dead.reduce((a, d) => a + d.files, 0),
+  dead,
   wallSeconds: Math.round((performance.now() - t0) / 1000),
   chunkSeconds: Math.round(sum("seconds")),
 };
 console.log(`fuzz-all totals: ${JSON.stringify(totals)}`);
-process.exit(failed.length > 0 || totals.internalErrors + totals.crashes + totals.hangs > 0 ? 1 : 0);
+process.exit(failing > 0 || totals.internalErrors + totals.crashes + totals.hangs > 0 ? 1 : 0);
