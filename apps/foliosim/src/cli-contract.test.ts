@@ -269,6 +269,23 @@ describe("compare --set and replay commands that run as printed", () => {
   });
 });
 
+describe("replay of a catalog scenario run with --set", () => {
+  it("runs as printed: the catalog scenarios without that parameter are skipped, not an error", async () => {
+    const run = await cli("run", "transient-ref", "--kernel", "linux-7.0", "--set", "hold_ns=1000", "--trace", "none", "--json");
+    const token = JSON.parse(run.stdout).schedule as string;
+    const line = replayLine(new Map())("transient-ref[hold_ns=1000]", "linux-7.0", token);
+    expect(line).toBe(`foliosim replay ${token} --set hold_ns=1000`);
+    // It once answered: scenario pkvm-mlock-cma has no parameter "hold_ns".
+    const again = await cli(...line.split(" ").slice(1), "--trace", "none", "--json");
+    expect(again.stderr).toBe("");
+    expect([JSON.parse(again.stdout).scenario, JSON.parse(again.stdout).kernel]).toEqual(["transient-ref[hold_ns=1000]", "linux-7.0"]);
+    // With --scenario the parameter must exist there (a clear input error).
+    const wrong = await cli("replay", token, "--scenario", "pkvm-mlock-cma", "--set", "hold_ns=1000", "--trace", "none");
+    expect(wrong.code).toBe(EXIT.usage);
+    expect(wrong.stderr).toMatch(/scenario pkvm-mlock-cma has no parameter "hold_ns"/);
+  });
+});
+
 describe("replay commands of user variants", () => {
   it("name the variant module a kernel uses (--variant), so they run as printed in a fresh process", async () => {
     const module = join(EXAMPLES_DIR, "variants", "drain-too-late.ts");

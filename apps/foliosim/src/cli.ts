@@ -366,10 +366,12 @@ function defineReplayCommands(program: Command, ctx: Context): void {
     .option("--kernel <id>", "the kernel it was recorded on, if not a preset")
     .option("--set <key=value>", "the parameters it was recorded with", collect)
     .option("--max-steps <n>", `the step budget it was recorded with (default ${DEFAULT_MAX_STEPS})`)
+    .option("--config <file>", "the --config file of the run that printed the token: its variant modules, scenarios, kernels, set: and max-steps")
     .action((token: string, o: Opts, cmd: Command) => {
       checkOutput(o.out);
-      const maxSteps = parseIntOption("--max-steps", o.maxSteps, 1, LIMITS.maxSteps) ?? DEFAULT_MAX_STEPS;
-      const out = replayCommand({ token, original: o.original, scenario: o.scenario, kernel: o.kernel, set: o.set, maxSteps });
+      const steps = givenOf(cmd)("maxSteps") ? o.maxSteps : (ctx.config?.maxSteps ?? o.maxSteps);
+      const maxSteps = parseIntOption("--max-steps", steps, 1, LIMITS.maxSteps) ?? DEFAULT_MAX_STEPS;
+      const out = replayCommand({ token, original: o.original, scenario: o.scenario, kernel: o.kernel, set: o.set, maxSteps, config: ctx.config });
       if (out.report.failure?.kind === "scenario") return ctx.exit(scenarioError(io, scenarioErrorLine(o.scenario ?? out.report.scenario, out.report.failure.message, out.report.schedule)));
       if (out.shrunk) io.stderr(`shrunk ${out.original} to ${out.report.schedule} (--original replays the token as given)\n`);
       emitRun(out.report, out.trace, { format: o.trace, out: o.out, asJson: jsonOf(cmd), traceOnly: cmd.getOptionValueSource("trace") === "cli" }, "replay", io);

@@ -85,6 +85,28 @@ describe("--config names variants, kernels, scenarios and budgets (paths relativ
   });
 });
 
+describe("replay --config: a token printed by a config-driven run replays with the same config", () => {
+  it("searches the config's scenarios × kernels with its set:, its variant modules loaded", async () => {
+    const { config } = patchDir();
+    const file = config("c.yaml", "variants: [patch/my-fix.ts]\nkernels: [linux-6.11, linux-7.0+collect=drain-unexplained-refs]\nscenarios: [s4.yaml]\nbudget: 8\nset: { hold_ns: 1000 }\n");
+    const compare = await cli("compare", "--config", file, "--workers", "0", "--json");
+    const doc = JSON.parse(compare.stdout) as { results: { scenario: string; kernel: string; failures: { schedule: string }[] }[] };
+    const cell = doc.results.find((row) => row.kernel.includes("+") && row.failures.length > 0);
+    expect(cell, JSON.stringify(doc.results.map((row) => [row.kernel, row.failures.length]))).toBeDefined();
+    const token = cell!.failures[0].schedule;
+    // A new process: nothing of the compare's variant modules is loaded.
+    clearRegisteredVariants();
+    delete process.env[VARIANTS_ENV];
+    const bare = await cli("replay", token, "--trace", "none");
+    expect(bare.code).toBe(EXIT.usage);
+    expect(bare.stderr).toMatch(/matches no scenario × kernel/);
+    const r = await cli("replay", token, "--config", file, "--trace", "none", "--json");
+    expect(r.code, r.stderr).toBe(EXIT.failed);
+    const report = JSON.parse(r.stdout) as { scenario: string; kernel: string; outcome: string };
+    expect([report.scenario, report.kernel]).toEqual(["example-s4-transient-ref[hold_ns=1000]", "linux-7.0+collect=drain-unexplained-refs"]);
+  });
+});
+
 describe("--config errors name file:line:column and the field (exit 2), every problem at once", () => {
   const cases: [string, string, string, RegExp][] = [
     ["unknown field, with a suggestion", "c.yaml", "kernels: [linux-7.0]\nvariant: [x.ts]\n", /c\.yaml:2:1: variant: unknown field "variant" \(did you mean "variants"\?\); expected one of: variants, kernels, scenarios, strategy, budget, seed, depth, max-steps, set/],

@@ -1,5 +1,5 @@
 /**
- * `--config FILE` (run, explore, compare, evaluate): a YAML or JSON file naming the
+ * `--config FILE` (run, explore, compare, evaluate, replay): a YAML or JSON file naming the
  * variant modules to load, the kernels and scenarios to run, and budget defaults, so a
  * patch under review is one file instead of a line of flags:
  *
@@ -17,6 +17,7 @@
  * given as arguments replace `scenarios:`, each flag replaces its field, and `--set`
  * replaces the `set:` value of the same key; `--variant` files are loaded besides
  * `variants:` (evaluate evaluates the `--variant` given, else the config's only one).
+ * `replay` searches the config's scenarios × kernels (with its `set:`) for the token.
  *
  * A config file is the user's own and may load code (it names modules exactly as
  * `--variant` does); scenario files stay data and never load a module. The file is

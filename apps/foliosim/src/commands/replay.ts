@@ -12,6 +12,12 @@ export interface ReplayOptions {
   scenario?: string;
   kernel?: string;
   set?: string[];
+  /**
+   * A --config file's sweep, searched before the catalog × presets when --scenario or
+   * --kernel is not given: its scenarios (ids or files), its kernels, and its `set:`
+   * (each scenario takes the parameters it has; `set` wins for its key).
+   */
+  config?: { scenarios: readonly string[]; kernels: readonly string[]; set: readonly string[] };
   shrinkAttempts?: number;
   /** The step budget the token was recorded with. */
   maxSteps?: number;
@@ -27,10 +33,15 @@ export interface ReplayOutput extends RunOutput {
 /** Find the (scenario, kernel) a token was recorded for. */
 export function findTarget(options: ReplayOptions): ExploreTarget {
   const decoded = decodeToken(options.token);
-  const params = parseSets(options.set ?? []);
-  const scenarios = options.scenario ? [resolveScenario(options.scenario).scenario] : builtinCatalog().map((e) => e.scenario);
-  const kernels = options.kernel ? [parseKernelSpec(options.kernel).id] : KERNEL_PRESETS.map((k) => k.id);
+  const given = parseSets(options.set ?? []);
+  const configSet = parseSets(options.config?.set ?? []);
+  const named = options.scenario ? [options.scenario] : (options.config?.scenarios ?? []);
+  const scenarios = [...named.map((s) => resolveScenario(s).scenario), ...(options.scenario ? [] : builtinCatalog().map((e) => e.scenario))];
+  const kernels = options.kernel ? [parseKernelSpec(options.kernel).id] : [...new Set([...(options.config?.kernels ?? []).map((k) => parseKernelSpec(k).id), ...KERNEL_PRESETS.map((k) => k.id)])];
   for (const s of scenarios) {
+    // Searching the catalog, a scenario without a parameter given is not where the token came from.
+    if (!options.scenario && Object.keys(given).some((k) => !(k in s.params))) continue;
+    const params = { ...Object.fromEntries(Object.entries(configSet).filter(([k]) => k in s.params)), ...given };
     for (const k of kernels) {
       const target = targetFor(s, k, params);
       if (identityHash(target) === decoded.hash) return target;
