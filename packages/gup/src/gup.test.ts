@@ -70,6 +70,21 @@ describe("S1: pKVM pin of an mlocked shmem folio in CMA", () => {
   });
 });
 
+describe("footprints of the 6.17 ref_count ladder", () => {
+  it("folio_ref_count against folio_expected_ref_count reads the count, the mapping word and the flags word (PG_swapcache, PG_private)", () => {
+    const w = s1World({ collect: "6.17", "lru-batch-clears-lru": false });
+    const pages: Pages = [null];
+    w.m.spawn({ name: "crosvm_vcpu0", cpu: 3, *body() { yield* withMmapReadLock(w.mm, pinUserPages(w.mm, w.addr, 1, FOLL_LONGTERM | FOLL_WRITE, pages, w.memory)); } });
+    const reads: string[][] = [];
+    for (let c = w.m.candidates(); c.length > 0; c = w.m.candidates()) {
+      if (c[0].op.label === "folio_ref_count" && c[0].op.reads.length > 1) reads.push(c[0].op.reads.map((o) => o.name));
+      w.m.step(0);
+    }
+    const f = w.folio.name;
+    expect(reads[0]).toEqual([`${f} _refcount`, `${f} mapping`, `${f} flags`]);
+  });
+});
+
 // ---------------------------------------------------------------------------------
 // Reference §4.1–§4.5: what pin_user_pages returns, what it leaves pinned, and what
 // unpin_user_pages gives back.

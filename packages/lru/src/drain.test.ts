@@ -502,6 +502,15 @@ describe("the batch counts other CPUs read", () => {
     expect(moves).toEqual([false, false, false]);
   });
 
+  it("a move and an mlock batch step read the folio's mapping word (folio_evictable, folio_mapped, folio_test_anon)", () => {
+    const seen = footprints();
+    for (const label of ["lru_add", "__mlock_folio"]) {
+      const steps = seen.filter((o) => o.label === label);
+      expect(steps).toHaveLength(3);
+      for (const o of steps) expect(o.reads).toEqual([o.writes.find((w) => w.endsWith(" flags"))!.replace(" flags", " mapping")]);
+    }
+  });
+
   it("cpu_needs_drain reads the seven tokens and no batch", () => {
     const needs = footprints("cpu1").find((o) => o.label === "cpu_needs_drain(0)")!;
     expect(needs.reads).toEqual(["lru_add", "lru_move_tail", "lru_deactivate_file", "lru_deactivate", "lru_lazyfree", "lru_activate", "mlock_fbatch"].map(token));

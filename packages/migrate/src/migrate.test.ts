@@ -494,3 +494,21 @@ describe("large folios: folio_expected_refs for nr > 1", () => {
     expect([w.folio.refcount, w.folio.mapcount]).toEqual([8, 4]);
   });
 });
+
+// Every folio word a step reads is in its footprint, or a complete DPOR run would not
+// order it against the writers of that word.
+describe("footprints of the move stage", () => {
+  it("__migrate_folio's reference check reads the flags word (PG_swapcache, PG_private) beside the count and the mapping; folio_mc_copy reads the source's contents", () => {
+    const w = world({ shmem: true });
+    w.m.spawn({ name: "migrator", cpu: 0, *body() { yield* isolateMigratePutback(w, "MIGRATE_ASYNC"); } });
+    const steps: { label: string; reads: string[]; writes: string[] }[] = [];
+    for (let c = w.m.candidates(); c.length > 0; c = w.m.candidates()) {
+      const op = c[0].op;
+      steps.push({ label: op.label ?? op.kind, reads: op.reads.map((s) => s.name), writes: op.writes.map((s) => s.name) });
+      w.m.step(0);
+    }
+    const src = w.folio.name;
+    expect(steps.find((s) => s.label === "folio_ref_count (__migrate_folio)")!.reads).toEqual([`${src} _refcount`, `${src} mapping`, `${src} flags`]);
+    expect(steps.find((s) => s.label === "folio_mc_copy")!.reads).toContain(`${src} flags`);
+  });
+});

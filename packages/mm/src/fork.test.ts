@@ -10,6 +10,7 @@ import { PG, VM_LOCKED } from "@foliosim/folio";
 import { forkMm } from "./fork.js";
 import { findVma, getPte } from "./mm-types.js";
 import { touch } from "./memory.js";
+import { folioDupRmapPte } from "./rmap.js";
 import { MAP_ANONYMOUS, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, mmap } from "./mmap.js";
 import { pinFolio, snap, world } from "./testing.js";
 
@@ -87,5 +88,18 @@ describe("fork of private anonymous memory", () => {
     expect(cp.kind === "present" && cp.folio !== f).toBe(true);
     expect(f.test(PG.anon_exclusive)).toBe(true);
     expect(f.mapcount).toBe(1);
+  });
+});
+
+describe("fork's rmap duplication footprint", () => {
+  it("folio_try_dup_anon_rmap_ptes reads _refcount: folio_maybe_dma_pinned decides whether the page is copied", () => {
+    const w = world();
+    const parent = w.mm("parent");
+    const a = w.step(0, () => mmap(parent, { length: PAGE, prot: RW, flags: MAP_PRIVATE | MAP_ANONYMOUS }));
+    const f = w.step(0, () => touch(parent, a, true));
+    const dup = folioDupRmapPte(f, findVma(parent, a)!);
+    expect(dup.label).toBe("folio_try_dup_anon_rmap_ptes");
+    expect(dup.reads).toEqual([f.ref]);
+    expect(dup.writes).toEqual([f.map, f.flagsWord]);
   });
 });
