@@ -11,7 +11,7 @@ import type { Task } from "./machine.js";
 import { Trace } from "./trace.js";
 
 /** The fixed strings of the machine's events; the constants below index them. */
-const FIXED_TEXT = ["switch", "prev", "prevState", "next", "swapper", "R", "S", "X", "spawn", "exit", "block", "wake", "timer"];
+const FIXED_TEXT = ["switch", "prev", "prevState", "next", "swapper", "R", "S", "X", "spawn", "exit", "block", "wake", "timer", "func_entry", "func_exit"];
 const SWITCH = 0;
 const PREV = 1;
 const PREV_STATE = 2;
@@ -25,6 +25,8 @@ const EXIT = 9;
 const BLOCK = 10;
 const WAKE = 11;
 const TIMER = 12;
+const FUNC_ENTRY = 13;
+const FUNC_EXIT = 14;
 
 export class MachineTrace extends Trace {
   /** This trace's id of each fixed string, 0 until first sighted. */
@@ -74,6 +76,15 @@ export class MachineTrace extends Trace {
     this.mixInt(t);
     this.mixInt(this.intern(name));
     if (this.record) this.events.push({ step, t, cpu, task, type, name });
+  }
+
+  /** `emit(step, t, cpu, task, entry ? "func_entry" : "func_exit", name)`: a `traced` span opening or closing. */
+  spanEvent(step: number, t: number, cpu: number, task: number, entry: boolean, name: string): void {
+    this.mixInt(this.fixed(entry ? FUNC_ENTRY : FUNC_EXIT));
+    this.mixInt(task);
+    this.mixInt(t);
+    this.mixInt(this.intern(name));
+    if (this.record) this.events.push({ step, t, cpu, task, type: entry ? "func_entry" : "func_exit", name });
   }
 
   private fixed(index: number): number {

@@ -435,6 +435,13 @@ export class Machine {
     this.trace.emit(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name, args);
   }
 
+  /** `emit("func_entry" | "func_exit", name)`, for `traced` spans (the event types' ids are remembered). */
+  emitSpan(entry: boolean, name: string): void {
+    const t = CURRENT;
+    const cpu = t ? t.cpu : -1;
+    this.tracer.spanEvent(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, entry, name);
+  }
+
   /**
    * Record a write of `obj` (its time wakes tasks blocked on it). With `progress`
    * (the default) it is a state change for livelock detection; pass false for a write

@@ -69,8 +69,10 @@ interface Node {
  * names. A copy made by `Object.create` and a loop of keyed stores `obj[keys[j]] = v`
  * goes through V8's megamorphic store path for every field and grows the object's
  * property store field by field; and the copy is most of what starting an execution
- * from a snapshot costs. `allocate` makes the object with every field in place (an
- * object literal), `fill` sets them: `obj.key = refs[j] < 0 ? consts[j] : out[refs[j]]`.
+ * from a snapshot costs. `allocate` makes the object with every field in place (a
+ * constructor function whose `prototype` is the shape's, which V8 allocates inline;
+ * an object literal with `__proto__` costs a runtime call each), `fill` sets them:
+ * `obj.key = refs[j] < 0 ? consts[j] : out[refs[j]]`.
  */
 interface Shape {
   allocate: () => object;
@@ -88,8 +90,8 @@ function shapeOf(proto: object | null, keys: readonly PropertyKey[]): Shape | un
   if (byKeys === undefined) SHAPES.set(proto, (byKeys = new Map()));
   let shape = byKeys.get(id);
   if (shape === undefined) {
-    const fields = names.map((k) => `${k}: undefined`).join(", ");
-    const allocate = new Function("proto", `"use strict"; return () => ({ __proto__: proto, ${fields} });`)(proto) as Shape["allocate"];
+    const fields = names.map((k) => `this[${k}] = undefined;`).join(" ");
+    const allocate = new Function("proto", `"use strict"; function Copy() { ${fields} } Copy.prototype = proto; return () => new Copy();`)(proto) as Shape["allocate"];
     const stores = names.map((k, j) => `i = r[${j}]; o[${k}] = i < 0 ? c[${j}] : out[i];`).join("\n");
     const fill = new Function("o", "r", "c", "out", `"use strict"; let i;\n${stores}`) as Shape["fill"];
     shape = { allocate, fill };
@@ -102,6 +104,9 @@ class Refused extends Error {}
 
 /** The state after one set-up, ready to be copied into fresh machines. */
 export class MachineSnapshot {
+  /** The configuration that last fitted (configurations are not changed once machines are built from them). */
+  private fitting: Machine["config"] | undefined = undefined;
+
   private constructor(
     private readonly source: Machine,
     private readonly nodes: Node[],
@@ -129,8 +134,16 @@ export class MachineSnapshot {
 
   /** Whether `m` (fresh) has the same configuration and enough budget to start from this snapshot. */
   fits(m: Machine): boolean {
-    const a = this.source;
     if (m.stepCount !== 0 || m.tasks.length > 0) return false;
+    // Everything compared below comes from the configuration: an explorer's executions share one.
+    if (m.config === this.fitting) return true;
+    if (!this.sameConfiguration(m)) return false;
+    this.fitting = m.config;
+    return true;
+  }
+
+  private sameConfiguration(m: Machine): boolean {
+    const a = this.source;
     if (m.cpuCount !== a.cpuCount || m.preemption !== a.preemption || m.maxSkewNs !== a.maxSkewNs) return false;
     if (m.livelockSteps !== a.livelockSteps || m.livelockNs !== a.livelockNs || m.trace.record !== a.trace.record) return false;
     if (!sameValues(m.costs, a.costs) || !sameValues(m.jumpLabel, a.jumpLabel) || !sameValues(m.kernel, a.kernel)) return false;

@@ -84,7 +84,7 @@ class Span<R> {
     this.machine = m;
     this.state = OPEN;
     task.frames.push(this.name);
-    m.emit("func_entry", this.name);
+    m.emitSpan(true, this.name);
   }
 
   private close(): void {
@@ -98,7 +98,7 @@ class Span<R> {
       const t = frames.lastIndexOf(name);
       if (t >= 0) frames.splice(t, 1);
     }
-    this.machine!.emit("func_exit", name);
+    this.machine!.emitSpan(false, name);
   }
 }
 
