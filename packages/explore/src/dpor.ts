@@ -33,7 +33,16 @@
  * naive enumeration on generated programs with tight skew bounds and timers.
  *
  * Preemption bounding (optional): a choice that would exceed the bound is not
- * explored, and the run is then never `complete`, only `boundedComplete`.
+ * explored, and the run is then never `complete`, only `boundedComplete`: every
+ * schedule with at most that many preemptions (`isPreemption`) was explored up to
+ * equivalence. Two things keep that claim true. Sleep sets are off under a bound (an
+ * explored sibling may stand for schedules that need more preemptions than the bound
+ * allows). And, after Coons, Musuvathi and McKinley's bounded POR (OOPSLA 2013), a race
+ * is also reversed at the start of the raced task's block of consecutive steps, where
+ * switching need not be a preemption; virtual time decides some switches here (a task
+ * held back by the skew bound), so every candidate is tried at that block start, and at
+ * earlier ones until the racing task is among them. The property test checks this
+ * against bounded naive enumeration.
  *
  * Progress: a Knuth-style estimate of the remaining tree, taking the current path's
  * backtrack-set sizes as the branching factors of the unexplored subtrees.
@@ -226,6 +235,10 @@ export class Dpor {
 
   /** Sleep set on arrival at the frame after `frame`: sleepers and explored siblings independent of the choice. */
   private sleepAfter(frame: Frame): Set<number> {
+    // Under a preemption bound, an execution a sleeper stands for may need more
+    // preemptions than the bound allows (the explored sibling ran first and was then
+    // preempted): sleep sets are off.
+    if (this.options.preemptionBound !== undefined) return new Set();
     const chosen = frame.candidates.find((c) => c.task === frame.chosen)!;
     const next = new Set<number>();
     for (const task of frame.sleep) keepAsleep(frame, task, chosen, next);
@@ -360,6 +373,7 @@ export class Dpor {
       this.addBacktrack(depth, racer, i, initials);
       break;
     }
+    if (this.options.preemptionBound !== undefined) this.reverseAtBlockStart(i, [racer, ...initials], initials);
     if (initials.some((task) => frame.backtrack.has(task))) return;
     // The wanted task may not be runnable there (its CPU is held): walk back to where it was.
     for (let depth = i; depth >= 0; depth--) {
@@ -370,6 +384,31 @@ export class Dpor {
       return;
     }
     for (const candidate of frame.candidates) this.addBacktrack(i, candidate.task, i, initials);
+  }
+
+  /**
+   * Preemption bounding (Coons, Musuvathi and McKinley, "Bounded partial-order
+   * reduction", OOPSLA 2013): running a task at the race point may be a preemption the
+   * bound forbids, while running it where the raced task's block of consecutive steps
+   * began is not (the raced task had not started yet, or its predecessor had stopped).
+   * So each wanted task is also tried at that block start, or the latest earlier one
+   * where it is a candidate.
+   */
+  private reverseAtBlockStart(i: number, tasks: readonly number[], initials: number[]): void {
+    const wanted = new Set(tasks);
+    for (let depth = this.blockStart(i); depth >= 0; depth = this.blockStart(depth - 1)) {
+      const here = this.stack[depth];
+      for (const c of here.candidates) this.addBacktrack(depth, c.task, i, initials);
+      if (here.candidates.some((c) => wanted.has(c.task))) return;
+    }
+  }
+
+  /** The first step of the run of consecutive steps by the task chosen at `depth` (-1 below 0). */
+  private blockStart(depth: number): number {
+    if (depth < 0) return -1;
+    const task = this.stack[depth].chosen;
+    while (depth > 0 && this.stack[depth - 1].chosen === task) depth--;
+    return depth;
   }
 
   // ------------------------------------------------------------ split runs (dpor-split.ts)

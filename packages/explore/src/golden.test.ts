@@ -95,12 +95,12 @@ describe("golden schedule digests", () => {
     const got = digest(fixture.target as ReturnType<typeof counter>, () => dpor.next(), (p, e) => dpor.finish(p, e), 1_000);
     expect(got).toMatchInlineSnapshot(`
       {
-        "digest": "62e13fae",
-        "executions": 3,
+        "digest": "33e01e20",
+        "executions": 12,
         "first": [
           "fs1.e1dc80d9.AAAAAA",
           "fs1.e1dc80d9.AAEBAA",
-          "fs1.e1dc80d9.AQEAAA",
+          "fs1.e1dc80d9.AAICAA",
         ],
       }
     `);
