@@ -201,7 +201,8 @@ function folioBatchAdd(s: LruState, batch: FolioBatch, f: Folio, policy: LruBatc
 /** One move (or, for `lru_add` with nothing but the batch reference left, the free) under the lruvec lock. */
 function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
   const move = batch.batch;
-  const writes = [s.lruvec, f.flagsWord, f.ref, ...batchWrites(batch, -1)];
+  // Only lru_add may empty a slot here (the lone-reference free).
+  const writes = [s.lruvec, f.flagsWord, f.ref, ...(move === "lru_add" ? batchWrites(batch, -1) : [batch])];
   return op({
     kind: "lru_move",
     label: move,
