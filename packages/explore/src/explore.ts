@@ -13,6 +13,7 @@
  */
 
 import type { RunResult } from "@foliosim/sim";
+import { DeepeningDpor } from "./deepen.js";
 import { Dpor } from "./dpor.js";
 import { executionConfig, runExecution, type Execution, type ExecutionPlan } from "./execution.js";
 import { replay as replayToken, verifyToken } from "./replay.js";
@@ -25,8 +26,13 @@ import { encodeToken, type TargetIdentity } from "./token.js";
 export type StrategySpec =
   | { kind: "random"; seed?: number }
   | { kind: "pct"; seed?: number; depth?: number; points?: PctPoints }
-  /** DPOR; `plain` turns its reductions (commutative updates, `Op.commutes`) off. */
-  | { kind: "dpor"; preemptionBound?: number; plain?: boolean }
+  /**
+   * DPOR; `plain` turns its reductions (commutative updates, `Op.commutes`) off.
+   * `deepen` explores every schedule with at most 0, 1, 2, … preemptions in turn
+   * (deepen.ts), so a budget too small for the whole space still proves a bound;
+   * it ignores `preemptionBound`.
+   */
+  | { kind: "dpor"; preemptionBound?: number; plain?: boolean; deepen?: boolean }
   | { kind: "replay"; token: string };
 
 export interface ExploreOptions {
@@ -119,6 +125,12 @@ export interface ExploreResult {
     preemptionBound?: number;
     sleepBlocked: number;
     estimatedRemaining: number;
+    /**
+     * A deepening run (`deepen`) the budget cut: the largest preemption bound it
+     * exhausted (-1: none), and the bound it was exploring when it stopped
+     * (`estimatedRemaining` is what was left of that one).
+     */
+    deepening?: { provenBound: number; exploring: number };
   };
   replay?: { traceHash: string; status: RunResult["status"] };
   metrics: Record<string, Distribution>;
@@ -144,7 +156,7 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   const maxExecutions = options.maxExecutions ?? (strategy.kind === "dpor" ? 100_000 : 1_000);
   const stopAtFirst = options.stopAtFirstFailure ?? true;
   const progressEvery = options.progressEvery ?? 1_000;
-  const dpor = strategy.kind === "dpor" ? (options.dpor ?? new Dpor({ preemptionBound: strategy.preemptionBound, plain: strategy.plain })) : undefined;
+  const dpor = strategy.kind === "dpor" ? (options.dpor ?? dporFor(strategy)) : undefined;
   const seed = strategy.kind === "dpor" ? 0 : (strategy.seed ?? 1);
   const depth = strategy.kind === "pct" ? (strategy.depth ?? 3) : 0;
   const campaign = strategy.kind === "pct" ? new PctCampaign(depth, strategy.points ?? "shared") : undefined;
@@ -236,18 +248,36 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
   if (first) report.firstFailure = firstFailureReport(target, config, budget, first, options.shrink ?? true);
   if (!dpor) report.failureRate = wilsonInterval(failing, judged);
   if (campaign) report.pct = { depth, points: campaign.points, tasks: pctTasks, steps: campaign.steps, guarantee: pctGuarantee(pctTasks, campaign.steps, depth) };
-  if (dpor) {
-    const exhausted = stopReason === "exhausted";
-    report.dpor = {
-      complete: exhausted && !dpor.boundCut && limits.size === 0,
-      boundedComplete: exhausted && limits.size === 0,
-      sleepBlocked: dpor.sleepBlocked,
-      estimatedRemaining: dpor.progress(executions).estimatedRemaining,
-    };
-    if (strategy.kind === "dpor" && strategy.preemptionBound !== undefined) report.dpor.preemptionBound = strategy.preemptionBound;
-  }
+  if (dpor) report.dpor = dporCoverage(strategy, dpor, stopReason === "exhausted", limits.size === 0, executions);
   report.timing.wallMs = performance.now() - started;
   return report;
+}
+
+function dporFor(strategy: Extract<StrategySpec, { kind: "dpor" }>): Dpor | DeepeningDpor {
+  if (strategy.deepen === true) return new DeepeningDpor({ plain: strategy.plain });
+  return new Dpor({ preemptionBound: strategy.preemptionBound, plain: strategy.plain });
+}
+
+/**
+ * What a DPOR run covered. Nothing is claimed where an execution hit its own limit. A
+ * deepening run cut by its budget claims the largest bound it exhausted.
+ */
+function dporCoverage(strategy: StrategySpec, dpor: Dpor | DeepeningDpor, exhausted: boolean, unlimited: boolean, executions: number): NonNullable<ExploreResult["dpor"]> {
+  const coverage: NonNullable<ExploreResult["dpor"]> = {
+    complete: exhausted && !dpor.boundCut && unlimited,
+    boundedComplete: exhausted && unlimited,
+    sleepBlocked: dpor.sleepBlocked,
+    estimatedRemaining: dpor.progress(executions).estimatedRemaining,
+  };
+  if (dpor instanceof DeepeningDpor) {
+    if (coverage.complete) return coverage;
+    coverage.boundedComplete = dpor.provenBound !== undefined && unlimited;
+    if (coverage.boundedComplete) coverage.preemptionBound = dpor.provenBound;
+    coverage.deepening = { provenBound: unlimited ? (dpor.provenBound ?? -1) : -1, exploring: dpor.currentBound };
+    return coverage;
+  }
+  if (strategy.kind === "dpor" && strategy.preemptionBound !== undefined) coverage.preemptionBound = strategy.preemptionBound;
+  return coverage;
 }
 
 /** What a report keeps of the first execution of a kind: its schedule, to replay and to token. */

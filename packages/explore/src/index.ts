@@ -9,6 +9,7 @@ export { classify, isFailure, normaliseMessage, type ExploreTarget, type Failure
 export { decodeToken, decodeTokenFor, encodeToken, identityHash, TokenError, TOKEN_VERSION, type DecodedToken, type TargetIdentity } from "./token.js";
 export { runExecution, executionConfig, isPreemption, type Execution, type ExecutionBudget, type ExecutionPlan } from "./execution.js";
 export { executionSeed, PctCampaign, PctPlan, pctGuarantee, RandomPlan, type PctParameters, type PctPoints } from "./samplers.js";
+export { DeepeningDpor } from "./deepen.js";
 export { Dpor, dependent, type BacktrackRequest, type DporOptions, type DporProgress } from "./dpor.js";
 export { exploreSplit, exploreSubtree, mergeSubtrees, SplitCoordinator, type SubtreeOutput } from "./dpor-split.js";
 export { NondeterminismError, replay, replayDecisions, ReplayPlan, verifyToken, type Replayed, type ReplayOptions } from "./replay.js";
