@@ -11,7 +11,7 @@
 import { writeFileSync } from "node:fs";
 import { callNames } from "@foliosim/scenarios";
 import { describe, expect, it } from "vitest";
-import { fuzz } from "./fuzz.js";
+import { fuzz, fuzzFile } from "./fuzz.js";
 
 const FILES = Number(process.env.FOLIOSIM_FUZZ_FILES ?? 200);
 const SEED = Number(process.env.FOLIOSIM_FUZZ_SEED ?? 20261207);
@@ -19,6 +19,19 @@ const SEED = Number(process.env.FOLIOSIM_FUZZ_SEED ?? 20261207);
 const START = Number(process.env.FOLIOSIM_FUZZ_START ?? 0);
 
 describe("CLI fuzz (seeded mutations of the example files)", () => {
+  // The culprits of the five chunks of `pnpm test:fuzz` (seed 20261207) that died of a V8
+  // heap OOM: a page count of billions (an address, or ${hold_ns} = 500,000,000) sized an array.
+  it("the five files that once killed their chunk are rejected by validate", async () => {
+    const calls = [...callNames(), "bogus_call"];
+    const culprits: [number, RegExp][] = [[17464, /pages: \$buf\n/], [32679, /pages: \$\{hold_ns\}\n/], [38610, /pages: \$buf\n/], [66717, /pages: \$\{hold_ns\}\n/], [79091, /pages: \$buf\n/]];
+    for (const [n, pages] of culprits) {
+      // The sequence still generates the file (it changes with the example files).
+      expect(fuzzFile(20261207, n, calls).text, `file #${n}`).toMatch(pages);
+      const f = await fuzz({ seed: 20261207, start: n, count: 1, calls });
+      expect([f.files, f.validateRejected, f.internalErrors, f.crashes, f.hangs, f.problems], `file #${n}`).toEqual([1, 1, 0, 0, 0, []]);
+    }
+  });
+
   it(`${FILES} files through validate, run and explore --budget 5: no internal error, crash or hang`, async () => {
     const t0 = performance.now();
     const figures = await fuzz({
