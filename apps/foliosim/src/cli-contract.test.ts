@@ -194,6 +194,16 @@ describe("limits and input errors: exit 2 with file and field, up front", () => 
     expect(run.stderr).toMatch(/pin_user_pages.*arguments after substitution: pages: /);
   });
 
+  it("the dmirror devices' memory, repeats included, is bounded up front (1,000 devices of 65,536 pages ran out of heap)", async () => {
+    const dir = tmp();
+    const devices = join(dir, "devices.yaml");
+    writeFileSync(devices, readFileSync(S4, "utf8").replace("as: buf }", "as: buf }\n  - { call: dmirror_create, args: { name: d0, pages: 65536 }, repeat: 1000 }"));
+    const r = await cli("validate", devices);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stdout).toMatch(/devices\.yaml:27:\d+: setup\.1: at most 262144 pages of dmirror device memory in all .*found 65536000 by this step \(65536 pages × 1000 runs\)/);
+    expect((await cli("run", devices, "--trace", "none")).code).toBe(EXIT.usage);
+  });
+
   it("memory in all counts every NUMA node", async () => {
     const dir = tmp();
     const nodes = join(dir, "nodes.yaml");

@@ -81,6 +81,12 @@ export interface CallDef<A = Record<string, unknown>> {
 export const MAX_CALL_PAGES = 65_536;
 
 /**
+ * The most device pages all of a scenario's dmirror devices may have together: a device
+ * allocates its pages when it is created, and `repeat:` multiplies the devices.
+ */
+export const MAX_DEVICE_PAGES = 4 * MAX_CALL_PAGES;
+
+/**
  * A page-count argument: 1 to MAX_CALL_PAGES. Validation checks a number and every value
  * of a `${param}`, and refuses an address (`$buf`, an AddressResult) outright; another
  * earlier result (`$excl.cpages`) is checked when the step runs (a scenario error).

@@ -12,7 +12,7 @@ import "./world-memory.js";
 export * from "./kernels.js";
 export * from "./schema.js";
 export * from "./errno.js";
-export { World, AddressResult, MAX_CALL_PAGES, PageCount, allCalls, defineCall, getCall, hasCall, callNames, callArgNames, UnknownCallError, type ArgLint, type CallContext, type CallDef, type NameKind, type ObserveContext } from "./calls.js";
+export { World, AddressResult, MAX_CALL_PAGES, MAX_DEVICE_PAGES, PageCount, allCalls, defineCall, getCall, hasCall, callNames, callArgNames, UnknownCallError, type ArgLint, type CallContext, type CallDef, type NameKind, type ObserveContext } from "./calls.js";
 export { defineScenario, call, ScenarioValidationError } from "./builder.js";
 export { validateScenario, type ValidateOptions, type ValidationIssue } from "./validate.js";
 export { parseRef, REF_FORMS, type Ref } from "./refs.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SeededChooser } from "@foliosim/sim";
-import { call, defineScenario, MAX_CALL_PAGES, runScenario, ScenarioValidationError } from "./index.js";
+import { call, defineScenario, MAX_CALL_PAGES, MAX_DEVICE_PAGES, runScenario, ScenarioValidationError } from "./index.js";
 
 const base = {
   id: "sleepers",
@@ -57,6 +57,25 @@ describe("scenario runner", () => {
     expect(issuesOf(MAX_CALL_PAGES + 1)).toEqual([{ path: "tasks.0.script.0.args.pages", message: "expected at most 65536, found 65537 (a number)" }]);
     expect(issuesOf("${n}", { n: { default: 2, description: "pages", values: [500_000_000] } })).toEqual([
       { path: "tasks.0.script.0.args.pages", message: "expected at most 65536, found 500000000 (a number) (when ${n} is 500000000)" },
+    ]);
+  });
+
+  it("the dmirror devices' memory together is at most MAX_DEVICE_PAGES, repeats and ${param} values at their largest (a repeated 65,536-page device ran out of heap)", () => {
+    const issuesOf = (steps: ReturnType<typeof call>[], params: Record<string, unknown> = {}): unknown => {
+      try {
+        defineScenario({ ...base, params: { ...base.params, ...params }, setup: steps, tasks: [{ name: "a", cpu: 0, script: [call("usleep", { us: 1 })] }] });
+      } catch (e) {
+        return (e as ScenarioValidationError).issues;
+      }
+      return [];
+    };
+    expect(MAX_DEVICE_PAGES).toBe(262_144);
+    expect(issuesOf([call("dmirror_create", { name: "d0", pages: 65_536 }, { repeat: 4 })])).toEqual([]);
+    expect(issuesOf([call("dmirror_create", { name: "d0", pages: 65_536 }, { repeat: 1000 })])).toEqual([
+      { path: "setup.0", message: "at most 262144 pages of dmirror device memory in all (a device allocates its pages when created), found 65536000 by this step (65536 pages × 1000 runs)" },
+    ]);
+    expect(issuesOf([call("dmirror_create", { name: "d0", pages: 65_536 }), call("dmirror_create", { name: "d1", pages: "${n}" }, { repeat: 4 })], { n: { default: 1, description: "pages", values: [60_000] } })).toEqual([
+      { path: "setup.1", message: "at most 262144 pages of dmirror device memory in all (a device allocates its pages when created), found 305536 by this step (60000 pages × 4 runs)" },
     ]);
   });
 

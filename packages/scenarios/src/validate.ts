@@ -14,7 +14,7 @@
  */
 
 import type { z } from "zod";
-import { AddressResult, callNames, getCall, hasCall, MAX_CALL_PAGES, PageCount, type CallDef, type NameKind } from "./calls.js";
+import { AddressResult, callNames, getCall, hasCall, MAX_CALL_PAGES, MAX_DEVICE_PAGES, PageCount, type CallDef, type NameKind } from "./calls.js";
 import { suggest } from "./kernels.js";
 import { planCrossTask, waitCycle } from "./cross-task.js";
 import { parseRef, REF_FORMS } from "./refs.js";
@@ -433,5 +433,30 @@ export function validateScenario(doc: unknown, options: ValidateOptions = {}): V
   const foreign = foreignBindings(doc, ctx);
   const taskScopes = items(doc.tasks).map((t, i) => (isObj(t) ? checkTask(t, i, names, setup, ctx, cpus, foreign[i]) : cloneScope(setup)));
   checkSteps(doc.check, "check", "check", checkScope(setup, taskScopes), ctx, cpus);
+  checkDevicePages(doc, ctx);
   return ctx.issues;
+}
+
+/**
+ * The device memory of every dmirror_create step together, each at its largest: pages
+ * (default 16) times the most times the step runs (`repeat:` or a loop's `max:`), every
+ * `${param}` at its largest value. A device allocates its pages when it is created.
+ */
+function checkDevicePages(doc: Obj, ctx: Ctx): void {
+  const largest = (v: unknown, fallback: number): number => {
+    const r = parseRef(v);
+    const values = r?.kind === "param" ? (ctx.params.get(r.name)?.values ?? []) : [v ?? fallback];
+    return Math.max(0, ...values.filter((x): x is number => typeof x === "number" && Number.isFinite(x)));
+  };
+  const lists: [string, unknown][] = [["setup", doc.setup], ...items(doc.tasks).map((t, i): [string, unknown] => [`tasks.${i}.script`, isObj(t) ? t.script : undefined])];
+  let total = 0;
+  for (const [base, steps] of lists) {
+    items(steps).forEach((step, j) => {
+      if (!isObj(step) || step.call !== "dmirror_create" || total > MAX_DEVICE_PAGES) return;
+      const pages = largest(isObj(step.args) ? step.args.pages : undefined, 16);
+      const times = largest(step.repeat ?? step.max, 1);
+      total += pages * times;
+      if (total > MAX_DEVICE_PAGES) push(ctx, `${base}.${j}`, `at most ${MAX_DEVICE_PAGES} pages of dmirror device memory in all (a device allocates its pages when created), found ${total} by this step (${pages} pages${times > 1 ? ` × ${times} runs` : ""})`);
+    });
+  }
 }
