@@ -200,37 +200,68 @@ function brokenBy(list: Expectation[], result: unknown, params: ParamValues, bin
 }
 
 /**
- * Parsed arguments of the steps that name no binding, per parameter values (a target's,
- * the same object in every execution): they are the same in every execution, so the
- * schema parses them once. Frozen, as every execution shares them.
+ * A step's parsed arguments and the binding values they were parsed with. The schema
+ * parses a step's arguments again only when the values its references resolve to
+ * differ from the last parse's: arguments naming no binding, or only bindings of the
+ * set-up (the same in every execution), are parsed once per target. The data is
+ * frozen, as executions share it.
  */
-const PARSED_ARGS = new WeakMap<Readonly<ParamValues>, WeakMap<Step, unknown>>();
-/** In PARSED_ARGS: the step's arguments name a binding (parsed at every run of the step). */
-const PER_RUN = Symbol("per-run");
+interface ParsedArgs {
+  data: unknown;
+  /** The binding values, in the order of `bindingRefs`. */
+  inputs: readonly unknown[];
+}
+
+/** Per parameter values (a target's, the same object in every execution). */
+const PARSED_ARGS = new WeakMap<Readonly<ParamValues>, WeakMap<Step, ParsedArgs>>();
+/** The binding references in a step's arguments, in the order `resolveValue` meets them. */
+const BINDING_REFS = new WeakMap<Step, string[]>();
 
 /** The step's arguments, resolved and parsed by the call's schema (a mismatch found only now is a scenario error). */
 function stepArgs(step: Step, bindings: Map<string, unknown>, params: Readonly<ParamValues>, taskName: string): unknown {
   let cache = PARSED_ARGS.get(params);
   const cached = cache?.get(step);
-  if (cached !== undefined && cached !== PER_RUN) return cached;
-  const raw = step.args ?? {};
-  const parsed = getCall(step.call).args.safeParse(resolveValue(raw, bindings, params));
+  const refs = bindingRefs(step);
+  // Resolved one by one, each reference fails as resolving the whole value would.
+  const inputs = refs.length === 0 ? refs : refs.map((r) => resolveValue(r, bindings, params));
+  if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.data;
+  const parsed = getCall(step.call).args.safeParse(resolveValue(step.args ?? {}, bindings, params));
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`).join("; ");
     throw new ScenarioUsageError(step.call, taskName, `arguments after substitution: ${why}`);
   }
-  if (cached === undefined) {
+  // An object bound may change while it stays the same object: only plain values key the cache.
+  if (inputs.every(isPrimitive)) {
     if (cache === undefined) PARSED_ARGS.set(params, (cache = new WeakMap()));
-    cache.set(step, namesBinding(raw) ? PER_RUN : deepFreeze(parsed.data));
+    cache.set(step, { data: deepFreeze(parsed.data), inputs });
   }
   return parsed.data;
 }
 
-/** Whether a step's argument value refers to a binding anywhere in it. */
-function namesBinding(v: unknown): boolean {
-  if (Array.isArray(v)) return v.some(namesBinding);
-  if (v !== null && typeof v === "object") return Object.values(v).some(namesBinding);
-  return parseRef(v)?.kind === "binding";
+function bindingRefs(step: Step): string[] {
+  let refs = BINDING_REFS.get(step);
+  if (refs === undefined) {
+    refs = [];
+    collectBindingRefs(step.args ?? {}, refs);
+    BINDING_REFS.set(step, refs);
+  }
+  return refs;
+}
+
+function collectBindingRefs(v: unknown, into: string[]): void {
+  if (Array.isArray(v)) for (const x of v) collectBindingRefs(x, into);
+  else if (v !== null && typeof v === "object") for (const x of Object.values(v)) collectBindingRefs(x, into);
+  else if (parseRef(v)?.kind === "binding") into.push(v as string);
+}
+
+function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function isPrimitive(v: unknown): boolean {
+  return v === null || (typeof v !== "object" && typeof v !== "function");
 }
 
 function deepFreeze<T>(v: T): T {
@@ -317,10 +348,58 @@ function runChecks(m: Machine, world: World, s: Scenario, bindings: Map<string, 
 /** Call results must be plain data (they travel in JSON and between workers). */
 function plain(v: unknown): unknown {
   if (v === undefined) return null;
+  const flat = plainFlat(v);
+  if (flat !== NOT_FLAT) return flat;
   try {
     return JSON.parse(JSON.stringify(v));
   } catch {
     return String(v);
+  }
+}
+
+const NOT_FLAT = Symbol("not flat");
+
+/**
+ * What the JSON round trip gives for the common results — a JSON value, or a plain
+ * object or array of them with nothing nested — without printing and parsing it;
+ * NOT_FLAT for anything else.
+ */
+function plainFlat(v: unknown): unknown {
+  const leaf = plainLeaf(v);
+  if (leaf !== NOT_FLAT || v === null || typeof v !== "object") return leaf;
+  if (Array.isArray(v)) {
+    const out: unknown[] = [];
+    for (const x of v) {
+      // A missing element, `undefined` or a function is null in JSON.
+      const y = x === undefined || typeof x === "function" ? null : plainLeaf(x);
+      if (y === NOT_FLAT) return NOT_FLAT;
+      out.push(y);
+    }
+    return out;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_FLAT;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[key];
+    if (x === undefined) continue; // JSON leaves the key out
+    if (key === "__proto__") return NOT_FLAT; // an own key for JSON.parse, the prototype for an assignment
+    const y = plainLeaf(x);
+    if (y === NOT_FLAT) return NOT_FLAT;
+    out[key] = y;
+  }
+  return out;
+}
+
+/** A JSON leaf as the round trip gives it back (non-finite numbers are null, -0 is 0), or NOT_FLAT. */
+function plainLeaf(v: unknown): unknown {
+  switch (typeof v) {
+    case "number":
+      return Number.isFinite(v) ? (v === 0 ? 0 : v) : null;
+    case "string":
+    case "boolean":
+      return v;
+    default:
+      return v === null ? null : NOT_FLAT;
   }
 }
 
