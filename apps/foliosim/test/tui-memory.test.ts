@@ -5,7 +5,7 @@
  * The screens keep only the row and the capped frames; what the app holds after each
  * open must not grow with the number of opens, and one opened trace stays small.
  *
- * Opt-in (FOLIOSIM_TUI_MEMORY=1: a few minutes; 13 on a loaded two-CPU machine); prints
+ * Opt-in (FOLIOSIM_TUI_MEMORY=1: a few minutes; 4 to 13 on a loaded two-CPU machine); prints
  * the figures.
  */
 
@@ -40,7 +40,7 @@ describe.runIf(process.env.FOLIOSIM_TUI_MEMORY === "1")("TUI memory on the HMM l
     expect(token, JSON.stringify(row.failures)).toBeTruthy();
     const heaps: number[] = [];
     let opened;
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       opened = await backend.replay(token!);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       heaps.push(heap());
@@ -60,11 +60,14 @@ describe.runIf(process.env.FOLIOSIM_TUI_MEMORY === "1")("TUI memory on the HMM l
     console.error(`TUI memory, hmm-drain-livelock on linux-6.11: ${JSON.stringify(figures)}`);
     expect(opened!.frames.length).toBeLessThanOrEqual(MAX_FRAMES);
     expect(kept).toBeLessThan(8 * MB);
-    // Each open replaces the last: after the first two (caches warm) the heap stays put,
-    // and the whole app stays far below the 4.6 GB once seen on the compare screen.
-    // Measured on the 2-CPU build machine: 28 MB at start, 38 MB after the cell, 41, 66,
-    // 66, 66 MB after each open (2,000 of 21,619 frames kept, 1.2 MB), 180 MB peak RSS.
-    expect(heaps[3] - heaps[1]).toBeLessThan(8 * MB);
-    expect(heaps[3]).toBeLessThan(128 * MB);
+    // Each open replaces the last: the heap after an open moves between two levels about
+    // 25 MB apart (in no order) but does not grow with the number of opens, and the whole
+    // app stays far below the 4.6 GB once seen on the compare screen. Measured on the
+    // 2-CPU build machine: 30 MB at start, 40 MB after the cell, 43, 68, 43, 68, 68, 43,
+    // 68, 43 MB after eight opens (2,000 of 21,619 frames kept, 1.2 MB), 309 MB peak RSS.
+    // (The TUI replays in a worker with its own heap limit; this test replays in this
+    // thread, the worst case.)
+    expect(Math.max(...heaps.slice(3)) - Math.max(...heaps.slice(0, 3))).toBeLessThan(8 * MB);
+    expect(Math.max(...heaps)).toBeLessThan(128 * MB);
   }, 900_000);
 });
