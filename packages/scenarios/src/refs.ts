@@ -17,13 +17,30 @@ export type Ref =
 const PARAM = /^\$\{(\w+)\}$/;
 const BINDING = /^\$([A-Za-z_]\w*)((?:\.\w+)*)(?:\+(\d+))?$/;
 
+/**
+ * Parsed references by their text: a run resolves the same few texts at every step
+ * (frozen, as every caller shares them; bounded, as fuzzing reads endless scenarios).
+ */
+const PARSED = new Map<string, Ref>();
+const PARSED_LIMIT = 4096;
+
 /** The reference a value is, or null for a literal. */
 export function parseRef(v: unknown): Ref | null {
   if (typeof v !== "string" || !v.startsWith("$")) return null;
+  let r = PARSED.get(v);
+  if (r === undefined) {
+    r = Object.freeze(parse(v));
+    if (PARSED.size >= PARSED_LIMIT) PARSED.clear();
+    PARSED.set(v, r);
+  }
+  return r;
+}
+
+function parse(v: string): Ref {
   const p = PARAM.exec(v);
   if (p) return { kind: "param", name: p[1] };
   const b = BINDING.exec(v);
-  if (b) return { kind: "binding", name: b[1], fields: b[2].split(".").filter(Boolean), plusPages: b[3] === undefined ? 0 : Number(b[3]) };
+  if (b) return { kind: "binding", name: b[1], fields: Object.freeze(b[2].split(".").filter(Boolean)) as string[], plusPages: b[3] === undefined ? 0 : Number(b[3]) };
   return { kind: "bad", text: v };
 }
 
