@@ -133,6 +133,26 @@ describe("foliosim CLI (in process)", () => {
     expect(doc.results[0].complete).toBe(false);
   });
 
+  it("explore --deepen claims the largest preemption bound its budget exhausted, or the whole space", async () => {
+    const cut = await cli("explore", S4, "--kernel", "linux-7.0", "--strategy", "dpor", "--deepen", "--budget", "10", "--json");
+    const row = JSON.parse(cut.stdout).results[0];
+    expect(row).toMatchObject({ strategy: "dpor-deepen", verdict: "fails", complete: false, proof: "bounded" });
+    expect(row.coverage).toEqual({ executions: 10, estimatedRemaining: 2, preemptionBound: 1, boundedComplete: true, exploringBound: 2, maxPreemptions: 2 });
+    const text = await cli("explore", S4, "--kernel", "linux-7.0", "--strategy", "dpor", "--deepen", "--budget", "10");
+    expect(text.stdout).toContain("◐ bounded: every schedule class with at most 1 preemption (10 DPOR executions; at 2: ~2 left)");
+    const whole = JSON.parse((await cli("explore", S4, "--kernel", "linux-7.0", "--strategy", "dpor", "--deepen", "--budget", "40", "--json")).stdout).results[0];
+    expect(whole).toMatchObject({ complete: true, proof: "proven", executions: 16 });
+    for (const argv of [
+      ["explore", S4, "--deepen"],
+      ["explore", S4, "--strategy", "dpor", "--deepen", "--preemption-bound", "1"],
+      ["explore", S4, "--strategy", "dpor", "--deepen", "--queue", "redis://127.0.0.1:1"],
+    ]) {
+      const bad = await cli(...argv);
+      expect(bad.code, argv.join(" ")).toBe(EXIT.usage);
+      expect(bad.stderr, argv.join(" ")).toMatch(/--deepen/);
+    }
+  });
+
   it("bad input: one clear line, exit 2, no stack trace", async () => {
     for (const argv of [
       ["explore", S4, "--pct-points", "some"],

@@ -82,6 +82,8 @@ export function wantsTui(io: Io, json: boolean): boolean {
 }
 
 
+const DEEPEN_HELP = "DPOR: explore every schedule with 0, then at most 1, 2, … preemptions; cut by the budget, claim the largest bound exhausted";
+
 function strategyChoice(o: Record<string, string | boolean | undefined>, allowWall: boolean): StrategyChoice {
   const budget = parseBudget(o.budget as string | undefined, allowWall);
   const choice: StrategyChoice = { strategy: parseStrategy(o.strategy as string | undefined) };
@@ -93,6 +95,11 @@ function strategyChoice(o: Record<string, string | boolean | undefined>, allowWa
   if (points !== undefined) choice.pctPoints = points;
   const bound = parseIntOption("--preemption-bound", o.preemptionBound as string | undefined, 0, LIMITS.preemptionBound);
   if (bound !== undefined) choice.preemptionBound = bound;
+  if (o.deepen === true) {
+    if (choice.strategy !== "dpor") throw new UsageError(`--deepen deepens DPOR's preemption bound: use it with --strategy dpor, not ${choice.strategy}`);
+    if (bound !== undefined) throw new UsageError("--deepen chooses the preemption bound itself: drop --preemption-bound");
+    choice.deepen = true;
+  }
   if (budget.executions !== undefined) choice.executions = budget.executions;
   if (budget.wallMs !== undefined) choice.wallMs = budget.wallMs;
   if (o.stopAtFirst) choice.stopAtFirst = true;
@@ -254,6 +261,7 @@ function defineExploreCommands(program: Command, ctx: Context): void {
     .option("--depth <d>", "PCT depth (default 3)")
     .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
     .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
+    .option("--deepen", DEEPEN_HELP)
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--stop-at-first", "stop at the first failure")
     .option("--max-steps <n>", `steps per execution before it counts as inconclusive (default ${DEFAULT_MAX_STEPS})`)
@@ -265,6 +273,7 @@ function defineExploreCommands(program: Command, ctx: Context): void {
       const scenario = oneScenario("explore", ctx.config, given);
       if (ctx.config?.set.length) applyConfigSet(ctx.config, o, paramNames(scenario));
       if (o.queue !== undefined || o.splitAfter !== undefined) {
+        if (o.deepen === true) throw new UsageError("--deepen runs its bounds one after the other in this process: it does not split over --queue");
         const { queueExplore } = await import("./queue-cli.js"); // the queue client loads only when asked
         ctx.exit(await queueExplore(scenario, o, strategyChoice(o, true), jsonOf(cmd), io));
         return;
@@ -286,6 +295,7 @@ function defineExploreCommands(program: Command, ctx: Context): void {
     .option("--depth <d>", "PCT depth (default 3)")
     .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
     .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
+    .option("--deepen", DEEPEN_HELP)
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--metric <name>", `cost metric shown per cell (${METRIC_NAMES.join(", ")})`, "virtual_ns")
     .option("--markdown", "print the matrix as Markdown (for a pull request or an issue)")

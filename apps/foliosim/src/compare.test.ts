@@ -93,6 +93,11 @@ describe("compare and merge", () => {
     expect(md).toContain("| scenario | linux-7.3 |");
     expect(md).toMatch(/\| anon-lru-add-batch \| ✓ holds 0 failing · [^|]+ · ∎ proven \|/);
     expect(md).toContain("Proofs: 1 of 1 cell proven (DPOR complete), 0 sampled.");
+    const deep = (await cli("compare", "hmm-drain-livelock", "--kernel", "linux-7.3", "--strategy", "dpor", "--deepen", "--budget", "60", "--workers", "0")).stdout;
+    expect(deep).toContain("hmm-drain-livelock  ✓ holds 0 failing · ");
+    expect(deep).toContain(" · ◐ bounded");
+    expect(deep).toContain("Proofs: 0 of 1 cell proven (DPOR complete), 1 proven within a preemption bound, 0 sampled.");
+    expect(deep).toContain("  ◐ hmm-drain-livelock on linux-7.3: every schedule class with at most 1 preemption (60 DPOR executions; at 2: ~189 left)");
     const pct = JSON.parse((await cli("compare", "anon-lru-add-batch", "--kernel", "linux-7.3", "--budget", "3", "--workers", "0", "--json")).stdout) as ResultsDocument;
     expect(pct.results[0]).toMatchObject({ complete: false, proof: "sampled", coverage: { executions: 3 } });
     expect(pct.results[0].coverage!.estimatedRemaining).toBeUndefined();

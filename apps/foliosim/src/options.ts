@@ -18,6 +18,8 @@ export interface StrategyChoice {
   pctPoints?: PctPoints;
   /** DPOR preemption bound (default none: the whole space). */
   preemptionBound?: number;
+  /** DPOR: explore bounds 0, 1, 2, … in turn, claiming the largest exhausted when the budget ends. */
+  deepen?: boolean;
   /** Sampler seed (default 1). */
   seed?: number;
   /** Executions per cell (default 200 for samplers, 2,000 for DPOR). */
@@ -98,6 +100,7 @@ export function strategySpec(choice: StrategyChoice): StrategySpec {
     case "random":
       return { kind: "random", seed: choice.seed ?? 1 };
     case "dpor":
+      if (choice.deepen === true) return { kind: "dpor", deepen: true };
       return choice.preemptionBound === undefined ? { kind: "dpor" } : { kind: "dpor", preemptionBound: choice.preemptionBound };
   }
 }
@@ -105,6 +108,7 @@ export function strategySpec(choice: StrategyChoice): StrategySpec {
 /** Column label: "pct-d3", "random", "dpor". */
 export function strategyLabel(choice: StrategyChoice): string {
   if (choice.strategy === "pct") return `pct-d${choice.depth ?? 3}${choice.pctPoints === "all" ? "-all" : ""}`;
+  if (choice.strategy === "dpor" && choice.deepen === true) return "dpor-deepen";
   if (choice.strategy === "dpor" && choice.preemptionBound !== undefined) return `dpor-pb${choice.preemptionBound}`;
   return choice.strategy;
 }
@@ -153,7 +157,7 @@ export function describeBudget(choice: StrategyChoice): string {
 /** The same line from the options a matrix document records (so merge can say it too). */
 export function describeOptions(o: CellOptions): string {
   const st = o.strategy;
-  const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}${st.points === "all" ? " at every choice point" : ""}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? (st.preemptionBound === undefined ? "DPOR" : `DPOR, at most ${st.preemptionBound} preemptions`) : "replay";
+  const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}${st.points === "all" ? " at every choice point" : ""}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? (st.deepen === true ? "DPOR, deepening the preemption bound" : st.preemptionBound === undefined ? "DPOR" : `DPOR, at most ${st.preemptionBound} preemptions`) : "replay";
   const wall = o.maxWallMs !== undefined ? ` or ${o.maxWallMs / 1000} s` : "";
   return `${what}; budget ${o.maxExecutions} executions${wall} per cell, ${o.maxSteps} steps per execution${o.stopAtFirstFailure ? ", stop at the first failure" : ""}; first failure shrunk with up to ${String(o.shrink)} runs`;
 }

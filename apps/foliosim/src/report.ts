@@ -68,10 +68,12 @@ export interface ResultRow {
 
 /**
  * How far a verdict reaches: `proven` when DPOR explored every schedule class the
- * scenario allows (`complete`), `sampled` otherwise: random or PCT executions, or a DPOR
- * run that its execution budget, its wall time or a preemption bound cut.
+ * scenario allows (`complete`); `bounded` when DPOR explored every schedule class with
+ * at most `coverage.preemptionBound` preemptions (a bounded or deepening run that
+ * exhausted that bound); `sampled` otherwise: random or PCT executions, or a DPOR run
+ * that its execution budget or its wall time cut before any bound was exhausted.
  */
-export type Proof = "proven" | "sampled";
+export type Proof = "proven" | "bounded" | "sampled";
 
 export interface Coverage {
   executions: number;
@@ -81,6 +83,8 @@ export interface Coverage {
   preemptionBound?: number;
   /** DPOR with a bound: every schedule within the bound was explored. */
   boundedComplete?: boolean;
+  /** A deepening DPOR run cut by its budget: the bound it was exploring (`estimatedRemaining` is what was left of it). */
+  exploringBound?: number;
   /** The most preemptions in one explored execution (how deep the exploration reached). */
   maxPreemptions?: number;
 }
@@ -156,7 +160,9 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
 }
 
 export function proofOf(result: Pick<CellResult, "dpor">): Proof {
-  return result.dpor?.complete === true ? "proven" : "sampled";
+  const d = result.dpor;
+  if (d?.complete === true) return "proven";
+  return d?.boundedComplete === true && d.preemptionBound !== undefined ? "bounded" : "sampled";
 }
 
 function coverageOf(result: CellResult | ExploreResult): Coverage {
@@ -168,6 +174,7 @@ function coverageOf(result: CellResult | ExploreResult): Coverage {
       coverage.preemptionBound = d.preemptionBound;
       coverage.boundedComplete = d.boundedComplete;
     }
+    if (d.deepening) coverage.exploringBound = d.deepening.exploring;
   }
   const preemptions = result.metrics.preemptions;
   if (d && preemptions) coverage.maxPreemptions = preemptions.max;
@@ -175,7 +182,7 @@ function coverageOf(result: CellResult | ExploreResult): Coverage {
 }
 
 /** The glyph of a cell's proof: ∎ proven, ≈ sampled. */
-export const PROOF_GLYPH: Record<Proof, string> = { proven: "∎", sampled: "≈" };
+export const PROOF_GLYPH: Record<Proof, string> = { proven: "∎", bounded: "◐", sampled: "≈" };
 
 /** Glyph and word: `∎ proven`, `≈ sampled`. */
 export function proofLabel(proof: Proof): string {
@@ -186,6 +193,10 @@ export function proofLabel(proof: Proof): string {
 export function coverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy">): string {
   const c = row.coverage ?? { executions: row.executions };
   if (row.proof === "proven") return `all ${c.executions} schedule classes`;
+  if (row.proof === "bounded" && c.preemptionBound !== undefined) {
+    const beyond = c.exploringBound === undefined ? "" : `; at ${c.exploringBound}: ~${compactCount(c.estimatedRemaining ?? 0)} left`;
+    return `every schedule class with at most ${c.preemptionBound} preemption${c.preemptionBound === 1 ? "" : "s"} (${c.executions} DPOR executions${beyond})`;
+  }
   if (c.estimatedRemaining === undefined) return `${c.executions} executions`;
   const parts = [`${c.executions} DPOR executions`, `~${compactCount(c.estimatedRemaining)} left`];
   if (c.preemptionBound !== undefined) parts.push(`preemption bound ${c.preemptionBound}${c.boundedComplete ? " exhausted" : ""}`);

@@ -7,7 +7,7 @@
 import type { ListReport } from "../commands/list.js";
 import type { RunReport } from "../commands/run.js";
 import type { ValidateReport } from "../commands/validate.js";
-import { coverageText, outcomeLabel, proofLabel, type FoundCounterexample, type Proof, type ResultRow, type ResultsDocument } from "../report.js";
+import { coverageText, outcomeLabel, PROOF_GLYPH, proofLabel, type FoundCounterexample, type Proof, type ResultRow, type ResultsDocument } from "../report.js";
 import { formatIssue } from "../scenario-files.js";
 import { escapeControl } from "./escape.js";
 
@@ -155,6 +155,7 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   out.push("");
   out.push("Legend: ✓ holds  ✗ fails (a promise broke)  ⟳ livelock  ⊘ deadlock  ? inconclusive (no verdict: some runs hit their step or time budget, none failed)");
   out.push("        ∎ proven (DPOR explored every schedule class: complete)  ≈ sampled (random or PCT executions, or DPOR cut by its budget or a preemption bound)");
+  if (doc.results.some((r) => proofOfRow(r) === "bounded")) out.push("        ◐ bounded (DPOR explored every schedule class with at most k preemptions: see Proofs below)");
   out.push(proofSummary(doc));
   out.push(expectationSummary(doc));
   const failing = doc.results.filter((r) => r.failures.length > 0);
@@ -199,7 +200,7 @@ export function renderMatrixMarkdown(doc: ResultsDocument, options: { metric?: s
     });
     out.push(`| ${md(s)} | ${cells.join(" | ")} |`);
   }
-  out.push("", "✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — ∎ proven (DPOR complete) · ≈ sampled (random, PCT, or DPOR cut by its budget)", "");
+  out.push("", `✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — ∎ proven (DPOR complete)${doc.results.some((r) => proofOfRow(r) === "bounded") ? " · ◐ bounded (DPOR complete within a preemption bound)" : ""} · ≈ sampled (random, PCT, or DPOR cut by its budget)`, "");
   out.push(...proofSummary(doc).split("\n").map((l) => md(l.trim()) + "  "), "");
   out.push(md(expectationSummary(doc).split("\n")[0]));
   const failing = doc.results.filter((r) => r.failures.length > 0);
@@ -236,10 +237,13 @@ export function proofOfRow(row: Pick<ResultRow, "proof" | "complete">): Proof {
 export function proofSummary(doc: ResultsDocument): string {
   const n = doc.results.length;
   const proven = doc.results.filter((r) => proofOfRow(r) === "proven").length;
-  const lines = [`Proofs: ${proven} of ${n} cell${n === 1 ? "" : "s"} proven (DPOR complete), ${n - proven} sampled.`];
+  const bounded = doc.results.filter((r) => proofOfRow(r) === "bounded").length;
+  const within = bounded > 0 ? `, ${bounded} proven within a preemption bound` : "";
+  const lines = [`Proofs: ${proven} of ${n} cell${n === 1 ? "" : "s"} proven (DPOR complete)${within}, ${n - proven - bounded} sampled.`];
   for (const r of doc.results) {
-    if (proofOfRow(r) === "proven" || !r.dpor) continue;
-    lines.push(`  ≈ ${r.scenario} on ${r.kernel}: ${coverageText({ ...r, proof: "sampled" })}`);
+    const proof = proofOfRow(r);
+    if (proof === "proven" || !r.dpor) continue;
+    lines.push(`  ${PROOF_GLYPH[proof]} ${r.scenario} on ${r.kernel}: ${coverageText({ ...r, proof })}`);
   }
   return lines.join("\n");
 }
