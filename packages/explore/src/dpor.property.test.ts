@@ -12,7 +12,7 @@ import { explore } from "./explore.js";
 import { executionConfig, runExecution } from "./execution.js";
 import type { ExploreTarget } from "./target.js";
 
-type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "cadd"; cell: number } | { k: "work"; ns: number } | { k: "resched" };
+type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "cadd"; cell: number } | { k: "work"; ns: number } | { k: "resched" } | { k: "put" } | { k: "alloc" };
 type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "rsem"; body: Plain[] } | { k: "wsem"; body: Plain[] } | { k: "waitflag" } | { k: "setflag" } | { k: "sleep"; ns: number } | { k: "waitflagto"; ns: number };
 interface Program {
   cpus: number;
@@ -28,6 +28,7 @@ const plain: fc.Arbitrary<Plain> = fc.oneof(
   fc.record({ k: fc.constant("cadd" as const), cell: fc.nat(1) }),
   fc.record({ k: fc.constant("work" as const), ns: fc.constantFrom(10, 200, 3_000) }),
   fc.constant({ k: "resched" as const }),
+  fc.constantFrom({ k: "put" as const }, { k: "alloc" as const }),
 );
 const instr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 4, arbitrary: plain },
@@ -54,6 +55,29 @@ function commutativeAdd(cell: Cell): Op<void> {
   return op({ kind: "cadd", writes: [cell], commutes: [cell], run: (m) => ((cell.value += 1), m.markCommutingWrite(cell)) });
 }
 
+/**
+ * A put of a two-reference count whose last put "frees" to a free list its footprint
+ * does not name (`Machine.noteWrite`, as a folio's zone), and an allocation from that
+ * list: the two are ordered only through the write the machine reports after the step.
+ */
+function put(rc: Cell, freeList: Cell): Op<void> {
+  return op({
+    kind: "put",
+    writes: [rc],
+    run: (m) => {
+      rc.value -= 1;
+      m.markWrite(rc);
+      if (rc.value !== 0) return;
+      freeList.value += 1;
+      m.noteWrite(freeList);
+    },
+  });
+}
+
+function alloc(freeList: Cell): Op<number> {
+  return op({ kind: "alloc", writes: [freeList], run: (m) => (m.markWrite(freeList), freeList.value) });
+}
+
 /** The program as an explore target whose final state is read after each run. */
 function build(p: Program): { target: ExploreTarget; state: () => string } {
   let read = () => "";
@@ -63,6 +87,8 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
     config: { cpus: p.cpus, preemption: p.preemption, maxSkewNs: p.maxSkewNs, maxSteps: 400 },
     program: (m: Machine) => {
       const cells = [new Cell("x", 0), new Cell("y", 0)];
+      const rc = new Cell("rc", 2);
+      const freeList = new Cell("free", 0);
       const flag = new Cell("flag", 0);
       const spins = [new SpinLock("S0"), new SpinLock("S1")];
       const mutexes = [new Mutex("M0"), new Mutex("M1")];
@@ -74,6 +100,8 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
         else if (i.k === "add") yield* atomicAdd(cells[i.cell], 1);
         else if (i.k === "cadd") yield commutativeAdd(cells[i.cell]);
         else if (i.k === "work") yield op({ kind: "work", cost: i.ns, run: () => undefined });
+        else if (i.k === "put") yield put(rc, freeList);
+        else if (i.k === "alloc") out.push((yield alloc(freeList)) as number);
         else yield* condResched();
       }
       p.tasks.forEach((t, n) =>
@@ -108,7 +136,7 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
           },
         }),
       );
-      read = () => `${cells.map((c) => c.value).join(",")}|${seen.map((s) => s.join(".")).join("/")}`;
+      read = () => `${cells.map((c) => c.value).join(",")},${rc.value},${freeList.value}|${seen.map((s) => s.join(".")).join("/")}`;
     },
   };
   return { target, state: read === undefined ? () => "" : () => read() };
@@ -137,6 +165,7 @@ describe("DPOR against naive enumeration on generated programs", () => {
     ["a task kept off its CPU by a non-preemptible one is tried before that one took the CPU", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":2,"body":[{"k":"w","cell":0,"v":2},{"k":"work","ns":3000}]},{"cpu":2,"body":[{"k":"add","cell":0},{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":0,"body":[{"k":"setflag"},{"k":"resched"}]}]}],
     ["a step that holds another CPU back under a tight skew bound is dependent with it (1)", {"cpus":2,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"spin","lock":1,"body":[{"k":"add","cell":0},{"k":"r","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"work","ns":10}]}]},{"cpu":1,"body":[{"k":"w","cell":1,"v":1},{"k":"r","cell":0}]},{"cpu":0,"body":[{"k":"w","cell":1,"v":2},{"k":"spin","lock":1,"body":[{"k":"resched"}]},{"k":"r","cell":0},{"k":"resched"}]}]}],
     ["a step that holds another CPU back under a tight skew bound is dependent with it (2)", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"mutex","lock":1,"body":[{"k":"w","cell":0,"v":1}]},{"k":"add","cell":0}]},{"cpu":0,"body":[{"k":"spin","lock":0,"body":[{"k":"add","cell":0}]},{"k":"mutex","lock":0,"body":[{"k":"r","cell":0}]}]},{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"add","cell":0}]}]}]}],
+    ["a free the step's footprint could not name races with an allocation from that list", {"cpus":2,"preemption":"none","maxSkewNs":50000,"tasks":[{"cpu":0,"body":[{"k":"put"},{"k":"put"}]},{"cpu":1,"body":[{"k":"alloc"}]}]}],
   ];
   it.each(REGRESSIONS)("%s", (_name, p) => {
     const { naive, dpor, complete } = finalStates(p);

@@ -155,6 +155,8 @@ export class Dpor {
     const dporPlan = plan as DporPlan;
     if (execution.result === undefined) this.sleepBlocked++;
     this.stack.length = dporPlan.depth;
+    const last = dporPlan.depth - 1;
+    if (last >= 0 && dporPlan.machine !== undefined) noteUndeclaredWrites(dporPlan.events[last], this.stack[last], dporPlan.machine);
     this.analyseRaces(dporPlan.events, dporPlan.firstNew);
     this.estimate = this.estimateRemaining();
   }
@@ -169,6 +171,8 @@ export class Dpor {
   /** Called by the plan at each step: pick a task index, or -1 to abandon. */
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
+    plan.machine = machine;
+    if (depth > 0) noteUndeclaredWrites(plan.events[depth - 1], this.stack[depth - 1], machine);
     if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine, this.plain)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
     const infos = candidates.map((c) => eventInfo(c.task.id, c.cpu, c.op, c.preempts, this.plain));
     const pending = pendingOps(machine);
@@ -486,6 +490,8 @@ class DporPlan implements ExecutionPlan {
   depth = 0;
   firstNew = Infinity;
   readonly events: EventInfo[] = [];
+  /** The execution's machine, to read what its last step wrote beyond its footprint. */
+  machine: Machine | undefined;
   constructor(private readonly dpor: Dpor) {}
   choose(candidates: readonly Candidate[], machine: Machine): number {
     return this.dpor.choose(this, candidates, machine);
@@ -509,6 +515,21 @@ function includeNextBlock(event: EventInfo, machine: Machine, plain: boolean): b
   for (const s of next.writes) if (!reads.includes(s) && (plain || !next.commutes.includes(s))) reads.push(s);
   event.reads = reads;
   return true;
+}
+
+/**
+ * What the step just run wrote beyond its operation's footprint (`Machine.noteWrite`:
+ * the free list a freed folio went back to) is a write of that event, for its races
+ * and for the sleepers it wakes. Its task is never kept asleep as an explored sibling
+ * of the frame: its footprint, all a sleeper is judged by, does not say what it wrote.
+ */
+function noteUndeclaredWrites(event: EventInfo, frame: Frame, machine: Machine): void {
+  const extra = machine.undeclaredWrites();
+  if (extra.length === 0) return;
+  const writes = [...event.writes];
+  for (const s of extra) if (!writes.includes(s)) writes.push(s);
+  event.writes = writes;
+  frame.wakeful.add(event.task);
 }
 
 /**

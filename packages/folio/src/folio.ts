@@ -45,6 +45,12 @@ export type DeviceType = "private" | "coherent" | "fsdax" | "p2pdma" | "generic"
 /** Where a folio goes when its last reference is dropped (a zone's free list, or a pgmap's page_free). */
 export interface FolioFreeTarget {
   freeFolio(folio: Folio): void;
+  /**
+   * The object a free of `folio` changes (a zone's free list, a pgmap's): the step
+   * that drops the last reference writes it, though its footprint cannot say so in
+   * advance (`Machine.noteWrite`), so exploration orders it against allocations.
+   */
+  freeFootprint?(folio: Folio): Shared | undefined;
 }
 
 export type FolioState = "free" | "allocated";

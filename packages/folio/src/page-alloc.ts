@@ -192,6 +192,10 @@ export class PhysicalMemory implements FolioFreeTarget {
     });
   }
 
+  freeFootprint(f: Folio): Shared | undefined {
+    return this.regions.find((r) => f.pfn >= r.basePfn && f.pfn < r.basePfn + r.pages);
+  }
+
   freeFolio(f: Folio): void {
     const region = this.regions.find((r) => f.pfn >= r.basePfn && f.pfn < r.basePfn + r.pages);
     if (!region) throw new ModelError("free_pages", f.name, "pfn belongs to no zone");

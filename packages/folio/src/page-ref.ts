@@ -63,6 +63,8 @@ function folioFree(m: Machine, f: Folio): void {
   m.emit("mm_page_free", f.name, { pfn: pfnHex(f.pfn), order: f.order });
   m.count("folio_freed");
   f.resetForFree();
+  const freeList = f.freeTarget.freeFootprint?.(f);
+  if (freeList !== undefined) m.noteWrite(freeList);
   f.freeTarget.freeFolio(f);
 }
 

@@ -82,6 +82,10 @@ export class DevPagemap extends Shared implements FolioFreeTarget {
     return this.contains(pfn) ? this.folios[pfn - this.basePfn] : undefined;
   }
 
+  freeFootprint(): Shared {
+    return this;
+  }
+
   /** `free_zone_device_folio` → `pgmap->ops->page_free` (FolioFreeTarget for the folio layer). */
   freeFolio(f: Folio): void {
     const m = this.machine;

@@ -301,6 +301,9 @@ export class Machine {
   private readonly invariants: { name: string; check: Invariant }[] = [];
   /** Objects written since the invariants last ran (kept only while there are invariants). */
   private readonly written = new Set<Shared>();
+  /** The operation of the step running now (null between steps), and what the last step wrote beyond its footprint. */
+  private stepOp: Op<unknown> | null = null;
+  private readonly stepUndeclared: Shared[] = [];
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
   /** Plain data upper layers record about the run; part of the result. */
@@ -453,6 +456,25 @@ export class Machine {
     obj.lastWriteAt = CURRENT ? this.cpus[CURRENT.cpu].clock : this.now;
     if (progress) this.progressed = true;
     this.cycles.wrote(obj);
+    this.noteWrite(obj);
+  }
+
+  /**
+   * The running step wrote `obj`, which its operation's footprint may not name: a
+   * write it could not know in advance (the free list a freed folio returns to, the
+   * folio an allocation hands out). `markWrite` calls it too. Nothing wakes and no
+   * progress is recorded; exploration reads `undeclaredWrites()` after the step and
+   * counts them as writes of that step.
+   */
+  noteWrite(obj: Shared): void {
+    const op = this.stepOp;
+    if (op === null || op.writes.includes(obj) || this.stepUndeclared.includes(obj)) return;
+    this.stepUndeclared.push(obj);
+  }
+
+  /** What the last step wrote beyond its operation's `writes` (valid until the next step). */
+  undeclaredWrites(): readonly Shared[] {
+    return this.stepUndeclared;
   }
 
   /**
@@ -759,6 +781,8 @@ export class Machine {
     const op = c.op;
     this.stepCount++;
     this.progressed = false;
+    this.stepOp = op;
+    if (this.stepUndeclared.length > 0) this.stepUndeclared.length = 0;
     if (this.invariants.length > 0) {
       for (const w of op.writes) this.written.add(w);
       for (const w of op.commutes) this.written.add(w);
@@ -770,6 +794,7 @@ export class Machine {
       result = op.run(this, task);
     } catch (e) {
       CURRENT = null;
+      this.stepOp = null;
       this.fail(e, task, op);
       return;
     }
@@ -780,6 +805,7 @@ export class Machine {
     if (op.preemptPoint) this.reportQs(cpu.id);
     this.trace.op(this.stepCount, cpu.clock, cpu.id, task.id, op.label ?? op.kind);
     this.advance(task, result);
+    this.stepOp = null;
     CURRENT = null;
     this.candsValid = false;
     if (this.status !== "running") return;
