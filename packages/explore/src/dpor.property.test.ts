@@ -233,6 +233,7 @@ describe("preemption-bounded DPOR against bounded enumeration on generated progr
   // reaching a final state that a schedule within the bound reaches.
   const REGRESSIONS: [string, Program, number][] = [
     ["a sleeping sibling stands for schedules that need more preemptions than the bound", {"cpus":1,"preemption":"full","maxSkewNs":50000,"tasks":[{"cpu":0,"body":[{"k":"mutex","lock":0,"body":[{"k":"w","cell":0,"v":1}]},{"k":"waitflag"}]},{"cpu":0,"body":[{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":2}]},{"k":"mutex","lock":0,"body":[{"k":"r","cell":0}]}]}]}, 0],
+    ["a task that preempts where the race is could start without preempting before the other CPU's step", {"cpus":3,"preemption":"full","maxSkewNs":500,"tasks":[{"cpu":1,"body":[{"k":"sleep","ns":100}]},{"cpu":0,"body":[{"k":"put"},{"k":"r","cell":1},{"k":"work","ns":10}]},{"cpu":0,"body":[{"k":"rsem","body":[{"k":"add","cell":1}]},{"k":"sleep","ns":100}]}]}, 0],
     ["the reversal within the bound starts at an earlier switch, where the other task was tried", {"cpus":2,"preemption":"none","maxSkewNs":500,"tasks":[{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":0,"body":[{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":2}]}]}]}, 0],
   ];
   it.each(REGRESSIONS)("%s", (_name, p, bound) => {
@@ -260,4 +261,3 @@ describe("preemption-bounded DPOR against bounded enumeration on generated progr
     expect(compared).toBeGreaterThanOrEqual(Math.floor(runs * 0.8));
   }, 600_000);
 });
-

@@ -41,8 +41,8 @@
  * is also reversed at the start of the raced task's block of consecutive steps, where
  * switching need not be a preemption; virtual time decides some switches here (a task
  * held back by the skew bound), so every candidate is tried at that block start, and at
- * earlier ones until the racing task is among them. The property test checks this
- * against bounded naive enumeration.
+ * earlier ones until one where a wanted task can run within the bound. The property
+ * test checks this against bounded naive enumeration.
  *
  * Progress: a Knuth-style estimate of the remaining tree, taking the current path's
  * backtrack-set sizes as the branching factors of the unexplored subtrees.
@@ -395,15 +395,16 @@ export class Dpor {
    * reduction", OOPSLA 2013): running a task at the race point may be a preemption the
    * bound forbids, while running it where the raced task's block of consecutive steps
    * began is not (the raced task had not started yet, or its predecessor had stopped).
-   * So each wanted task is also tried at that block start, or the latest earlier one
-   * where it is a candidate.
+   * So every candidate is tried at that block start, and at the block starts before it
+   * until one where a wanted task can run within the bound (virtual time decides some
+   * switches: which tasks are candidates there is not only a matter of preemption).
    */
   private reverseAtBlockStart(i: number, tasks: readonly number[], initials: number[]): void {
     const wanted = new Set(tasks);
     for (let depth = this.blockStart(i); depth >= 0; depth = this.blockStart(depth - 1)) {
       const here = this.stack[depth];
       for (const c of here.candidates) this.addBacktrack(depth, c.task, i, initials);
-      if (here.candidates.some((c) => wanted.has(c.task))) return;
+      if (here.candidates.some((c) => wanted.has(c.task) && this.withinBound(here, c.task))) return;
     }
   }
 
