@@ -3,7 +3,7 @@
 // nothing, and replay commands that run as printed.
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXAMPLES_DIR } from "./catalog.js";
 import { replayLine } from "./cli.js";
@@ -65,7 +65,15 @@ describe("--version and versions in every JSON document", () => {
     const v = await cli("--version");
     expect(v.code).toBe(EXIT.ok);
     expect(v.stdout).toMatch(/^foliosim \d+\.\d+\.\d+\nmodel: @foliosim\/explore \d/);
-    for (const argv of [["list", "--json"], ["run", "transient-ref", "--trace", "none", "--json"], ["validate", S4, "--json"]]) {
+    const variant = join(dirname(S4), "variants", "drain-unexplained-refs.ts");
+    for (const argv of [
+      ["list", "--json"],
+      ["run", "transient-ref", "--trace", "none", "--json"],
+      ["validate", S4, "--json"],
+      ["explore", "transient-ref", "--kernel", "linux-7.0", "--budget", "2", "--json"],
+      ["compare", "transient-ref", "--kernel", "linux-7.0", "--budget", "2", "--workers", "0", "--json"],
+      ["evaluate", "--kernel", "linux-7.0", "--variant", variant, "transient-ref", "--budget", "2", "--json"],
+    ]) {
       const doc = JSON.parse((await cli(...argv)).stdout);
       expect(Object.keys(doc).slice(0, 3), argv.join(" ")).toEqual(["schemaVersion", "tool", "model"]);
       expect(doc.tool.name).toBe("foliosim");
@@ -251,6 +259,13 @@ describe("limits and input errors: exit 2 with file and field, up front", () => 
     expect(compare.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
     // The printed replay command quotes the path and runs as printed.
     expect(compare.stdout).toContain(`--scenario ${file}`);
+    const explore = await cli("explore", file, "--kernel", "linux-7.0", "--budget", "2");
+    expect(explore.code).toBe(EXIT.failed);
+    expect(explore.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    const variant = join(dirname(S4), "variants", "drain-unexplained-refs.ts");
+    const evaluate = await cli("evaluate", "--kernel", "linux-7.0", "--variant", variant, file, "--budget", "2");
+    expect([EXIT.ok, EXIT.failed], evaluate.stderr).toContain(evaluate.code);
+    expect(evaluate.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 });
 

@@ -18,7 +18,7 @@ import { capBudget } from "../options.js";
 import { writeFtrace } from "../render/ftrace.js";
 import { buildTraceDocument } from "../render/trace-model.js";
 import { looksLikeModule, loadVariantModule, variantFilesOf } from "../variant-modules.js";
-import { shellWord } from "../render/escape.js";
+import { escapeControl, shellWord } from "../render/escape.js";
 import { looksLikeFile } from "../scenario-files.js";
 
 export interface EvaluateOptions {
@@ -258,7 +258,8 @@ export function renderEvaluate(report: EvaluateReport): string {
     out.push(...costLines(r));
     out.push(...failureLines("before", r.before), ...failureLines("after", r.after));
   }
-  return out.join("\n") + "\n";
+  // Names, messages and trace lines come from the scenario file: a file cannot move the cursor.
+  return escapeControl(out.join("\n")) + "\n";
 }
 
 /** The same report as Markdown, for a pull request or an issue. */
@@ -274,5 +275,5 @@ export function renderEvaluateMarkdown(report: EvaluateReport): string {
       out.push("", `${label} fails: ${side.failure.message}`, "", "```", side.failure.replay, ...side.failure.ftrace, "```");
     }
   }
-  return out.join("\n") + "\n";
+  return escapeControl(out.join("\n")) + "\n";
 }
