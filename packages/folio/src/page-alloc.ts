@@ -192,12 +192,17 @@ export class PhysicalMemory implements FolioFreeTarget {
     });
   }
 
+  /** The zone region whose free list `pfn` belongs to. */
+  private regionOf(pfn: number): Region | undefined {
+    return this.regions.find((r) => pfn >= r.basePfn && pfn < r.basePfn + r.pages);
+  }
+
   freeFootprint(f: Folio): Shared | undefined {
-    return this.regions.find((r) => f.pfn >= r.basePfn && f.pfn < r.basePfn + r.pages);
+    return this.regionOf(f.pfn);
   }
 
   freeFolio(f: Folio): void {
-    const region = this.regions.find((r) => f.pfn >= r.basePfn && f.pfn < r.basePfn + r.pages);
+    const region = this.regionOf(f.pfn);
     if (!region) throw new ModelError("free_pages", f.name, "pfn belongs to no zone");
     for (let i = 0; i < 1 << f.order; i++) region.free.push(f.pfn + i);
     region.free.sort((a, b) => a - b);
