@@ -22,7 +22,7 @@ export class DeepeningDpor {
   /** The largest bound whose run was exhausted (undefined before the first is). */
   provenBound: number | undefined;
 
-  constructor(private readonly options: { plain?: boolean; maxBound?: number } = {}) {
+  constructor(private readonly options: { plain?: boolean } = {}) {
     this.inner = this.levelRun();
   }
 
@@ -30,7 +30,7 @@ export class DeepeningDpor {
     return new Dpor({ preemptionBound: this.level, plain: this.options.plain });
   }
 
-  /** Plan for the next execution, or null once a level explored the whole space (or the last level ended). */
+  /** Plan for the next execution, or null once a level explored the whole space. */
   next(): ExecutionPlan | null {
     for (;;) {
       if (this.finished) return null;
@@ -41,10 +41,6 @@ export class DeepeningDpor {
         return null;
       }
       this.provenBound = this.level;
-      if (this.level >= (this.options.maxBound ?? Infinity)) {
-        this.finished = true;
-        return null;
-      }
       this.blockedBefore += this.inner.sleepBlocked;
       this.level++;
       this.inner = this.levelRun();
@@ -55,9 +51,9 @@ export class DeepeningDpor {
     this.inner.finish(plan, execution);
   }
 
-  /** True unless the last level ran to its end without its bound cutting anything. */
+  /** True until a level ran to its end without its bound cutting anything. */
   get boundCut(): boolean {
-    return !this.finished || this.inner.boundCut;
+    return !this.finished;
   }
 
   get sleepBlocked(): number {
