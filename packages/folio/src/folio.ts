@@ -162,8 +162,17 @@ export class Folio {
   }
 }
 
+const PFN_HEX = new Map<number, string>();
+
+/** `0x` and the pfn in hex; remembered per pfn, as trace events name the same pfns over and over. */
 export function pfnHex(pfn: number): string {
-  return "0x" + pfn.toString(16);
+  let s = PFN_HEX.get(pfn);
+  if (s === undefined) {
+    if (PFN_HEX.size >= 1 << 16) PFN_HEX.clear();
+    s = "0x" + pfn.toString(16);
+    PFN_HEX.set(pfn, s);
+  }
+  return s;
 }
 
 export function folioNrPages(f: Folio): number {
@@ -271,10 +280,23 @@ export function folioOfWord(obj: Shared): Folio | undefined {
   return obj instanceof FolioWord ? obj.folio : undefined;
 }
 
+/** `mappingPointer` by mapping name (trace events print it at every reference change). */
+const MAPPING_POINTER = new Map<string, string>();
+
 /** A stable 16-hex-digit stand-in for the hashed `mapping=%p` of the page_ref tracepoints. */
 export function mappingPointer(m: Mapping | null): string {
   if (m === null) return "0000000000000000";
+  let s = MAPPING_POINTER.get(m.name);
+  if (s === undefined) {
+    if (MAPPING_POINTER.size >= 1 << 12) MAPPING_POINTER.clear();
+    s = hashPointer(m.name);
+    MAPPING_POINTER.set(m.name, s);
+  }
+  return s;
+}
+
+function hashPointer(name: string): string {
   let h = 0xcbf29ce4;
-  for (let i = 0; i < m.name.length; i++) h = Math.imul(h ^ m.name.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return "00000000" + (h >>> 0).toString(16).padStart(8, "0");
 }

@@ -21,7 +21,7 @@
  */
 
 import { current, defineCosts, ModelError, op, Shared, type Machine, type Op } from "@foliosim/sim";
-import { Folio, type FolioFreeTarget, type Migratetype, type ZoneName } from "./folio.js";
+import { Folio, pfnHex, type FolioFreeTarget, type Migratetype, type ZoneName } from "./folio.js";
 
 /** Task flags (include/linux/sched.h). */
 export const PF_MEMALLOC = 0x00000800;
@@ -174,10 +174,11 @@ export class PhysicalMemory implements FolioFreeTarget {
       m.markWrite(region);
       m.markWrite(f.ref);
       m.count("folio_alloc");
-      m.emit("mm_page_alloc", f.name, { pfn: "0x" + pfn.toString(16), order: f.order, zone: region.region, migratetype: region.migratetype, ...(this.nodes > 1 ? { nid: region.nid } : {}) });
+      const e = m.event("mm_page_alloc", f.name).arg("pfn", pfnHex(pfn)).arg("order", f.order).arg("zone", region.region).arg("migratetype", region.migratetype);
+      if (this.nodes > 1) e.arg("nid", region.nid);
       return f;
     }
-    m.emit("mm_page_alloc_fail", undefined, { movable, order: req.order ?? 0 });
+    m.event("mm_page_alloc_fail").arg("movable", movable).arg("order", req.order ?? 0);
     return null;
   }
 

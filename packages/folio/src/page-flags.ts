@@ -30,11 +30,20 @@ export type PageFlag = keyof typeof PG;
 
 const ORDER = Object.keys(PG) as PageFlag[];
 
+/** `formatFlags` by flag word: trace events print a folio's flags at every reference change. */
+const FORMATTED = new Map<number, string>();
+
 /** `flags=` as the page_ref tracepoints print it: `locked|uptodate|lru`. */
 export function formatFlags(flags: number): string {
-  const names: string[] = [];
-  for (const name of ORDER) if (flags & PG[name]) names.push(name);
-  return names.join("|");
+  let s = FORMATTED.get(flags);
+  if (s === undefined) {
+    const names: string[] = [];
+    for (const name of ORDER) if (flags & PG[name]) names.push(name);
+    s = names.join("|");
+    if (FORMATTED.size >= 1 << 12) FORMATTED.clear();
+    FORMATTED.set(flags, s);
+  }
+  return s;
 }
 
 /** Parse a `|`-joined flag list (for scenario files and tests). */

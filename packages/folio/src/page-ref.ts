@@ -22,17 +22,16 @@ export type PageRefEvent = "page_ref_mod" | "page_ref_mod_and_test" | "page_ref_
 
 /** Emit a page_ref tracepoint for `f` after a change of `val`. */
 export function tracePageRef(m: Machine, event: PageRefEvent, f: Folio, val: number, ret?: number): void {
-  const args: Record<string, unknown> = {
-    pfn: pfnHex(f.pfn),
-    flags: formatFlags(f.flags),
-    count: f.refcount,
-    mapcount: f.mapcount - 1,
-    mapping: mappingPointer(f.mapping),
-    mt: MIGRATETYPE[f.migratetype],
-    val,
-  };
-  if (ret !== undefined) args.ret = ret;
-  m.emit(event, f.name, args);
+  const e = m
+    .event(event, f.name)
+    .arg("pfn", pfnHex(f.pfn))
+    .arg("flags", formatFlags(f.flags))
+    .arg("count", f.refcount)
+    .arg("mapcount", f.mapcount - 1)
+    .arg("mapping", mappingPointer(f.mapping))
+    .arg("mt", MIGRATETYPE[f.migratetype])
+    .arg("val", val);
+  if (ret !== undefined) e.arg("ret", ret);
 }
 
 const RELEASE_HOOKS = Symbol("folio-release-hooks");
@@ -60,7 +59,7 @@ export function onFolioPut(m: Machine, hook: (m: Machine, f: Folio) => void): vo
 function folioFree(m: Machine, f: Folio): void {
   const hooks = m.ext.get(RELEASE_HOOKS) as ((m: Machine, f: Folio) => void)[] | undefined;
   if (hooks) for (const h of hooks) h(m, f);
-  m.emit("mm_page_free", f.name, { pfn: pfnHex(f.pfn), order: f.order });
+  m.event("mm_page_free", f.name).arg("pfn", pfnHex(f.pfn)).arg("order", f.order);
   m.count("folio_freed");
   f.resetForFree();
   const freeList = f.freeTarget.freeFootprint?.(f);

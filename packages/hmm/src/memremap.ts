@@ -151,7 +151,7 @@ export function devicePageAlloc(pgmap: DevPagemap, holder = DEVICE_ALLOC_HOLDER)
       m.markWrite(f.ref);
       m.markWrite(f.lock);
       m.count("device_page_alloc");
-      m.emit("device_page_alloc", f.name, { pgmap: pgmap.name });
+      m.event("device_page_alloc", f.name).arg("pgmap", pgmap.name);
       return f;
     },
   });

@@ -182,7 +182,7 @@ export function migrateVmaCheckPage(f: Folio, faultPage: Folio | null): Op<boole
       if (folioIsZoneDevice(f)) extra++;
       if (f.mapping !== null && f.mapping.kind !== "anon") extra += 1 + (f.test(PG.private) ? 1 : 0);
       const ok = f.refcount - extra <= f.mapcount;
-      if (!ok) m.emit("migrate_vma_check_page_pinned", f.name, { count: f.refcount, extra, mapcount: f.mapcount });
+      if (!ok) m.event("migrate_vma_check_page_pinned", f.name).arg("count", f.refcount).arg("extra", extra).arg("mapcount", f.mapcount);
       return ok;
     },
   });
@@ -273,7 +273,7 @@ function* migrateVmaCollectBody(migrate: MigrateVma): TaskGen<void> {
             slot.pte = { kind: "migration", folio: f, page: cur.page, writable: cur.writable };
             mm2.markWrite(slot);
             mm2.markWrite(f.flagsWord);
-            mm2.emit("set_migration_pte", f.name, { addr: hexAddr(addr), mm: mm.name });
+            mm2.event("set_migration_pte", f.name).arg("addr", hexAddr(addr)).arg("mm", mm.name);
             return true;
           },
         });
@@ -420,7 +420,7 @@ function* migrateVmaSetupBody(args: MigrateVma): TaskGen<number> {
   }
   if (args.cpages > 0) args.cpages = yield* traced("migrate_vma_unmap", migrateDeviceUnmap(args.src, args.npages, args.faultPage));
   if (disable) yield* lruCacheEnable();
-  m.emit("migrate_vma_setup", undefined, { npages: args.npages, cpages: args.cpages });
+  m.event("migrate_vma_setup").arg("npages", args.npages).arg("cpages", args.cpages);
   return 0;
 }
 
@@ -488,7 +488,7 @@ function* migrateVmaInsertPageBody(migrate: MigrateVma, addr: number, folio: Fol
     run: (m) => {
       slot.pte = pte;
       m.markWrite(slot);
-      m.emit("set_pte", undefined, { addr: hexAddr(addr), mm: mm.name, pte: pte.kind });
+      m.event("set_pte").arg("addr", hexAddr(addr)).arg("mm", mm.name).arg("pte", pte.kind);
     },
   });
   yield* spinUnlock(mm.ptl(addr));

@@ -205,7 +205,7 @@ function* dmirrorFaultBody(d: Dmirror, start: number, end: number, write: boolea
       // device-private entry, which hmm_range_fault reports without faulting):
       // WARN_ON(range->default_flags & HMM_PFN_WRITE) and -EFAULT.
       if (!(v & HMM_PFN_WRITE) && range.defaultFlags & HMM_PFN_REQ_WRITE) {
-        m.emit("dmirror_do_fault_read_only", f.name, { addr: "0x" + (start + i * PAGE_SIZE).toString(16) });
+        m.event("dmirror_do_fault_read_only", f.name).arg("addr", "0x" + (start + i * PAGE_SIZE).toString(16));
         return EFAULT;
       }
       d.pt.set(start + i * PAGE_SIZE, { folio: f, write: (v & HMM_PFN_WRITE) !== 0 });

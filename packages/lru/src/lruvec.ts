@@ -224,7 +224,7 @@ function releaseFromLru(m: Machine, f: Folio): void {
   const lru = f.lruList;
   removeFromList(s, f);
   m.markWrite(s.lruvec);
-  m.emit("lru_release", f.name, { pfn: pfnHex(f.pfn), lru });
+  m.event("lru_release", f.name).arg("pfn", pfnHex(f.pfn)).arg("lru", lru);
 }
 
 /** `lru_cache_disabled()`, as a pure read (`atomic_read(&lru_disable_count) != 0`). */
@@ -269,7 +269,7 @@ function removeFromList(s: LruState, f: Folio): void {
 
 /** Emit the kernel's `mm_lru_insertion` tracepoint. */
 export function traceLruInsertion(m: Machine, f: Folio): void {
-  m.emit("mm_lru_insertion", f.name, { pfn: pfnHex(f.pfn), lru: f.lruList, flags: formatFlags(f.flags) });
+  m.event("mm_lru_insertion", f.name).arg("pfn", pfnHex(f.pfn)).arg("lru", f.lruList).arg("flags", formatFlags(f.flags));
 }
 
 /**

@@ -171,7 +171,7 @@ function mlockFolioLocked(s: LruState, f: Folio): Op<void> {
       }
       m.markWrite(f.flagsWord);
       setLruNow(m, s, f);
-      m.emit("mlock_folio_batch", f.name, { pfn: pfnHex(f.pfn), op: "__mlock_folio", lru: f.lruList, mlock_count: f.mlockCount });
+      m.event("mlock_folio_batch", f.name).arg("pfn", pfnHex(f.pfn)).arg("op", "__mlock_folio").arg("lru", f.lruList).arg("mlock_count", f.mlockCount);
     },
   });
 }
@@ -195,7 +195,7 @@ function mlockNewFolioLocked(s: LruState, f: Folio): Op<void> {
       m.markWrite(f.flagsWord);
       setLruNow(m, s, f);
       traceLruInsertion(m, f);
-      m.emit("mlock_folio_batch", f.name, { pfn: pfnHex(f.pfn), op: "__mlock_new_folio", lru: f.lruList, mlock_count: f.mlockCount });
+      m.event("mlock_folio_batch", f.name).arg("pfn", pfnHex(f.pfn)).arg("op", "__mlock_new_folio").arg("lru", f.lruList).arg("mlock_count", f.mlockCount);
     },
   });
 }
@@ -233,7 +233,7 @@ function munlockFolioBody(s: LruState, f: Folio, isolated: boolean): Op<void> {
       }
       m.markWrite(f.flagsWord);
       if (isolated) setLruNow(m, s, f);
-      m.emit("mlock_folio_batch", f.name, { pfn: pfnHex(f.pfn), op: "__munlock_folio", lru: f.lruList, mlock_count: f.mlockCount });
+      m.event("mlock_folio_batch", f.name).arg("pfn", pfnHex(f.pfn)).arg("op", "__munlock_folio").arg("lru", f.lruList).arg("mlock_count", f.mlockCount);
     },
   });
 }

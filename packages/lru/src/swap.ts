@@ -160,7 +160,7 @@ function lruActivate(m: Machine, s: LruState, f: Folio): void {
   f.setBits(PG.active);
   lruvecAddFolio(m, s, f);
   m.count("pgactivate", folioNrPages(f));
-  m.emit("mm_lru_activate", f.name, { pfn: pfnHex(f.pfn) });
+  m.event("mm_lru_activate", f.name).arg("pfn", pfnHex(f.pfn));
 }
 
 const MOVE_FNS: Record<LruBatchName, MoveFn> = {
@@ -218,7 +218,7 @@ function moveOne(s: LruState, batch: FolioBatch, f: Folio): Op<void> {
         batch.folios.splice(i, 1);
         m.markWrite(batch);
         m.count("lru_add_freed");
-        m.emit("folio_batch_move_lru_free", f.name, { pfn: pfnHex(f.pfn), batch: move });
+        m.event("folio_batch_move_lru_free", f.name).arg("pfn", pfnHex(f.pfn)).arg("batch", move);
         putNow(m, f, 1, move, "folio_batch_move_lru");
         return;
       }
@@ -258,7 +258,7 @@ function* folioBatchMoveLruBody(batch: FolioBatch): TaskGen<void> {
   const move = batch.batch;
   const clearsAtQueue = lruBatchClearsLru(m);
   m.count("lru_batch_flush");
-  m.emit("folio_batch_move_lru", batch.name, { nr: batch.count });
+  m.event("folio_batch_move_lru", batch.name).arg("nr", batch.count);
   let locked = false;
   for (const f of batch.folios.slice()) {
     // Block memcg migration and isolation while the folio moves between lists; a
@@ -469,7 +469,7 @@ function* lruAddDrainAllBody(force: boolean): TaskGen<void> {
   if (!force && cur !== thisGen) {
     // Someone took the mutex after our snapshot and queued a full drain that covers us.
     m.count("lru_add_drain_all_skipped");
-    m.emit("lru_add_drain_all_skip", undefined, { this_gen: thisGen, lru_drain_gen: cur });
+    m.event("lru_add_drain_all_skip").arg("this_gen", thisGen).arg("lru_drain_gen", cur);
   } else {
     yield* op({
       kind: "store",
@@ -487,7 +487,7 @@ function* lruAddDrainAllBody(force: boolean): TaskGen<void> {
       yield* queueWorkOn(cpu, lruAddDrainWork(s, cpu));
       hasWork.push(cpu);
     }
-    m.emit("lru_add_drain_all_queued", undefined, { cpus: hasWork.join(",") });
+    m.event("lru_add_drain_all_queued").arg("cpus", hasWork.join(","));
     for (const cpu of hasWork) yield* flushWork(lruAddDrainWork(s, cpu));
   }
   yield* mutexUnlock(s.drainAllLock);

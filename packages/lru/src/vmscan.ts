@@ -59,7 +59,7 @@ function delOp(s: LruState, f: Folio): Op<void> {
     run: (m) => {
       lruvecDelFolio(m, s, f);
       s.lruClearedOnList.delete(f);
-      m.emit("folio_isolate_lru", f.name, { count: f.refcount });
+      m.event("folio_isolate_lru", f.name).arg("count", f.refcount);
     },
   });
 }

@@ -247,7 +247,8 @@ function isCached(src: Folio): boolean {
 }
 
 function mismatch(m: Machine, src: Folio, expected: number, at?: string): number {
-  m.emit("migrate_refcount_mismatch", src.name, at ? { count: src.refcount, expected, at } : { count: src.refcount, expected });
+  const e = m.event("migrate_refcount_mismatch", src.name).arg("count", src.refcount).arg("expected", expected);
+  if (at) e.arg("at", at);
   return EAGAIN;
 }
 
@@ -549,7 +550,7 @@ export function migratePages(from: Folio[], getNewFolio: NewFolioFn, putNewFolio
 
 function* migratePagesBody(from: Folio[], ctx: MigrateContext): TaskGen<number> {
   const m = currentMachine();
-  m.emit("mm_migrate_pages_start", undefined, { mode: ctx.mode, reason: ctx.reason });
+  m.event("mm_migrate_pages_start").arg("mode", ctx.mode).arg("reason", ctx.reason);
   const policy = migratePolicy(m);
   if (policy.begin) yield* policy.begin(ctx);
   const ret: Folio[] = [];
@@ -570,7 +571,7 @@ function* migratePagesBody(from: Folio[], ctx: MigrateContext): TaskGen<number> 
   from.push(...ret);
   if (from.length === 0) rcGather = 0;
   if (policy.end) yield* policy.end(ctx);
-  m.emit("mm_migrate_pages", undefined, { failed: from.length, rc: rcGather, mode: ctx.mode, reason: ctx.reason });
+  m.event("mm_migrate_pages").arg("failed", from.length).arg("rc", rcGather).arg("mode", ctx.mode).arg("reason", ctx.reason);
   return rcGather;
 }
 

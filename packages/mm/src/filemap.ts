@@ -225,7 +225,7 @@ function addToCache(mapping: AddressSpace, folio: Folio, index: number, label: s
       mapping.storeFolio(folio, index);
       m.markWrite(mapping.iPages);
       m.markWrite(folio.map);
-      m.emit("mm_filemap_add_to_page_cache", folio.name, { mapping: mapping.name, index });
+      m.event("mm_filemap_add_to_page_cache", folio.name).arg("mapping", mapping.name).arg("index", index);
       return 0;
     },
   });
@@ -300,7 +300,7 @@ function* removeFolio(folio: Folio): TaskGen<void> {
       folio.mapping = null;
       m.markWrite(mapping.iPages);
       m.markWrite(folio.map);
-      m.emit("mm_filemap_delete_from_page_cache", folio.name, { mapping: mapping.name, index: folio.index });
+      m.event("mm_filemap_delete_from_page_cache", folio.name).arg("mapping", mapping.name).arg("index", folio.index);
       // The caller holds a reference, so this never frees the folio here.
       putNow(m, folio, folioNrPages(folio), PAGECACHE_HOLDER, "filemap_free_folio");
     },

@@ -190,7 +190,7 @@ function* forkMmBody(parent: MmStruct, name: string): TaskGen<MmStruct> {
     yield* vmaInsert(child, copy);
     yield* copyPageRange(copy, vma);
   }
-  parent.machine.emit("fork", undefined, { parent: parent.name, child: name, vmas: parent.vmas.length });
+  parent.machine.event("fork").arg("parent", parent.name).arg("child", name).arg("vmas", parent.vmas.length);
   yield* mmapWriteUnlock(parent);
   return child;
 }
@@ -235,7 +235,7 @@ function setChildPte(slot: PteSlot, pte: Pte): Op<boolean> {
       if (slot.pte.kind !== "none") return false;
       slot.pte = pte;
       m.markWrite(slot);
-      m.emit("set_pte", undefined, { addr: hexAddr(slot.addr), mm: slot.mm.name, pte: formatPte(pte) });
+      m.event("set_pte").arg("addr", hexAddr(slot.addr)).arg("mm", slot.mm.name).arg("pte", formatPte(pte));
       return true;
     },
   });

@@ -29,8 +29,17 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** Pages per page-table page (one split PTE lock each): 512 with 4 KiB pages. */
 export const PTRS_PER_PTE = 512;
 
+/** `hexAddr` by address: trace events and op labels name the same few addresses over and over. */
+const HEX_ADDR = new Map<number, string>();
+
 export function hexAddr(addr: number): string {
-  return "0x" + addr.toString(16);
+  let s = HEX_ADDR.get(addr);
+  if (s === undefined) {
+    if (HEX_ADDR.size >= 1 << 14) HEX_ADDR.clear();
+    s = "0x" + addr.toString(16);
+    HEX_ADDR.set(addr, s);
+  }
+  return s;
 }
 
 // ------------------------------------------------------------------------ PTEs

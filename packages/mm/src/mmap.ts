@@ -194,7 +194,7 @@ function* mmapBody(mm: MmStruct, args: MmapArgs): TaskGen<number> {
     },
     [vma],
   );
-  mm.machine.emit("mmap", undefined, { mm: mm.name, addr: hexAddr(addr), len, flags: "0x" + flags.toString(16), file: file?.name ?? "anon" });
+  mm.machine.event("mmap").arg("mm", mm.name).arg("addr", hexAddr(addr)).arg("len", len).arg("flags", "0x" + flags.toString(16)).arg("file", file?.name ?? "anon");
   yield* mmapWriteUnlock(mm);
   if ((flags & VM_LOCKED && !(flags & VM_LOCKONFAULT)) || args.flags & MAP_POPULATE) yield* mmPopulate(mm, addr, len);
   return addr;
@@ -266,7 +266,7 @@ function* munmapBody(mm: MmStruct, addr: number, length: number): TaskGen<number
     return 0;
   }
   yield* doVmiMunmap(mm, addr, end);
-  mm.machine.emit("munmap", undefined, { mm: mm.name, addr: hexAddr(addr), len: end - addr });
+  mm.machine.event("munmap").arg("mm", mm.name).arg("addr", hexAddr(addr)).arg("len", end - addr);
   yield* mmapWriteUnlock(mm);
   return 0;
 }

@@ -145,7 +145,7 @@ export function mmuNotifierInvalidateRangeStart(mm: MmStruct, start: number, end
       m.markWrite(s);
       const range: MmuNotifierRange = { mm, start, end, event, owner };
       for (const n of subs) n.ops.invalidate(m, n, range, s.seq);
-      m.emit("mmu_notifier_invalidate_range_start", mm.name, { start: "0x" + start.toString(16), end: "0x" + end.toString(16), event });
+      m.event("mmu_notifier_invalidate_range_start", mm.name).arg("start", "0x" + start.toString(16)).arg("end", "0x" + end.toString(16)).arg("event", event);
     },
   });
 }

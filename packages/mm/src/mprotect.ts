@@ -83,7 +83,7 @@ function* mprotectBody(mm: MmStruct, start: number, len: number, prot: number): 
     }
     if (!error && tmp < end) error = ENOMEM;
   }
-  mm.machine.emit("mprotect", undefined, { mm: mm.name, addr: hexAddr(start), len: end - start, prot, ret: error });
+  mm.machine.event("mprotect").arg("mm", mm.name).arg("addr", hexAddr(start)).arg("len", end - start).arg("prot", prot).arg("ret", error);
   yield* mmapWriteUnlock(mm);
   return error;
 }

@@ -72,7 +72,7 @@ function* mremapBody(mm: MmStruct, addr: number, oldLen: number, newLen: number,
   if (bad) return bad;
   yield* mmapWriteLock(mm);
   const r = yield* mremapLocked(mm, addr, oldLen, newLen, flags, newAddr);
-  mm.machine.emit("mremap", undefined, { mm: mm.name, addr: hexAddr(addr), oldLen, newLen, ret: r.ret >= 0 ? hexAddr(r.ret) : r.ret });
+  mm.machine.event("mremap").arg("mm", mm.name).arg("addr", hexAddr(addr)).arg("oldLen", oldLen).arg("newLen", newLen).arg("ret", r.ret >= 0 ? hexAddr(r.ret) : r.ret);
   yield* mmapWriteUnlock(mm);
   if (r.populate) yield* mmPopulate(mm, r.populate.start, r.populate.len);
   return r.ret;
@@ -182,7 +182,7 @@ function movePte(src: PteSlot, dst: PteSlot): Op<number> {
       const p = src.pte;
       if (p.kind === "none") return 0;
       if (dst.pte.kind !== "none") throw new MmModelError("move_ptes", dst.name, "the target entry is not empty");
-      if (p.kind !== "migration") m.emit("move_pte", p.folio.name, { from: hexAddr(src.addr), to: hexAddr(dst.addr) });
+      if (p.kind !== "migration") m.event("move_pte", p.folio.name).arg("from", hexAddr(src.addr)).arg("to", hexAddr(dst.addr));
       dst.pte = p;
       src.pte = { kind: "none" };
       m.markWrite(src);

@@ -104,7 +104,7 @@ export function folioAddNewAnonRmap(folio: Folio, vma: Vma, address: number, fro
       transferHolder(folio, from, MAP_HOLDER, nr);
       m.markWrite(folio.map);
       m.markWrite(folio.flagsWord);
-      m.emit("rmap_add", folio.name, { rmap: "new_anon", vma: vma.describe(), nr, mapcount: folio.mapcount });
+      m.event("rmap_add", folio.name).arg("rmap", "new_anon").arg("vma", vma.describe()).arg("nr", nr).arg("mapcount", folio.mapcount);
     },
   });
 }
@@ -122,7 +122,7 @@ function rmapAddOp(folio: Folio, nr: number, vma: Vma, from: string, label: stri
       folio.mapcount += nr;
       transferHolder(folio, from, MAP_HOLDER, nr);
       m.markWrite(folio.map);
-      m.emit("rmap_add", folio.name, { rmap: anon ? "anon" : "file", vma: vma.describe(), nr, mapcount: folio.mapcount });
+      m.event("rmap_add", folio.name).arg("rmap", anon ? "anon" : "file").arg("vma", vma.describe()).arg("nr", nr).arg("mapcount", folio.mapcount);
     },
   });
 }
@@ -170,7 +170,7 @@ export function folioDupRmapPte(folio: Folio, dstVma: Vma, from = TRANSIENT_HOLD
       folio.mapcount += 1;
       transferHolder(folio, from, MAP_HOLDER, 1);
       m.markWrite(folio.map);
-      m.emit("rmap_add", folio.name, { rmap: anon ? "dup_anon" : "dup_file", vma: dstVma.describe(), nr: 1, mapcount: folio.mapcount });
+      m.event("rmap_add", folio.name).arg("rmap", anon ? "dup_anon" : "dup_file").arg("vma", dstVma.describe()).arg("nr", 1).arg("mapcount", folio.mapcount);
       return true;
     },
   });
@@ -201,7 +201,7 @@ function rmapRemoveOp(folio: Folio, nr: number, vma: Vma, to: string): Op<void> 
       folio.mapcount -= nr;
       transferHolder(folio, MAP_HOLDER, to, nr);
       m.markWrite(folio.map);
-      m.emit("rmap_remove", folio.name, { vma: vma.describe(), nr, mapcount: folio.mapcount });
+      m.event("rmap_remove", folio.name).arg("vma", vma.describe()).arg("nr", nr).arg("mapcount", folio.mapcount);
     },
   });
 }
@@ -223,7 +223,7 @@ export function setPte(slot: PteSlot, pte: Pte, label = "set_pte_at"): Op<void> 
     run: (m) => {
       slot.pte = pte;
       m.markWrite(slot);
-      m.emit("set_pte", undefined, { addr: hexAddr(slot.addr), mm: slot.mm.name, pte: formatPte(pte) });
+      m.event("set_pte").arg("addr", hexAddr(slot.addr)).arg("mm", slot.mm.name).arg("pte", formatPte(pte));
     },
   });
 }
@@ -324,7 +324,7 @@ function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
         // A device-exclusive entry: `is_writable_device_private_entry` is false for it.
         slot.pte = { kind: "migration", folio, page: p.page, writable: p.kind !== "device-exclusive" && p.writable };
         m.markWrite(slot);
-        m.emit("set_migration_pte", folio.name, { addr: hexAddr(slot.addr), mm: mm.name });
+        m.event("set_migration_pte", folio.name).arg("addr", hexAddr(slot.addr)).arg("mm", mm.name);
         return true;
       },
     });

@@ -27,7 +27,7 @@ export {
   type TaskSpec,
   type TaskState,
 } from "./machine.js";
-export { Trace, stableStringify, type TraceEvent } from "./trace.js";
+export { Trace, stableStringify, type EventArgs, type TraceEvent } from "./trace.js";
 export { CycleDetector, type LivelockCycle } from "./livelock.js";
 export { atomic, atomicAdd, atomicAddReturn, atomicCmpxchg, atomicRead, atomicSet, readOnce, writeOnce, type Atomic } from "./atomic.js";
 export { condResched, cpuRelax, msleep, ndelay, preemptCountDec, preemptDisable, preemptEnable, sleepNs, udelay, usleep } from "./sched.js";

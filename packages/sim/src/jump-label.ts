@@ -48,7 +48,7 @@ function patchNow(m: Machine, key: StaticKey, cpu: number, enable: boolean): num
   const batches = Math.ceil(sites / model.sitesPerBatch);
   const rounds = batches * model.ipiRoundsPerBatch;
   m.count("static_key_patch");
-  m.emit("static_key", key.name, { enabled: enable, sites, batches, ipiBroadcasts: rounds });
+  m.event("static_key", key.name).arg("enabled", enable).arg("sites", sites).arg("batches", batches).arg("ipiBroadcasts", rounds);
   m.chargeCpu(cpu, sites * m.cost("jumpLabelPerSite"));
   for (let i = 0; i < rounds; i++) ipiBroadcastNow(m, cpu, () => undefined, "text_poke_sync");
   return rounds;

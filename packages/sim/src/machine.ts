@@ -29,7 +29,7 @@ import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
 import { CycleDetector, type LivelockCycle } from "./livelock.js";
 import { MachineTrace } from "./machine-trace.js";
-import type { Trace, TraceEvent } from "./trace.js";
+import type { EventArgs, Trace, TraceEvent } from "./trace.js";
 
 export type Policy = "normal" | "fifo";
 export type PreemptionModel = "none" | "voluntary" | "full";
@@ -436,6 +436,19 @@ export class Machine {
     const t = CURRENT;
     const cpu = t ? t.cpu : -1;
     this.trace.emit(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name, args);
+  }
+
+  /**
+   * Emit a trace event whose args follow, one `arg(key, value)` call each, in the order
+   * `emit`'s args record would list them: `m.event("mm_page_free", f.name).arg("pfn", p).arg("order", o)`
+   * hashes and records exactly as `m.emit("mm_page_free", f.name, { pfn: p, order: o })`, but
+   * builds no args record when events are not recorded (exploration). Give every arg
+   * before anything else emits.
+   */
+  event(type: string, name?: string): EventArgs {
+    const t = CURRENT;
+    const cpu = t ? t.cpu : -1;
+    return this.trace.begin(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name);
   }
 
   /** `emit("func_entry" | "func_exit", name)`, for `traced` spans (the event types' ids are remembered). */

@@ -21,7 +21,7 @@ export function smpCallFunctionSingle(cpu: number, fn: IpiHandler, label = "ipi"
     run: (m, t) => {
       if (cpu < 0 || cpu >= m.cpuCount) throw new RangeError(`smp_call_function_single: no CPU ${cpu}`);
       m.count("ipi");
-      m.emit("ipi", label, { from: t.cpu, to: cpu });
+      m.event("ipi", label).arg("from", t.cpu).arg("to", cpu);
       if (cpu !== t.cpu) m.chargeCpu(cpu, m.cost("ipi") / 2);
       fn(m, cpu);
     },
@@ -41,7 +41,7 @@ export function smpCallFunction(fn: IpiHandler, label = "ipi"): Op<void> {
 /** The body of one IPI broadcast with wait, for ops that send several in one step. */
 export function ipiBroadcastNow(m: Machine, from: number, fn: IpiHandler, label: string): void {
   m.count("ipi_broadcast");
-  m.emit("ipi", label, { from, to: "all" });
+  m.event("ipi", label).arg("from", from).arg("to", "all");
   const others = m.cpuCount - 1;
   m.chargeCpu(from, m.cost("ipiBroadcast") + m.cost("ipiPerCpu") * others);
   for (let cpu = 0; cpu < m.cpuCount; cpu++) {

@@ -82,3 +82,49 @@ describe("trace interning", () => {
     expect(b.hash()).toBe(fresh.hash());
   });
 });
+
+describe("events with args given one by one", () => {
+  const args = { pfn: "0x1a", count: -1, big: 2 ** 40, locked: true, off: false, list: [1, "x"], none: undefined, nested: { b: 2, a: 1 } };
+
+  it("hash and record what emit with the same args record gives", () => {
+    for (const record of [false, true]) {
+      const whole = new Trace(record);
+      const split = new Trace(record);
+      whole.emit(3, 100, 1, 2, "page_ref_mod", "folio0", args);
+      const e = split.begin(3, 100, 1, 2, "page_ref_mod", "folio0");
+      for (const [k, v] of Object.entries(args)) e.arg(k, v);
+      whole.emit(4, 120, 0, 2, "mmap", undefined, { addr: "0x1a" });
+      split.begin(4, 120, 0, 2, "mmap").arg("addr", "0x1a");
+      whole.emit(5, 130, 0, 2, "rcu_gp_start", "normal");
+      split.begin(5, 130, 0, 2, "rcu_gp_start", "normal");
+      expect(split.hash()).toBe(whole.hash());
+      expect(split.events).toEqual(whole.events);
+      expect(JSON.stringify(split.events)).toBe(JSON.stringify(whole.events));
+      expect(split.events.length).toBe(record ? 3 : 0);
+    }
+  });
+
+  it("are what Machine.event emits from a task", () => {
+    const run = (useEvent: boolean, record: boolean) => {
+      const m = new Machine({ cpus: 1, trace: record });
+      m.spawn({
+        name: "t",
+        cpu: 0,
+        *body() {
+          yield* atomicAdd(new Cell("c", 0), 1);
+          if (useEvent) m.event("ipi", "x").arg("from", 0).arg("to", "all");
+          else m.emit("ipi", "x", { from: 0, to: "all" });
+          yield* atomicAdd(new Cell("d", 0), 1);
+        },
+      });
+      return m.run(new SeededChooser(1));
+    };
+    for (const record of [false, true]) {
+      const a = run(false, record);
+      const b = run(true, record);
+      expect(b.traceHash).toBe(a.traceHash);
+      expect(b.trace).toEqual(a.trace);
+    }
+    expect(run(true, true).trace.find((e) => e.type === "ipi")?.args).toEqual({ from: 0, to: "all" });
+  });
+});

@@ -23,6 +23,15 @@ export interface TraceEvent {
   args?: Record<string, unknown>;
 }
 
+/**
+ * The args of an event begun with `Trace.begin`, given one at a time in the order the
+ * event's args record lists them. Each goes straight into the hash; only a trace that
+ * records events builds the record. So an emitter that is not recorded allocates nothing.
+ */
+export interface EventArgs {
+  arg(key: string, value: unknown): EventArgs;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -58,6 +67,8 @@ export class Trace {
   /** The last op name and its id: a task's consecutive steps often repeat a label. */
   private lastOpName: string | undefined = undefined;
   private lastOpId = 0;
+  /** The recorded event whose args `arg` fills (recording traces only). */
+  private open: TraceEvent | undefined = undefined;
 
   constructor(readonly record: boolean) {}
 
@@ -73,6 +84,33 @@ export class Trace {
     this.mixInt(id);
     this.mixInt(t);
     if (this.record) this.events.push({ step, t, cpu, task, type: "op", name });
+  }
+
+  /**
+   * `emit(step, t, cpu, task, type, name, args)` with the args given afterwards through
+   * the answer's `arg(key, value)`, in the args record's key order (same hash, same
+   * event). The answer is this trace: give every arg before anything else is emitted.
+   */
+  begin(step: number, t: number, cpu: number, task: number, type: string, name?: string): EventArgs {
+    this.mixInt(this.intern(type));
+    this.mixInt(task);
+    this.mixInt(t);
+    if (name !== undefined) this.mixInt(this.intern(name));
+    if (this.record) {
+      const e: TraceEvent = { step, t, cpu, task, type };
+      if (name !== undefined) e.name = name;
+      this.events.push(e);
+      this.open = e;
+    }
+    return this;
+  }
+
+  /** One arg of the event `begin` started (see `EventArgs`). */
+  arg(key: string, value: unknown): EventArgs {
+    this.mixInt(this.intern(key));
+    this.mixValue(value);
+    if (this.open !== undefined) (this.open.args ??= {})[key] = value;
+    return this;
   }
 
   emit(step: number, t: number, cpu: number, task: number, type: string, name?: string, args?: Record<string, unknown>): void {
@@ -126,12 +164,15 @@ export class Trace {
   private mixArgs(args: Record<string, unknown>): void {
     for (const key in args) {
       this.mixInt(this.intern(key));
-      const v = args[key];
-      if (typeof v === "number") this.mixInt(v);
-      else if (typeof v === "string") this.mixInt(this.intern(v));
-      else if (typeof v === "boolean") this.mixInt(v ? 1 : 2);
-      else this.mixString(stableStringify(v));
+      this.mixValue(args[key]);
     }
+  }
+
+  private mixValue(v: unknown): void {
+    if (typeof v === "number") this.mixInt(v);
+    else if (typeof v === "string") this.mixInt(this.intern(v));
+    else if (typeof v === "boolean") this.mixInt(v ? 1 : 2);
+    else this.mixString(stableStringify(v));
   }
 
   /** The id of `s` in this trace, giving it the next one at its first sighting. */

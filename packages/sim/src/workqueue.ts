@@ -72,7 +72,7 @@ function* kworkerThread(task: Task): TaskGen<void> {
         const it = p.queue.shift()!;
         it.work.pending = false;
         mm.markWrite(p);
-        mm.emit("work_start", it.work.name, { cpu });
+        mm.event("work_start", it.work.name).arg("cpu", cpu);
         return it;
       },
     });
@@ -86,7 +86,7 @@ function* kworkerThread(task: Task): TaskGen<void> {
         if (item.seq > item.work.doneSeq) item.work.doneSeq = item.seq;
         mm.markWrite(item.work);
         mm.count("work_run");
-        mm.emit("work_end", item.work.name, { cpu });
+        mm.event("work_end", item.work.name).arg("cpu", cpu);
       },
     });
   }
@@ -110,7 +110,7 @@ export function queueWorkOn(cpu: number, work: Work): Op<boolean> {
       m.markWrite(work);
       m.markWrite(p);
       m.count("work_queued");
-      m.emit("work_queue", work.name, { cpu });
+      m.event("work_queue", work.name).arg("cpu", cpu);
       return true;
     },
   });

@@ -22,7 +22,7 @@ export function* devjainRefcountMismatch(src: Folio): TaskGen<boolean> {
     run: (m) => {
       const expected = folioExpectedRefCount(src) + 1;
       const mismatch = src.refcount !== expected;
-      if (mismatch) m.emit("migrate_early_bail", src.name, { count: src.refcount, expected });
+      if (mismatch) m.event("migrate_early_bail", src.name).arg("count", src.refcount).arg("expected", expected);
       return mismatch;
     },
   });
