@@ -156,7 +156,7 @@ export class Dpor {
     if (execution.result === undefined) this.sleepBlocked++;
     this.stack.length = dporPlan.depth;
     const last = dporPlan.depth - 1;
-    if (last >= 0 && dporPlan.machine !== undefined) noteUndeclaredWrites(dporPlan.events[last], this.stack[last], dporPlan.machine);
+    if (last >= 0 && dporPlan.machine !== undefined) noteUndeclaredAccesses(dporPlan.events[last], this.stack[last], dporPlan.machine);
     this.analyseRaces(dporPlan.events, dporPlan.firstNew);
     this.estimate = this.estimateRemaining();
   }
@@ -172,7 +172,7 @@ export class Dpor {
   choose(plan: DporPlan, candidates: readonly Candidate[], machine: Machine): number {
     const depth = plan.depth;
     plan.machine = machine;
-    if (depth > 0) noteUndeclaredWrites(plan.events[depth - 1], this.stack[depth - 1], machine);
+    if (depth > 0) noteUndeclaredAccesses(plan.events[depth - 1], this.stack[depth - 1], machine);
     if (depth > 0 && includeNextBlock(plan.events[depth - 1], machine, this.plain)) this.stack[depth - 1].wakeful.add(plan.events[depth - 1].task);
     const infos = candidates.map((c) => eventInfo(c.task.id, c.cpu, c.op, c.preempts, this.plain));
     const pending = pendingOps(machine);
@@ -519,17 +519,27 @@ function includeNextBlock(event: EventInfo, machine: Machine, plain: boolean): b
 }
 
 /**
- * What the step just run wrote beyond its operation's footprint (`Machine.noteWrite`:
- * the free list a freed folio went back to) is a write of that event, for its races
- * and for the sleepers it wakes. Its task is never kept asleep as an explored sibling
- * of the frame: its footprint, all a sleeper is judged by, does not say what it wrote.
+ * What the step just run wrote or read beyond its operation's footprint
+ * (`Machine.noteWrite`: the free list a freed folio went back to; `Machine.noteRead`:
+ * the contents of the folio a user load found mapped) is a write or read of that event,
+ * for its races and for the sleepers it wakes. Its task is never kept asleep as an
+ * explored sibling of the frame: its footprint, all a sleeper is judged by, does not
+ * say what it touched.
  */
-function noteUndeclaredWrites(event: EventInfo, frame: Frame, machine: Machine): void {
+function noteUndeclaredAccesses(event: EventInfo, frame: Frame, machine: Machine): void {
   const extra = machine.undeclaredWrites();
-  if (extra.length === 0) return;
-  const writes = [...event.writes];
-  for (const s of extra) if (!writes.includes(s)) writes.push(s);
-  event.writes = writes;
+  const extraReads = machine.undeclaredReads();
+  if (extra.length === 0 && extraReads.length === 0) return;
+  if (extra.length > 0) {
+    const writes = [...event.writes];
+    for (const s of extra) if (!writes.includes(s)) writes.push(s);
+    event.writes = writes;
+  }
+  if (extraReads.length > 0) {
+    const reads = [...event.reads];
+    for (const s of extraReads) if (!reads.includes(s)) reads.push(s);
+    event.reads = reads;
+  }
   frame.wakeful.add(event.task);
 }
 

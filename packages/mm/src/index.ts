@@ -95,6 +95,7 @@ export {
   setPteRange,
   touch,
   type DevicePrivateFaultHandler,
+  type UserAccessFn,
   type VmFault,
 } from "./memory.js";
 export {

@@ -639,7 +639,7 @@ export function followPagePte(mm: MmStruct, address: number): Op<Pte> {
 
 // ------------------------------------------------------------------------ user access
 
-function userAccess(slot: PteSlot, write: boolean): Op<Folio | null> {
+function userAccess(slot: PteSlot, write: boolean, access: UserAccessFn | undefined): Op<Folio | null> {
   return op({
     kind: "user_access",
     label: write ? "user_write" : "user_read",
@@ -653,10 +653,19 @@ function userAccess(slot: PteSlot, write: boolean): Op<Folio | null> {
         slot.pte = { ...p, dirty: true }; // the MMU sets the dirty bit
         m.markWrite(slot);
       }
+      if (access !== undefined) access(m, p.folio);
       return p.folio;
     },
   });
 }
+
+/**
+ * What a user access does with the folio it reached, in the access's own step (a load
+ * of the page's contents): it must tell the machine what it reads or writes of the
+ * folio, which the step's footprint cannot name in advance (`Machine.noteRead`,
+ * `Machine.markWrite`).
+ */
+export type UserAccessFn = (m: Machine, folio: Folio) => void;
 
 /**
  * A user access to `address` (a read, or a write with `write`): if the PTE allows it
@@ -665,14 +674,14 @@ function userAccess(slot: PteSlot, write: boolean): Op<Folio | null> {
  * folio accessed. An access no vma allows (SIGSEGV), past the end of a file (SIGBUS)
  * or out of memory is a ModelError naming the address: a scenario bug.
  */
-export function touch(mm: MmStruct, address: number, write: boolean): TaskGen<Folio> {
-  return traced("user_access", touchBody(mm, address, write));
+export function touch(mm: MmStruct, address: number, write: boolean, access?: UserAccessFn): TaskGen<Folio> {
+  return traced("user_access", touchBody(mm, address, write, access));
 }
 
-function* touchBody(mm: MmStruct, address: number, write: boolean): TaskGen<Folio> {
+function* touchBody(mm: MmStruct, address: number, write: boolean, access: UserAccessFn | undefined): TaskGen<Folio> {
   const slot = mm.slot(address);
   for (;;) {
-    const folio = yield* userAccess(slot, write);
+    const folio = yield* userAccess(slot, write, access);
     if (folio !== null) return folio;
     yield* op({ kind: "exception", label: "do_page_fault", cost: "mmFaultEntry", run: () => undefined });
     yield* mmapReadLock(mm);

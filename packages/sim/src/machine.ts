@@ -304,6 +304,7 @@ export class Machine {
   /** The operation of the step running now (null between steps), and what the last step wrote beyond its footprint. */
   private stepOp: Op<unknown> | null = null;
   private readonly stepUndeclared: Shared[] = [];
+  private readonly stepUndeclaredReads: Shared[] = [];
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
   /** Plain data upper layers record about the run; part of the result. */
@@ -488,6 +489,23 @@ export class Machine {
   /** What the last step wrote beyond its operation's `writes` (valid until the next step). */
   undeclaredWrites(): readonly Shared[] {
     return this.stepUndeclared;
+  }
+
+  /**
+   * The running step read `obj`, which its operation's footprint may not name: a read
+   * of an object it found only while running (the folio a page-table entry maps, whose
+   * contents a user load reads in the same step). Exploration reads `undeclaredReads()`
+   * after the step and counts them as reads of that step, as it does for `noteWrite`.
+   */
+  noteRead(obj: Shared): void {
+    const op = this.stepOp;
+    if (op === null || op.reads.includes(obj) || op.writes.includes(obj) || this.stepUndeclaredReads.includes(obj)) return;
+    this.stepUndeclaredReads.push(obj);
+  }
+
+  /** What the last step read beyond its operation's `reads` and `writes` (valid until the next step). */
+  undeclaredReads(): readonly Shared[] {
+    return this.stepUndeclaredReads;
   }
 
   /**
@@ -796,6 +814,7 @@ export class Machine {
     this.progressed = false;
     this.stepOp = op;
     if (this.stepUndeclared.length > 0) this.stepUndeclared.length = 0;
+    if (this.stepUndeclaredReads.length > 0) this.stepUndeclaredReads.length = 0;
     if (this.invariants.length > 0) {
       for (const w of op.writes) this.written.add(w);
       for (const w of op.commutes) this.written.add(w);

@@ -2,7 +2,7 @@
 // (counted users) and the bounded wait for the refcount between move passes.
 import { describe, expect, it } from "vitest";
 import { folioLock, folioPut, folioTryGet, folioUnlock } from "@foliosim/folio";
-import { sleepNs, staticKeyEnabled, type RunResult, type TaskGen } from "@foliosim/sim";
+import { sleepNs, staticKeyEnabled, TimedChooser, type Chooser, type RunResult, type TaskGen } from "@foliosim/sim";
 import { folioPutWakeupKey, REFCOUNT_WAIT_TIMEOUT_NS, type MigrateReason } from "../index.js";
 import { events, holdReference, isolateMigratePutback, mapped, run, timeline, world, type Migrated, type World } from "../testing.js";
 
@@ -109,6 +109,22 @@ describe("jhubbard-refcount-wait: waiting for the refcount between move passes",
     const put = timeline(r, (e) => (e.step === wake.step && e.type === "op" ? e.name! : null));
     expect(put).toEqual(["holder: folio_put"]);
     expect(w.folio.state).toBe("free");
+  });
+
+  it("expected (folio_expected_ref_count + 1) is read in a step whose footprint names the words it reads, just before each wait", () => {
+    const w = world({ shmem: true, kernel: KERNEL });
+    w.m.spawn({ name: "holder", cpu: 0, *body() { yield* holdReference(w.folio, 1_500_000_000); } });
+    const migrator = w.m.spawn({ name: "migrator", cpu: 1, *body() { yield* sleepNs(20_000); yield* isolateMigratePutback(w, "MIGRATE_SYNC", "MR_LONGTERM_PIN"); } });
+    const chooser: Chooser = new TimedChooser(1);
+    const steps: { label: string; reads: string[] }[] = [];
+    for (let c = w.m.candidates(); c.length > 0; c = w.m.candidates()) {
+      const i = c.length > 1 ? chooser.choose(c, w.m) : 0;
+      if (c[i].task === migrator) steps.push({ label: c[i].op.label ?? c[i].op.kind, reads: c[i].op.reads.map((s) => s.name) });
+      w.m.step(i);
+    }
+    const wait = `wait_var_event_timeout(${w.folio.name} _refcount)`;
+    const before = steps.flatMap((s, i) => (s.label === wait && steps[i - 1].label !== wait && !steps[i - 1].label.startsWith("schedule") ? [steps[i - 1]] : []));
+    expect(before).toEqual([0, 1].map(() => ({ label: "folio_expected_ref_count", reads: [`${w.folio.name} flags`, `${w.folio.name} mapping`] })));
   });
 
   it("without the RFC (mainline) the same 1.5 s reference makes the pin migration fail at once", () => {

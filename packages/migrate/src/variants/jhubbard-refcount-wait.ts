@@ -51,6 +51,7 @@ import { folioExpectedRefCount, onFolioPut, type Folio } from "@foliosim/folio";
 import {
   currentMachine,
   defineVariant,
+  op,
   StaticKey,
   staticKeyEnabled,
   staticKeySlowDec,
@@ -90,9 +91,19 @@ export function* jhubbardKeyDisable(): TaskGen<void> {
   yield* staticKeySlowDec(folioPutWakeupKey(currentMachine()));
 }
 
-/** Wait (up to HZ) for the unexplained references of the source to go (`folio_expected_ref_count` counts its mappings, if any). */
+/**
+ * Wait (up to HZ) for the unexplained references of the source to go (`folio_expected_ref_count`
+ * counts its mappings, if any). `expected` is read in a step of its own, before the wait, as the
+ * patch computes it: the flags (swapcache, private) and the mapping word (mapping, mapcount).
+ */
 export function* jhubbardWaitForRefcount(folio: Folio): TaskGen<number> {
-  const expected = folioExpectedRefCount(folio) + 1;
+  const expected = yield* op({
+    kind: "read",
+    label: "folio_expected_ref_count",
+    reads: [folio.flagsWord, folio.map],
+    cost: "plain",
+    run: () => folioExpectedRefCount(folio) + 1,
+  });
   return yield* waitVarEventTimeout(folio.ref, () => folio.refcount <= expected, REFCOUNT_WAIT_TIMEOUT_NS, [folio.ref]);
 }
 

@@ -207,8 +207,8 @@ defineCall({
   returns: z.number(),
   *run(ctx, a) {
     const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, true);
-    // The store itself: the page's contents are a value.
-    yield* op({ kind: "store", label: "copy_to_user", writes: [f.map], cost: "plain", run: () => void (f.data = a.value) });
+    // The store itself: the page's contents are a value, kept with the folio's flags word.
+    yield* op({ kind: "store", label: "copy_to_user", writes: [f.flagsWord], cost: "plain", run: () => void (f.data = a.value) });
     return 0;
   },
 });
@@ -219,7 +219,12 @@ defineCall({
   args: z.object({ addr: Addr, page: Page }).strict(),
   returns: z.union([z.string(), z.number()]).nullable(),
   *run(ctx, a) {
-    const f = yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, false);
-    return f.data ?? null;
+    // The load is the access itself: one step reads the PTE and the contents of the folio it maps.
+    let data: unknown;
+    yield* touch(processMm(ctx.world, ctx.process), a.addr + a.page * PAGE_SIZE, false, (m, f) => {
+      m.noteRead(f.flagsWord);
+      data = f.data;
+    });
+    return (data ?? null) as string | number | null;
   },
 });
