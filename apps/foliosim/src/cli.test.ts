@@ -153,6 +153,35 @@ describe("foliosim CLI (in process)", () => {
     }
   });
 
+  it("explore --strategy dpor falls back to deepening when its budget cuts it, says so, and refuses bad combinations", async () => {
+    const args = ["explore", "anon-lru-add-batch", "--kernel", "linux-7.3", "--strategy", "dpor", "--budget", "2"];
+    const json = await cli(...args, "--json");
+    const row = JSON.parse(json.stdout).results[0];
+    expect(row).toMatchObject({ strategy: "dpor", proof: "bounded", executions: 2, coverage: { preemptionBound: 0, exploringBound: 1 }, fallback: { reported: "deepen", unbounded: { executions: 2, budget: 2, estimatedRemaining: 1 }, deepen: { executions: 2, provenBound: 0 } } });
+    expect(json.stderr).toContain("DPOR did not complete within 2 executions (~1 left): re-running it deepening the preemption bound within 2 executions");
+    const text = await cli(...args, "--fallback-budget", "10");
+    expect(text.stdout).toContain("Verdict: ✓ holds after 6 executions (exhausted, complete)");
+    expect(text.stdout).toContain("Fallback: unbounded DPOR stopped after 2 of 2 executions (~1 left, up to 1 preemption reached); re-run deepening the preemption bound within 10 executions: it explored the whole space in 6 executions. Reported below: the deepening run.");
+    expect(text.stdout).toContain("∎ proven: all 6 schedule classes; before it, unbounded DPOR: 2 executions, ~1 left");
+    const stream = (await cli(...args, "--json=stream")).stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string });
+    expect(stream.map((e) => e.event).filter((e) => e !== "progress")).toEqual(["start", "fallback", "end"]);
+    expect(stream.find((e) => e.event === "fallback")).toEqual({ event: "fallback", executions: 2, estimatedRemaining: 1, budget: 2 });
+    for (const [argv, message] of [
+      [["explore", S4, "--fallback", "deepen"], '--fallback re-runs an incomplete DPOR run: use it with --strategy dpor, not pct'],
+      [["explore", S4, "--strategy", "dpor", "--fallback", "sometimes"], '--fallback expects one of deepen, none, found "sometimes"'],
+      [["explore", S4, "--strategy", "dpor", "--deepen", "--fallback", "deepen"], "--deepen already deepens: drop one of them"],
+      [["compare", S4, "--strategy", "dpor", "--preemption-bound", "1", "--fallback", "deepen"], "--preemption-bound fixes the bound: drop one of them"],
+      [["compare", S4, "--strategy", "dpor", "--fallback", "none", "--fallback-budget", "5"], "there is none with --fallback none"],
+      [["compare", S4, "--fallback-budget", "5"], "there is none with --strategy pct"],
+      [["compare", S4, "--strategy", "dpor", "--fallback-budget", "30s"], "--fallback-budget 30s: compare takes a number of executions"],
+      [["explore", S4, "--strategy", "dpor", "--fallback", "deepen", "--queue", "redis://127.0.0.1:1"], "--fallback deepen: the deepening re-run runs in this process"],
+    ] as const) {
+      const bad = await cli(...argv);
+      expect(bad.code, argv.join(" ")).toBe(EXIT.usage);
+      expect(bad.stderr, argv.join(" ")).toContain(message);
+    }
+  });
+
   it("bad input: one clear line, exit 2, no stack trace", async () => {
     for (const argv of [
       ["explore", S4, "--pct-points", "some"],

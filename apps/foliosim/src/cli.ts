@@ -26,7 +26,7 @@ import { EXIT, type ExitCode } from "./exit-codes.js";
 import { StoppedError, type FoundFailure } from "./explore-session.js";
 import { checkOutput, writeFileAtomic } from "./fs-atomic.js";
 import { checkWorkers, LIMITS } from "./limits.js";
-import { compareChoice, DEFAULT_MAX_STEPS, MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type StrategyChoice } from "./options.js";
+import { compareChoice, DEFAULT_MAX_STEPS, FALLBACK_NAMES, fallbackOf, MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type FallbackName, type StrategyChoice } from "./options.js";
 import { renderExplore, renderFound, renderList, renderMatrix, renderMatrixMarkdown, renderRun, renderValidate, progressBar } from "./render/text.js";
 import { escapeControl, shellWord } from "./render/escape.js";
 export { shellWord } from "./render/escape.js";
@@ -102,10 +102,35 @@ function strategyChoice(o: Record<string, string | boolean | undefined>, allowWa
   }
   if (budget.executions !== undefined) choice.executions = budget.executions;
   if (budget.wallMs !== undefined) choice.wallMs = budget.wallMs;
+  fallbackChoice(o, choice, allowWall);
   if (o.stopAtFirst) choice.stopAtFirst = true;
   const maxSteps = parseIntOption("--max-steps", o.maxSteps as string | undefined, 1, LIMITS.maxSteps);
   if (maxSteps !== undefined) choice.maxSteps = maxSteps;
   return choice;
+}
+
+const FALLBACK_HELP = "DPOR: a run its budget cuts without a failure is re-run deepening the preemption bound (deepen: the default for unbounded DPOR) or not (none)";
+const FALLBACK_BUDGET_HELP = "the deepening re-run's budget (default: the same as --budget)";
+
+/** `--fallback deepen|none` and `--fallback-budget`: checked against the strategy they re-run. */
+function fallbackChoice(o: Record<string, string | boolean | undefined>, choice: StrategyChoice, allowWall: boolean): void {
+  const given = o.fallback as string | undefined;
+  if (given !== undefined) {
+    if (!(FALLBACK_NAMES as readonly string[]).includes(given)) throw new UsageError(`--fallback expects one of ${FALLBACK_NAMES.join(", ")}, found "${given}"`);
+    if (choice.strategy !== "dpor") throw new UsageError(`--fallback re-runs an incomplete DPOR run: use it with --strategy dpor, not ${choice.strategy}`);
+    if (given === "deepen" && choice.deepen === true) throw new UsageError("--fallback deepen re-runs unbounded DPOR deepening the bound; --deepen already deepens: drop one of them");
+    if (given === "deepen" && choice.preemptionBound !== undefined) throw new UsageError("--fallback deepen re-runs unbounded DPOR deepening the bound; --preemption-bound fixes the bound: drop one of them");
+    choice.fallback = given as FallbackName;
+  }
+  const text = o.fallbackBudget as string | undefined;
+  if (text === undefined) return;
+  const budget = parseBudget(text, allowWall, "--fallback-budget");
+  if (fallbackOf(choice) !== "deepen") {
+    const why = choice.strategy !== "dpor" ? `--strategy ${choice.strategy}` : choice.deepen === true ? "--deepen" : choice.preemptionBound !== undefined ? "--preemption-bound" : "--fallback none";
+    throw new UsageError(`--fallback-budget is the budget of the deepening re-run of unbounded DPOR (--strategy dpor, --fallback deepen); there is none with ${why}`);
+  }
+  if (budget.executions !== undefined) choice.fallbackExecutions = budget.executions;
+  if (budget.wallMs !== undefined) choice.fallbackWallMs = budget.wallMs;
 }
 
 function checkTraceFormat(format: string | undefined): TraceFormatName {
@@ -262,6 +287,8 @@ function defineExploreCommands(program: Command, ctx: Context): void {
     .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
     .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
     .option("--deepen", DEEPEN_HELP)
+    .option("--fallback <deepen|none>", FALLBACK_HELP)
+    .option("--fallback-budget <n|time>", FALLBACK_BUDGET_HELP)
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--stop-at-first", "stop at the first failure")
     .option("--max-steps <n>", `steps per execution before it counts as inconclusive (default ${DEFAULT_MAX_STEPS})`)
@@ -274,8 +301,9 @@ function defineExploreCommands(program: Command, ctx: Context): void {
       if (ctx.config?.set.length) applyConfigSet(ctx.config, o, paramNames(scenario));
       if (o.queue !== undefined || o.splitAfter !== undefined) {
         if (o.deepen === true) throw new UsageError("--deepen runs its bounds one after the other in this process: it does not split over --queue");
+        if (o.fallback === "deepen" || o.fallbackBudget !== undefined) throw new UsageError(`${o.fallback === "deepen" ? "--fallback deepen" : "--fallback-budget"}: the deepening re-run runs in this process, after the whole proof: it does not split over --queue (explore --queue has no fallback)`);
         const { queueExplore } = await import("./queue-cli.js"); // the queue client loads only when asked
-        ctx.exit(await queueExplore(scenario, o, strategyChoice(o, true), jsonOf(cmd), io));
+        ctx.exit(await queueExplore(scenario, o, { ...strategyChoice(o, true), fallback: "none" }, jsonOf(cmd), io));
         return;
       }
       await exploreAction(scenario, o, jsonOf(cmd), ctx);
@@ -296,6 +324,8 @@ function defineExploreCommands(program: Command, ctx: Context): void {
     .option("--pct-points <shared|all>", "PCT scheduling points: shared accesses (default) or every choice point")
     .option("--preemption-bound <n>", "DPOR: explore only schedules with at most n preemptions")
     .option("--deepen", DEEPEN_HELP)
+    .option("--fallback <deepen|none>", FALLBACK_HELP)
+    .option("--fallback-budget <n>", FALLBACK_BUDGET_HELP)
     .option("--seed <n>", "sampler seed (default 1)")
     .option("--metric <name>", `cost metric shown per cell (${METRIC_NAMES.join(", ")})`, "virtual_ns")
     .option("--markdown", "print the matrix as Markdown (for a pull request or an issue)")
@@ -452,17 +482,23 @@ async function exploreAction(scenario: string, o: Opts, asJson: boolean, ctx: Co
   const bar = io.stderrIsTTY;
   const found: FoundFailure[] = [];
   let last = { executions: 0, failures: 0 };
+  let fallbackBudget: number | undefined;
   const session = startExplore(
     { ...choice, scenario, kernel: o.kernel, set: o.set, override: o.override },
     {
       progress: (p) => {
         last = p;
         if (stream) ndjson(io, { event: "progress", ...p });
-        const total = choice.executions ?? (choice.strategy === "dpor" ? 2000 : 200);
+        const total = fallbackBudget ?? choice.executions ?? (choice.strategy === "dpor" ? 2000 : 200);
         const fraction = p.progress ?? p.executions / total;
         const rateText = p.elapsedMs > 0 ? ` ${Math.round((p.executions / p.elapsedMs) * 1000)} exec/s` : "";
         const line = `${progressBar(fraction)} ${p.executions} executions, ${p.failures} failing${rateText}${p.estimatedRemaining !== undefined ? `, ~${p.estimatedRemaining} left` : ""}`;
         io.stderr(bar ? `\r${line}` : `${line}\n`);
+      },
+      fallback: (start) => {
+        fallbackBudget = start.budget;
+        if (stream) ndjson(io, { event: "fallback", ...start });
+        io.stderr(`${bar ? "\r\x1b[K" : ""}DPOR did not complete within ${start.executions} executions (~${start.estimatedRemaining} left): re-running it deepening the preemption bound within ${start.budget} executions\n`);
       },
       failure: (f) => {
         found.push(f);

@@ -80,11 +80,11 @@ describe("compare and merge", () => {
     const proven = JSON.parse((await cli(...args, "--json")).stdout) as ResultsDocument;
     expect(proven.results[0]).toMatchObject({ complete: true, proof: "proven", dpor: { complete: true, estimatedRemaining: 0 } });
     expect(proven.results[0].coverage).toEqual({ executions: proven.results[0].executions, maxPreemptions: expect.any(Number) });
-    const cut = await cli(...args, "--budget", "2", "--json");
+    const cut = await cli(...args, "--budget", "2", "--fallback", "none", "--json");
     const row = (JSON.parse(cut.stdout) as ResultsDocument).results[0];
     expect(row).toMatchObject({ complete: false, proof: "sampled", executions: 2, coverage: { executions: 2, maxPreemptions: expect.any(Number) } });
     expect(row.coverage!.estimatedRemaining).toBeGreaterThan(0);
-    const text = (await cli(...args, "--budget", "2")).stdout;
+    const text = (await cli(...args, "--budget", "2", "--fallback", "none")).stdout;
     expect(text).toContain("✓ holds 0 failing · ");
     expect(text).toContain("≈ sampled");
     expect(text).toContain("Proofs: 0 of 1 cell proven (DPOR complete), 1 sampled.");
@@ -101,5 +101,35 @@ describe("compare and merge", () => {
     const pct = JSON.parse((await cli("compare", "anon-lru-add-batch", "--kernel", "linux-7.3", "--budget", "3", "--workers", "0", "--json")).stdout) as ResultsDocument;
     expect(pct.results[0]).toMatchObject({ complete: false, proof: "sampled", coverage: { executions: 3 } });
     expect(pct.results[0].coverage!.estimatedRemaining).toBeUndefined();
+  });
+  it("re-runs a DPOR cell its budget cut deepening the preemption bound, and reports it ◐ bounded k with both runs' coverage", async () => {
+    const args = ["compare", "anon-lru-add-batch", "--kernel", "linux-7.3", "--strategy", "dpor", "--budget", "2", "--workers", "0"];
+    const doc = JSON.parse((await cli(...args, "--json")).stdout) as ResultsDocument;
+    expect(doc.budget).toContain("; a cell DPOR does not complete is re-run deepening the preemption bound within 2 executions;");
+    const row = doc.results[0];
+    expect(row).toMatchObject({ strategy: "dpor", verdict: "holds", complete: false, proof: "bounded", executions: 2 });
+    expect(row.coverage).toEqual({ executions: 2, estimatedRemaining: 1, preemptionBound: 0, boundedComplete: true, exploringBound: 1, maxPreemptions: 0 });
+    expect(row.fallback).toEqual({
+      strategy: "dpor-deepen",
+      reported: "deepen",
+      unbounded: { executions: 2, budget: 2, verdict: "holds", stopReason: "executions", complete: false, estimatedRemaining: 1, maxPreemptions: 1 },
+      deepen: { executions: 2, budget: 2, verdict: "holds", stopReason: "executions", complete: false, estimatedRemaining: 1, maxPreemptions: 0, provenBound: 0, exploringBound: 1 },
+    });
+    const text = (await cli(...args)).stdout;
+    expect(text).toContain("anon-lru-add-batch  ✓ holds 0 failing · 15.7 µs · ◐ bounded 0\n");
+    expect(text).toContain("        ◐ bounded k (DPOR explored every schedule class with at most k preemptions: see Proofs below)");
+    expect(text).toContain("Proofs: 0 of 1 cell proven (DPOR complete), 1 proven within a preemption bound, 0 sampled.");
+    expect(text).toContain("  ◐ anon-lru-add-batch on linux-7.3: every schedule class with at most 0 preemptions (2 DPOR executions; at 1: ~1 left); before it, unbounded DPOR: 2 executions, ~1 left");
+    const md = (await cli(...args, "--markdown")).stdout;
+    expect(md).toMatch(/\| anon-lru-add-batch \| ✓ holds 0 failing · [^|]+ · ◐ bounded 0 \|/);
+    expect(md).toContain("◐ bounded k (DPOR complete within k preemptions)");
+    // A larger re-run budget proves the whole space: proven, with the cut first run still on record.
+    const whole = (JSON.parse((await cli(...args, "--fallback-budget", "10", "--json")).stdout) as ResultsDocument).results[0];
+    expect(whole).toMatchObject({ complete: true, proof: "proven", executions: 6, fallback: { reported: "deepen", unbounded: { executions: 2, estimatedRemaining: 1 }, deepen: { executions: 6, budget: 10, complete: true, stopReason: "exhausted" } } });
+    expect(whole.fallback!.deepen.provenBound).toBeUndefined();
+    // --fallback none: the cut run, sampled, and no fallback field.
+    const none = (JSON.parse((await cli(...args, "--fallback", "none", "--json")).stdout) as ResultsDocument).results[0];
+    expect(none).toMatchObject({ proof: "sampled", executions: 2 });
+    expect(none.fallback).toBeUndefined();
   });
 });

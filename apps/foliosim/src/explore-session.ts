@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { classify, encodeToken, explore, isFailure, type CellOptions, type ExploreProgress, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
+import { classify, encodeToken, exploreWithFallback, isFailure, type CellOptions, type ExploreProgress, type ExploreResult, type ExploreTarget, type FallbackHooks, type FallbackResult } from "@foliosim/explore";
 import { FILES_ENV } from "./catalog.js";
 
 export interface FoundFailure {
@@ -25,9 +25,23 @@ export interface FoundFailure {
   kernelId?: string;
 }
 
+/** The unbounded DPOR run ended incomplete: its coverage, and the deepening re-run's budget. */
+export interface FallbackStart {
+  executions: number;
+  estimatedRemaining: number;
+  budget: number;
+}
+
 export interface SessionListener {
   progress?(progress: ExploreProgress & { elapsedMs: number }): void;
   failure?(failure: FoundFailure): void;
+  /** The deepening fallback starts (progress counts its executions from then on). */
+  fallback?(start: FallbackStart): void;
+}
+
+/** The fallback hook that tells a listener the deepening re-run starts. */
+export function fallbackHooks(tell: ((start: FallbackStart) => void) | undefined): FallbackHooks {
+  return { onFallback: (first, spec) => tell?.({ executions: first.executions, estimatedRemaining: first.dpor?.estimatedRemaining ?? 0, budget: spec.maxExecutions }) };
 }
 
 export interface ExploreJob {
@@ -39,7 +53,7 @@ export interface ExploreJob {
 }
 
 export interface RunningExploration {
-  done: Promise<ExploreResult>;
+  done: Promise<FallbackResult>;
   /** Stop early; `done` then rejects with StoppedError. */
   stop(): void;
 }
@@ -85,15 +99,19 @@ export function workerFile(): string | undefined {
 export function exploreInThread(target: ExploreTarget, options: CellOptions, listener: SessionListener = {}): RunningExploration {
   let stopped = false;
   const started = performance.now();
-  const done = new Promise<ExploreResult>((resolve, reject) => {
+  const done = new Promise<FallbackResult>((resolve, reject) => {
     setImmediate(() => {
       try {
         const watched = listener.failure ? watchFailures(target, listener.failure) : target;
-        const result = explore(watched, {
-          ...options,
-          progressEvery: progressEvery(options),
-          onProgress: (p) => listener.progress?.({ ...p, elapsedMs: performance.now() - started }),
-        });
+        const result = exploreWithFallback(
+          watched,
+          {
+            ...options,
+            progressEvery: progressEvery(options),
+            onProgress: (p) => listener.progress?.({ ...p, elapsedMs: performance.now() - started }),
+          },
+          fallbackHooks(listener.fallback),
+        );
         if (stopped) reject(new StoppedError("stopped"));
         else resolve(result);
       } catch (error) {
@@ -111,14 +129,15 @@ export function exploreInWorker(file: string, job: ExploreJob, listener: Session
   const worker = new Worker(file, { workerData: job, env, execArgv: [] });
   let settled = false;
   let rejectDone: (e: Error) => void = () => {};
-  const done = new Promise<ExploreResult>((resolve, reject) => {
+  const done = new Promise<FallbackResult>((resolve, reject) => {
     rejectDone = reject;
     worker.on("message", (m: { type: string; [k: string]: unknown }) => {
       if (m.type === "progress") listener.progress?.(m.progress as ExploreProgress & { elapsedMs: number });
       else if (m.type === "failure") listener.failure?.(m.failure as FoundFailure);
+      else if (m.type === "fallback") listener.fallback?.(m.start as FallbackStart);
       else if (m.type === "done") {
         settled = true;
-        resolve(m.result as ExploreResult);
+        resolve(m.result as FallbackResult);
         void worker.terminate();
       } else if (m.type === "error") {
         settled = true;

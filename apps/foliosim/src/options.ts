@@ -8,6 +8,8 @@ import { UsageError } from "./errors.js";
 import { LIMITS } from "./limits.js";
 
 export type StrategyName = "pct" | "random" | "dpor";
+export type FallbackName = "deepen" | "none";
+export const FALLBACK_NAMES: readonly FallbackName[] = ["deepen", "none"];
 export const STRATEGY_NAMES: readonly StrategyName[] = ["pct", "random", "dpor"];
 
 export interface StrategyChoice {
@@ -20,6 +22,15 @@ export interface StrategyChoice {
   preemptionBound?: number;
   /** DPOR: explore bounds 0, 1, 2, … in turn, claiming the largest exhausted when the budget ends. */
   deepen?: boolean;
+  /**
+   * Unbounded DPOR cut by its budget without a failure: re-run deepening the preemption
+   * bound (`deepen`, the default for unbounded DPOR) or not (`none`). See fallbackOf.
+   */
+  fallback?: FallbackName;
+  /** The deepening re-run's executions (default: the same budget as the first run). */
+  fallbackExecutions?: number;
+  /** The deepening re-run's wall time (explore only; default: the first run's). */
+  fallbackWallMs?: number;
   /** Sampler seed (default 1). */
   seed?: number;
   /** Executions per cell (default 200 for samplers, 2,000 for DPOR). */
@@ -69,20 +80,20 @@ export function parsePctPoints(text: string | undefined): PctPoints | undefined 
   return text;
 }
 
-/** `--budget 500` (executions) or `--budget 30s` / `2m` (wall time). */
-export function parseBudget(text: string | undefined, allowWall = true): { executions?: number; wallMs?: number } {
+/** `--budget 500` (executions) or `--budget 30s` / `2m` (wall time); `name` is the option's. */
+export function parseBudget(text: string | undefined, allowWall = true, name = "--budget"): { executions?: number; wallMs?: number } {
   if (text === undefined) return {};
   const m = /^(\d+)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--budget expects a number of executions (500) or a time (30s, 2m), found "${text}"`);
+  if (!m) throw new UsageError(`${name} expects a number of executions (500)${allowWall ? " or a time (30s, 2m)" : ""}, found "${text}"`);
   const n = Number(m[1]);
   if (!m[2]) {
-    if (n < 1) throw new UsageError("--budget must be at least 1 execution");
-    if (n > LIMITS.executions) throw new UsageError(`--budget ${text}: at most ${LIMITS.executions} executions`);
+    if (n < 1) throw new UsageError(`${name} must be at least 1 execution`);
+    if (n > LIMITS.executions) throw new UsageError(`${name} ${text}: at most ${LIMITS.executions} executions`);
     return { executions: n };
   }
-  if (!allowWall) throw new UsageError(`--budget ${text}: compare takes a number of executions, so shards and merges give the same matrix`);
+  if (!allowWall) throw new UsageError(`${name} ${text}: compare takes a number of executions, so shards and merges give the same matrix`);
   const wallMs = m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
-  if (wallMs < 1 || wallMs > LIMITS.wallMs) throw new UsageError(`--budget ${text}: a time from 1ms to 24 hours`);
+  if (wallMs < 1 || wallMs > LIMITS.wallMs) throw new UsageError(`${name} ${text}: a time from 1ms to 24 hours`);
   return { wallMs };
 }
 
@@ -113,15 +124,29 @@ export function strategyLabel(choice: StrategyChoice): string {
   return choice.strategy;
 }
 
+/**
+ * The fallback a choice runs with: unbounded DPOR (no --preemption-bound, no --deepen)
+ * falls back to deepening unless told `none`; every other strategy has none.
+ */
+export function fallbackOf(choice: StrategyChoice): FallbackName {
+  if (choice.strategy !== "dpor" || choice.deepen === true || choice.preemptionBound !== undefined) return "none";
+  return choice.fallback ?? "deepen";
+}
+
 export function cellOptions(choice: StrategyChoice): CellOptions {
+  const maxExecutions = choice.executions ?? DEFAULT_EXECUTIONS[choice.strategy];
   const options: CellOptions = {
     strategy: strategySpec(choice),
-    maxExecutions: choice.executions ?? DEFAULT_EXECUTIONS[choice.strategy],
+    maxExecutions,
     stopAtFirstFailure: choice.stopAtFirst ?? false,
     shrink: choice.shrink ?? 200,
     maxSteps: choice.maxSteps ?? DEFAULT_MAX_STEPS,
   };
   if (choice.wallMs !== undefined) options.maxWallMs = choice.wallMs;
+  if (fallbackOf(choice) === "deepen") {
+    const wallMs = choice.fallbackWallMs ?? (choice.fallbackExecutions === undefined ? choice.wallMs : undefined);
+    options.fallback = { kind: "deepen", maxExecutions: choice.fallbackExecutions ?? maxExecutions, ...(wallMs !== undefined ? { maxWallMs: wallMs } : {}) };
+  }
   return capBudget(options);
 }
 
@@ -134,7 +159,7 @@ export const BUDGET_CAP_ENV = "FOLIOSIM_BUDGET_CAP";
  * stay fast. The budget lines of the output state the capped figures, as they state
  * any budget; a malformed value is a usage error.
  */
-export function capBudget<T extends { maxExecutions?: number; shrink?: number | boolean }>(options: T): T {
+export function capBudget<T extends { maxExecutions?: number; shrink?: number | boolean; fallback?: { maxExecutions?: number } }>(options: T): T {
   const raw = process.env[BUDGET_CAP_ENV];
   if (raw === undefined || raw === "") return options;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`${BUDGET_CAP_ENV} expects an integer ≥ 1, found "${raw}"`);
@@ -142,6 +167,7 @@ export function capBudget<T extends { maxExecutions?: number; shrink?: number | 
   const out = { ...options };
   if (out.maxExecutions !== undefined) out.maxExecutions = Math.min(out.maxExecutions, cap);
   if (typeof out.shrink === "number") out.shrink = Math.min(out.shrink, cap);
+  if (out.fallback?.maxExecutions !== undefined) out.fallback = { ...out.fallback, maxExecutions: Math.min(out.fallback.maxExecutions, cap) };
   return out;
 }
 
@@ -159,5 +185,6 @@ export function describeOptions(o: CellOptions): string {
   const st = o.strategy;
   const what = st.kind === "pct" ? `PCT depth ${st.depth ?? 3}${st.points === "all" ? " at every choice point" : ""}, seed ${st.seed ?? 1}` : st.kind === "random" ? `random, seed ${st.seed ?? 1}` : st.kind === "dpor" ? (st.deepen === true ? "DPOR, deepening the preemption bound" : st.preemptionBound === undefined ? "DPOR" : `DPOR, at most ${st.preemptionBound} preemptions`) : "replay";
   const wall = o.maxWallMs !== undefined ? ` or ${o.maxWallMs / 1000} s` : "";
-  return `${what}; budget ${o.maxExecutions} executions${wall} per cell, ${o.maxSteps} steps per execution${o.stopAtFirstFailure ? ", stop at the first failure" : ""}; first failure shrunk with up to ${String(o.shrink)} runs`;
+  const fallback = o.fallback ? `; a cell DPOR does not complete is re-run deepening the preemption bound within ${o.fallback.maxExecutions} executions${o.fallback.maxWallMs !== undefined ? ` or ${o.fallback.maxWallMs / 1000} s` : ""}` : "";
+  return `${what}; budget ${o.maxExecutions} executions${wall} per cell, ${o.maxSteps} steps per execution${o.stopAtFirstFailure ? ", stop at the first failure" : ""}${fallback}; first failure shrunk with up to ${String(o.shrink)} runs`;
 }

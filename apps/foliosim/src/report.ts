@@ -3,7 +3,7 @@
  * as tables, JSON documents (`schemaVersion: 1`), or drawn by the TUI.
  */
 
-import type { CellResult, ExploreResult, FailureKind } from "@foliosim/explore";
+import type { CellResult, DporFallback, ExploreResult, FailureKind, FallbackRun } from "@foliosim/explore";
 import { METRIC_NAMES } from "@foliosim/scenarios";
 import { expectationOf, judge, type Judgement } from "./expected.js";
 import type { Versions } from "./version.js";
@@ -64,6 +64,24 @@ export interface ResultRow {
   proof?: Proof;
   /** What the cell's exploration covered (what a sampled cell rests on). */
   coverage?: Coverage;
+  /**
+   * Unbounded DPOR cut by its budget, re-run deepening the preemption bound (`--fallback
+   * deepen`): both runs' coverage. The row's other fields (executions, verdict, failures,
+   * metrics, proof, coverage) are those of the `reported` run.
+   */
+  fallback?: FallbackRow;
+}
+
+/** The two runs behind a fallback cell (see DporFallback in @foliosim/explore). */
+export interface FallbackRow {
+  /** The re-run's strategy: DPOR deepening the preemption bound. */
+  strategy: "dpor-deepen";
+  /** Which run the row reports: `deepen` when the re-run proved a bound (or the whole space) or found a failure, else `unbounded`. */
+  reported: "unbounded" | "deepen";
+  /** The unbounded DPOR run its budget cut: executions, budget, DPOR's estimate of the executions left, the most preemptions reached. */
+  unbounded: FallbackRun;
+  /** The deepening re-run: its executions and budget, `provenBound` (every schedule class with at most that many preemptions explored; absent: none, or `complete`), `exploringBound` and what was left of it. */
+  deepen: FallbackRun & { provenBound?: number; exploringBound?: number };
 }
 
 /**
@@ -120,7 +138,7 @@ export function outcomeOf(result: Pick<CellResult, "verdict" | "failureCounts">)
   return result.verdict === "inconclusive" ? "inconclusive" : "holds";
 }
 
-export function resultRow(result: CellResult | ExploreResult, strategy: string): ResultRow {
+export function resultRow(result: (CellResult | ExploreResult) & { fallback?: DporFallback }, strategy: string): ResultRow {
   const metrics: Record<string, MetricSummary> = {};
   for (const name of METRIC_NAMES) {
     const d = result.metrics[name];
@@ -156,6 +174,7 @@ export function resultRow(result: CellResult | ExploreResult, strategy: string):
     ...(result.dpor ? { dpor: { complete: result.dpor.complete, estimatedRemaining: result.dpor.estimatedRemaining } } : {}),
     proof: proofOf(result),
     coverage: coverageOf(result),
+    ...(result.fallback ? { fallback: { strategy: "dpor-deepen" as const, ...result.fallback } } : {}),
   };
 }
 
@@ -189,8 +208,27 @@ export function proofLabel(proof: Proof): string {
   return `${PROOF_GLYPH[proof]} ${proof}`;
 }
 
+/** A cell's proof with its scope: `∎ proven`, `◐ bounded 2` (at most 2 preemptions), `≈ sampled`. */
+export function cellProofLabel(row: Pick<ResultRow, "coverage">, proof: Proof): string {
+  const k = row.coverage?.preemptionBound;
+  return proof === "bounded" && k !== undefined ? `${proofLabel(proof)} ${k}` : proofLabel(proof);
+}
+
 /** What a sampled cell covered, in a few words: "40 executions", "2000 DPOR executions, ~14k left, ≤ 5 preemptions". */
-export function coverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy">): string {
+export function coverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy" | "fallback">): string {
+  const own = ownCoverageText(row);
+  return row.fallback ? `${own}; ${fallbackText(row.fallback)}` : own;
+}
+
+/** The run a fallback cell does not report, in a few words. */
+function fallbackText(f: FallbackRow): string {
+  const u = f.unbounded;
+  if (f.reported === "deepen") return `before it, unbounded DPOR: ${u.executions} executions, ~${compactCount(u.estimatedRemaining)} left`;
+  const d = f.deepen;
+  return `then deepening the preemption bound: ${d.executions} executions, no bound proven${d.verdict === "inconclusive" ? " (some hit their budget)" : ""}`;
+}
+
+function ownCoverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy">): string {
   const c = row.coverage ?? { executions: row.executions };
   if (row.proof === "proven") return `all ${c.executions} schedule classes`;
   if (row.proof === "bounded" && c.preemptionBound !== undefined) {

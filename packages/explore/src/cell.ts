@@ -8,14 +8,15 @@
  */
 
 import type { Dpor } from "./dpor.js";
-import { explore, type ExploreOptions, type ExploreResult } from "./explore.js";
+import { explore, type ExploreOptions } from "./explore.js";
+import { exploreWithFallback, type FallbackResult, type FallbackSpec } from "./fallback.js";
 import type { ExploreTarget } from "./target.js";
 
 /** The default export of a loader module. */
 export type TargetLoader = (scenarioId: string, kernelId: string) => ExploreTarget | Promise<ExploreTarget>;
 
-/** Exploration options that survive a trip to a worker (no callbacks). */
-export type CellOptions = Omit<ExploreOptions, "onProgress" | "known" | "dpor">;
+/** Exploration options that survive a trip to a worker (no callbacks), with DPOR's deepening fallback (fallback.ts). */
+export type CellOptions = Omit<ExploreOptions, "onProgress" | "known" | "dpor"> & { fallback?: FallbackSpec };
 
 export interface CellTask {
   loaderModule: string;
@@ -27,7 +28,7 @@ export interface CellTask {
 }
 
 /** A result without its wall-clock figures, so equal inputs give equal bytes. */
-export type CellResult = Omit<ExploreResult, "timing">;
+export type CellResult = Omit<FallbackResult, "timing">;
 
 const loaders = new Map<string, Promise<TargetLoader>>();
 
@@ -53,8 +54,12 @@ export async function runCell(task: CellTask): Promise<CellResult> {
   return runCellTarget(target, task.options);
 }
 
-/** Explore a loaded target (optionally driving a given DPOR explorer) and drop the wall-clock figures. */
+/**
+ * Explore a loaded target and drop the wall-clock figures. Given a DPOR explorer (a
+ * split run's subtree), drive it and nothing else: the fallback is a whole run's.
+ */
 export function runCellTarget(target: ExploreTarget, options: CellOptions, dpor?: Dpor): CellResult {
-  const { timing: _timing, ...result } = explore(target, dpor ? { ...options, dpor } : options);
+  const { fallback, ...rest } = options;
+  const { timing: _timing, ...result } = dpor ? explore(target, { ...rest, dpor }) : exploreWithFallback(target, { ...rest, ...(fallback ? { fallback } : {}) });
   return result;
 }

@@ -1,4 +1,4 @@
-import type { ExploreResult } from "@foliosim/explore";
+import type { FallbackResult } from "@foliosim/explore";
 import { checkFileIds, parseSets, resolveScenario, targetFor } from "../catalog.js";
 import { exploreInThread, exploreInWorker, workerFile, type RunningExploration, type SessionListener } from "../explore-session.js";
 import { parseKernelSpec } from "../kernel-spec.js";
@@ -18,7 +18,7 @@ export interface ExploreCommandOptions extends StrategyChoice {
 
 export interface ExploreOutput {
   document: ResultsDocument;
-  result: ExploreResult;
+  result: FallbackResult;
 }
 
 /** Start `foliosim explore`; the caller may stop it (Ctrl-C) and report what it had. */
@@ -30,7 +30,7 @@ export interface ExploreSession {
   kernel: string;
   /** Scenario id → the user file it came from (for replay commands). */
   files: Map<string, string>;
-  finish(result: ExploreResult): ExploreOutput;
+  finish(result: FallbackResult): ExploreOutput;
 }
 
 export function startExplore(options: ExploreCommandOptions, listener: SessionListener = {}): ExploreSession {

@@ -7,7 +7,7 @@
 import type { ListReport } from "../commands/list.js";
 import type { RunReport } from "../commands/run.js";
 import type { ValidateReport } from "../commands/validate.js";
-import { coverageText, outcomeLabel, PROOF_GLYPH, proofLabel, type FoundCounterexample, type Proof, type ResultRow, type ResultsDocument } from "../report.js";
+import { cellProofLabel, compactCount, coverageText, outcomeLabel, PROOF_GLYPH, proofLabel, type FallbackRow, type FoundCounterexample, type Proof, type ResultRow, type ResultsDocument } from "../report.js";
 import { formatIssue } from "../scenario-files.js";
 import { escapeControl } from "./escape.js";
 
@@ -104,6 +104,7 @@ export function renderExplore(doc: ResultsDocument, options: { replay?: ReplayLi
     if (row.failureRate && row.outcome !== "inconclusive") out.push(`Failure rate: ${rate(row)} (95% interval ${(row.failureRate.low * 100).toFixed(1)}–${(row.failureRate.high * 100).toFixed(1)}%)`);
     if (row.inconclusive > 0) out.push(`Inconclusive executions (no verdict within their budget): ${limitsText(row)}; raise --max-steps to judge them`);
     if (row.pct) out.push(`PCT depth ${row.pct.depth}: each execution finds a depth-${row.pct.depth} bug with probability ≥ ${row.pct.guarantee.toPrecision(2)}`);
+    if (row.fallback) out.push(fallbackLine(row.fallback));
     if (row.dpor) out.push(row.dpor.complete ? "DPOR explored the whole space" : `DPOR: ~${row.dpor.estimatedRemaining} executions left`);
     out.push(`${proofLabel(proofOfRow(row))}: ${coverageText({ ...row, proof: proofOfRow(row) })}`);
     if (row.failures.length > 0) {
@@ -120,6 +121,22 @@ export function renderExplore(doc: ResultsDocument, options: { replay?: ReplayLi
   }
   if (doc.interrupted) out.push("\n(interrupted: a partial report)");
   return out.join("\n") + "\n";
+}
+
+/** What the deepening fallback did, and which run the report is. */
+export function fallbackLine(f: FallbackRow): string {
+  const u = f.unbounded;
+  const d = f.deepen;
+  const first = `Fallback: unbounded DPOR stopped after ${u.executions} of ${u.budget} executions (~${compactCount(u.estimatedRemaining)} left, up to ${u.maxPreemptions} preemption${u.maxPreemptions === 1 ? "" : "s"} reached); re-run deepening the preemption bound within ${d.budget} executions:`;
+  const at = d.exploringBound === undefined ? "" : `; at ${d.exploringBound}: ~${compactCount(d.estimatedRemaining)} left`;
+  const outcome = d.complete
+    ? `it explored the whole space in ${d.executions} executions`
+    : d.verdict === "fails"
+      ? `it found a failure in ${d.executions} executions`
+      : d.provenBound !== undefined
+        ? `every schedule class with at most ${d.provenBound} preemption${d.provenBound === 1 ? "" : "s"} explored (${d.executions} executions${at})`
+        : `no bound proven in ${d.executions} executions`;
+  return `${first} ${outcome}. Reported below: the ${f.reported === "deepen" ? "deepening" : "unbounded"} run.`;
 }
 
 /** Cost metric shown per cell: a METRIC_NAMES name, median over executions. */
@@ -143,7 +160,7 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
       const row = doc.results.find((r) => r.scenario === s && `${r.kernel}\u0000${r.strategy}` === c);
       if (!row) return "—";
       const unexpected = row.judgement === "unexpected" ? ` (expected ${row.expected})` : "";
-      return `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}${unexpected} · ${proofLabel(proofOfRow(row))}`;
+      return `${outcomeLabel(row.outcome)} ${rate(row)} · ${costText(row, metric)}${unexpected} · ${cellProofLabel(row, proofOfRow(row))}`;
     }),
   ]);
   const out: string[] = [];
@@ -155,7 +172,8 @@ export function renderMatrix(doc: ResultsDocument, options: { metric?: string; t
   out.push("");
   out.push("Legend: ✓ holds  ✗ fails (a promise broke)  ⟳ livelock  ⊘ deadlock  ? inconclusive (no verdict: some runs hit their step or time budget, none failed)");
   out.push("        ∎ proven (DPOR explored every schedule class: complete)  ≈ sampled (random or PCT executions, or DPOR cut by its budget or a preemption bound)");
-  if (doc.results.some((r) => proofOfRow(r) === "bounded")) out.push("        ◐ bounded (DPOR explored every schedule class with at most k preemptions: see Proofs below)");
+  if (doc.results.some((r) => proofOfRow(r) === "bounded")) out.push("        ◐ bounded k (DPOR explored every schedule class with at most k preemptions: see Proofs below)");
+  if (doc.results.some((r) => r.fallback)) out.push("        a DPOR cell its budget cut was re-run deepening the preemption bound: Proofs below gives both runs");
   out.push(proofSummary(doc));
   out.push(expectationSummary(doc));
   const failing = doc.results.filter((r) => r.failures.length > 0);
@@ -196,11 +214,11 @@ export function renderMatrixMarkdown(doc: ResultsDocument, options: { metric?: s
       const row = doc.results.find((r) => r.scenario === s && `${r.kernel}\u0000${r.strategy}` === k);
       if (!row) return "—";
       const unexpected = row.judgement === "unexpected" ? ` **(expected ${row.expected})**` : "";
-      return `${outcomeLabel(row.outcome)} ${md(rate(row))} · ${md(costText(row, metric))}${unexpected} · ${proofLabel(proofOfRow(row))}`;
+      return `${outcomeLabel(row.outcome)} ${md(rate(row))} · ${md(costText(row, metric))}${unexpected} · ${cellProofLabel(row, proofOfRow(row))}`;
     });
     out.push(`| ${md(s)} | ${cells.join(" | ")} |`);
   }
-  out.push("", `✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — ∎ proven (DPOR complete)${doc.results.some((r) => proofOfRow(r) === "bounded") ? " · ◐ bounded (DPOR complete within a preemption bound)" : ""} · ≈ sampled (random, PCT, or DPOR cut by its budget)`, "");
+  out.push("", `✓ holds · ✗ fails · ⟳ livelock · ⊘ deadlock · ? inconclusive — ∎ proven (DPOR complete)${doc.results.some((r) => proofOfRow(r) === "bounded") ? " · ◐ bounded k (DPOR complete within k preemptions)" : ""} · ≈ sampled (random, PCT, or DPOR cut by its budget)`, "");
   out.push(...proofSummary(doc).split("\n").map((l) => md(l.trim()) + "  "), "");
   out.push(md(expectationSummary(doc).split("\n")[0]));
   const failing = doc.results.filter((r) => r.failures.length > 0);
@@ -242,7 +260,7 @@ export function proofSummary(doc: ResultsDocument): string {
   const lines = [`Proofs: ${proven} of ${n} cell${n === 1 ? "" : "s"} proven (DPOR complete)${within}, ${n - proven - bounded} sampled.`];
   for (const r of doc.results) {
     const proof = proofOfRow(r);
-    if (proof === "proven" || !r.dpor) continue;
+    if ((proof === "proven" && !r.fallback) || !r.dpor) continue;
     lines.push(`  ${PROOF_GLYPH[proof]} ${r.scenario} on ${r.kernel}: ${coverageText({ ...r, proof })}`);
   }
   return lines.join("\n");
