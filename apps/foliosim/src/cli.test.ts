@@ -174,7 +174,6 @@ describe("foliosim CLI (in process)", () => {
       [["compare", S4, "--strategy", "dpor", "--fallback", "none", "--fallback-budget", "5"], "there is none with --fallback none"],
       [["compare", S4, "--fallback-budget", "5"], "there is none with --strategy pct"],
       [["compare", S4, "--strategy", "dpor", "--fallback-budget", "30s"], "--fallback-budget 30s: compare takes a number of executions"],
-      [["explore", S4, "--strategy", "dpor", "--fallback", "deepen", "--queue", "redis://127.0.0.1:1"], "--fallback deepen: the deepening re-run runs in this process"],
     ] as const) {
       const bad = await cli(...argv);
       expect(bad.code, argv.join(" ")).toBe(EXIT.usage);

@@ -23,7 +23,7 @@ import { validateCommand } from "./commands/validate.js";
 import { describeError, isInputError, UsageError } from "./errors.js";
 import { resolveScenario, splitScenarioId } from "./catalog.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
-import { StoppedError, type FoundFailure } from "./explore-session.js";
+import { fallbackNotice, StoppedError, type FoundFailure } from "./explore-session.js";
 import { checkOutput, writeFileAtomic } from "./fs-atomic.js";
 import { checkWorkers, LIMITS } from "./limits.js";
 import { compareChoice, DEFAULT_MAX_STEPS, FALLBACK_NAMES, fallbackOf, MAIN_JOB_EXECUTIONS, parseBudget, parseIntOption, parsePctPoints, parseStrategy, type FallbackName, type StrategyChoice } from "./options.js";
@@ -301,9 +301,8 @@ function defineExploreCommands(program: Command, ctx: Context): void {
       if (ctx.config?.set.length) applyConfigSet(ctx.config, o, paramNames(scenario));
       if (o.queue !== undefined || o.splitAfter !== undefined) {
         if (o.deepen === true) throw new UsageError("--deepen runs its bounds one after the other in this process: it does not split over --queue");
-        if (o.fallback === "deepen" || o.fallbackBudget !== undefined) throw new UsageError(`${o.fallback === "deepen" ? "--fallback deepen" : "--fallback-budget"}: the deepening re-run runs in this process, after the whole proof: it does not split over --queue (explore --queue has no fallback)`);
         const { queueExplore } = await import("./queue-cli.js"); // the queue client loads only when asked
-        ctx.exit(await queueExplore(scenario, o, { ...strategyChoice(o, true), fallback: "none" }, jsonOf(cmd), io));
+        ctx.exit(await queueExplore(scenario, o, strategyChoice(o, true), jsonOf(cmd), io));
         return;
       }
       await exploreAction(scenario, o, jsonOf(cmd), ctx);
@@ -498,7 +497,7 @@ async function exploreAction(scenario: string, o: Opts, asJson: boolean, ctx: Co
       fallback: (start) => {
         fallbackBudget = start.budget;
         if (stream) ndjson(io, { event: "fallback", ...start });
-        io.stderr(`${bar ? "\r\x1b[K" : ""}DPOR did not complete within ${start.executions} executions (~${start.estimatedRemaining} left): re-running it deepening the preemption bound within ${start.budget} executions\n`);
+        io.stderr(`${bar ? "\r\x1b[K" : ""}${fallbackNotice(start)}`);
       },
       failure: (f) => {
         found.push(f);

@@ -39,6 +39,11 @@ export interface SessionListener {
   fallback?(start: FallbackStart): void;
 }
 
+/** The line that tells the user the deepening re-run starts. */
+export function fallbackNotice(start: FallbackStart): string {
+  return `DPOR did not complete within ${start.executions} executions (~${start.estimatedRemaining} left): re-running it deepening the preemption bound within ${start.budget} executions\n`;
+}
+
 /** The fallback hook that tells a listener the deepening re-run starts. */
 export function fallbackHooks(tell: ((start: FallbackStart) => void) | undefined): FallbackHooks {
   return { onFallback: (first, spec) => tell?.({ executions: first.executions, estimatedRemaining: first.dpor?.estimatedRemaining ?? 0, budget: spec.maxExecutions }) };

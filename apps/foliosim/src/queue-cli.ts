@@ -1,10 +1,13 @@
 /**
  * The `explore … --strategy dpor --queue <redis-url>` action: checks its options, runs
- * the split proof through the queue, and prints the document a single-process explore
- * prints (progress on stderr).
+ * the split proof through the queue (then, if its budget cut it, the deepening fallback
+ * in this process), and prints the document a single-process explore prints (progress on
+ * stderr).
  */
 
+import { applyFallback } from "@foliosim/explore";
 import { redactUrl } from "@foliosim/queue";
+import { fallbackHooks, fallbackNotice } from "./explore-session.js";
 import type { Io } from "./cli.js";
 import { parseSets, resolveScenario, targetFor } from "./catalog.js";
 import { exploreOnQueue, queueProgressLine } from "./commands/queue.js";
@@ -33,7 +36,10 @@ export async function queueExplore(scenario: string, o: Record<string, string & 
   const onSigint = (): void => controller.abort();
   process.once("SIGINT", onSigint);
   try {
-    const result = await exploreOnQueue(target, scenario, cellOptions(choice), { url: o.queue, splitAfter, signal: controller.signal, onProgress: (p) => io.stderr(`${queueProgressLine(p, "sub-jobs")}\n`) });
+    const { fallback, ...options } = cellOptions(choice);
+    const split = await exploreOnQueue(target, scenario, options, { url: o.queue, splitAfter, signal: controller.signal, onProgress: (p) => io.stderr(`${queueProgressLine(p, "sub-jobs")}\n`) });
+    // The deepening fallback is one sequential run: here, after the split proof, when that proof was cut.
+    const result = fallback ? applyFallback(target, options, fallback, split, fallbackHooks((start) => io.stderr(fallbackNotice(start)))) : split;
     // The same document, versions included, as the single-process explore prints.
     const document: ResultsDocument = { schemaVersion: SCHEMA_VERSION, ...versions(), results: [resultRow(result, label)], budget };
     if (o.out) writeFileAtomic(o.out, JSON.stringify(document, null, 2) + "\n");

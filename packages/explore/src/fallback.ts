@@ -58,13 +58,13 @@ export type FallbackResult = ExploreResult & { fallback?: DporFallback };
 
 export interface FallbackHooks {
   /** Called when the unbounded run ends incomplete and the deepening run starts. */
-  onFallback?(first: ExploreResult, spec: Required<Pick<FallbackSpec, "maxExecutions">> & FallbackSpec): void;
+  onFallback?(first: Omit<ExploreResult, "timing">, spec: Required<Pick<FallbackSpec, "maxExecutions">> & FallbackSpec): void;
 }
 
 const DPOR_DEFAULT_EXECUTIONS = 100_000;
 
 /** Does this unbounded DPOR result call for the fallback? Only a budget cut without a failure does. */
-export function needsFallback(options: ExploreOptions, result: ExploreResult): boolean {
+export function needsFallback(options: ExploreOptions, result: Omit<ExploreResult, "timing">): boolean {
   const s = options.strategy;
   if (s.kind !== "dpor" || s.deepen === true || s.preemptionBound !== undefined) return false;
   if (result.dpor === undefined || result.dpor.complete || result.verdict === "fails") return false;
@@ -75,35 +75,50 @@ export function needsFallback(options: ExploreOptions, result: ExploreResult): b
 export function exploreWithFallback(target: ExploreTarget, options: ExploreOptions & { fallback?: FallbackSpec }, hooks: FallbackHooks = {}): FallbackResult {
   const { fallback, ...exploreOptions } = options;
   const first = explore(target, exploreOptions);
-  if (fallback === undefined || !needsFallback(exploreOptions, first)) return first;
-  const strategy = exploreOptions.strategy as Extract<ExploreOptions["strategy"], { kind: "dpor" }>;
-  const spec = { ...fallback, maxExecutions: fallback.maxExecutions ?? exploreOptions.maxExecutions ?? DPOR_DEFAULT_EXECUTIONS };
-  const { maxWallMs: _firstWall, ...rest } = exploreOptions;
-  const maxWallMs = fallback.maxWallMs;
+  return fallback === undefined ? first : applyFallback(target, exploreOptions, fallback, first, hooks);
+}
+
+/**
+ * The fallback of a first run made elsewhere (a DPOR proof split over a queue): the
+ * deepening run, here, when `first` needs it; `first` unchanged when it does not.
+ */
+export function applyFallback<R extends Omit<ExploreResult, "timing"> & { timing?: ExploreResult["timing"] }>(
+  target: ExploreTarget,
+  options: ExploreOptions,
+  fallback: FallbackSpec,
+  first: R,
+  hooks: FallbackHooks = {},
+): R & { fallback?: DporFallback } {
+  if (!needsFallback(options, first)) return first;
+  const strategy = options.strategy as Extract<ExploreOptions["strategy"], { kind: "dpor" }>;
+  const spec = { ...fallback, maxExecutions: fallback.maxExecutions ?? options.maxExecutions ?? DPOR_DEFAULT_EXECUTIONS };
+  const { maxWallMs: _firstWall, dpor: _dpor, ...rest } = options;
   hooks.onFallback?.(first, spec);
   const second = explore(target, {
     ...rest,
     strategy: { kind: "dpor", deepen: true, ...(strategy.plain === true ? { plain: true } : {}) },
     maxExecutions: spec.maxExecutions,
-    ...(maxWallMs !== undefined ? { maxWallMs } : {}),
+    ...(spec.maxWallMs !== undefined ? { maxWallMs: spec.maxWallMs } : {}),
   });
-  return combine(first, second, exploreOptions.maxExecutions ?? DPOR_DEFAULT_EXECUTIONS, spec.maxExecutions);
+  return combine(first, second, options.maxExecutions ?? DPOR_DEFAULT_EXECUTIONS, spec.maxExecutions);
 }
 
 /** The deepening run is reported when it proved something or found a failure; else the unbounded run is. */
-function combine(first: ExploreResult, second: ExploreResult, firstBudget: number, secondBudget: number): FallbackResult {
+function combine<R extends Omit<ExploreResult, "timing"> & { timing?: ExploreResult["timing"] }>(first: R, second: ExploreResult, firstBudget: number, secondBudget: number): R & { fallback: DporFallback } {
   const d = second.dpor!;
   const provedSomething = d.complete || d.boundedComplete || second.verdict === "fails";
-  const reported = provedSomething ? second : first;
   const fallback: DporFallback = {
     reported: provedSomething ? "deepen" : "unbounded",
     unbounded: runOf(first, firstBudget),
     deepen: { ...runOf(second, secondBudget), ...(d.boundedComplete && !d.complete && d.preemptionBound !== undefined ? { provenBound: d.preemptionBound } : {}), ...(d.deepening ? { exploringBound: d.deepening.exploring } : {}) },
   };
-  return { ...reported, fallback, timing: { wallMs: first.timing.wallMs + second.timing.wallMs } };
+  const { timing: secondTiming, ...secondRest } = second;
+  const reported: R = provedSomething ? ({ ...secondRest } as unknown as R) : { ...first };
+  if (first.timing !== undefined) reported.timing = { wallMs: first.timing.wallMs + secondTiming.wallMs };
+  return { ...reported, fallback };
 }
 
-function runOf(result: ExploreResult, budget: number): FallbackRun {
+function runOf(result: Omit<ExploreResult, "timing">, budget: number): FallbackRun {
   return {
     executions: result.executions,
     budget,

@@ -28,7 +28,7 @@ export {
   type StrategySpec,
   type Verdict,
 } from "./explore.js";
-export { exploreWithFallback, needsFallback, type DporFallback, type FallbackHooks, type FallbackResult, type FallbackRun, type FallbackSpec } from "./fallback.js";
+export { applyFallback, exploreWithFallback, needsFallback, type DporFallback, type FallbackHooks, type FallbackResult, type FallbackRun, type FallbackSpec } from "./fallback.js";
 export { runCell, runCellTarget, type CellOptions, type CellResult, type CellTask, type TargetLoader } from "./cell.js";
 export {
   defaultWorkerFile,
