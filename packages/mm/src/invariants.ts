@@ -165,7 +165,10 @@ export class MmInvariantChecker {
       let i = out.length;
       while (i > 0 && position.get(out[i - 1])! > at) i--;
       if (i > 0 && out[i - 1] === f) continue;
-      out.splice(i, 0, f);
+      // By hand, not `splice`: splice allocates the (empty) array of what it removed.
+      out.push(f);
+      for (let j = out.length - 1; j > i; j--) out[j] = out[j - 1];
+      out[i] = f;
     }
     return out;
   }

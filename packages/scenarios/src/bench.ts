@@ -34,7 +34,7 @@
  */
 
 import { explore, type ExploreResult, type ExploreTarget } from "@foliosim/explore";
-import { atomicAdd, Cell, type Program } from "@foliosim/sim";
+import { atomicAdd, Cell, Machine, type Program } from "@foliosim/sim";
 import { loadavg } from "node:os";
 import { CATALOG, getScenario } from "./catalog/index.js";
 import { headlineKernels } from "./kernels.js";
@@ -93,12 +93,34 @@ function counterProgram(n: number, k: number): ExploreTarget {
   return { scenarioId: `counter(${n},${k})`, kernelId: "none", program, config: { cpus: n } };
 }
 
+/** Issue 11's target for every catalog scenario: machine steps per CPU-second on one core. */
+const STEP_TARGET = 1_000_000;
+
 /** Samples per step-rate row: the median of five is what one load spike on a shared machine does not move. */
 const RATE_SAMPLES = 5;
 
-function stepRate(target: ExploreTarget, executions: number): { rate: number; perExecution: number; executionsPerSecond: number } {
+interface StepRate {
+  /** Steps per CPU-second, the set-up's steps counted in every execution (median sample). */
+  rate: number;
+  /** Steps per CPU-second past the set-up (the steps an execution restored from the set-up's snapshot runs; median sample). */
+  ranRate: number;
+  perExecution: number;
+  /** Of `perExecution`, the set-up's steps. */
+  setupSteps: number;
+  executionsPerSecond: number;
+}
+
+/** Steps of the set-up alone: a machine right after the target's program, before its first step. */
+function setupSteps(target: ExploreTarget): number {
+  const m = new Machine({ ...target.config, trace: false });
+  target.program(m);
+  return m.stepCount;
+}
+
+function stepRate(target: ExploreTarget, executions: number): StepRate {
   explore(target, { strategy: { kind: "random", seed: 99 }, maxExecutions: Math.max(2, executions / 10), maxWallMs: CELL_MS, maxSteps: MAX_STEPS, stopAtFirstFailure: false, shrink: false }); // warm-up, and the snapshot
-  const samples: { rate: number; executionsPerSecond: number }[] = [];
+  const setup = setupSteps(target);
+  const samples: { rate: number; ranRate: number; executionsPerSecond: number }[] = [];
   let steps = 0;
   let runs = 0;
   for (let seed = 1; seed <= RATE_SAMPLES; seed++) {
@@ -107,29 +129,40 @@ function stepRate(target: ExploreTarget, executions: number): { rate: number; pe
     const r = explore(target, { strategy: { kind: "random", seed }, maxExecutions: Math.ceil(executions / RATE_SAMPLES), maxWallMs: CELL_MS, maxSteps: MAX_STEPS, stopAtFirstFailure: false, shrink: false });
     const used = process.cpuUsage(started);
     const seconds = (used.user + used.system) / 1e6;
-    samples.push({ rate: r.steps / seconds, executionsPerSecond: r.executions / seconds });
+    samples.push({ rate: r.steps / seconds, ranRate: (r.steps - r.executions * setup) / seconds, executionsPerSecond: r.executions / seconds });
     steps += r.steps;
     runs += r.executions;
   }
   samples.sort((a, b) => a.rate - b.rate);
   const median = samples[Math.floor(RATE_SAMPLES / 2)];
-  return { rate: median.rate, perExecution: steps / runs, executionsPerSecond: median.executionsPerSecond };
+  return { rate: median.rate, ranRate: median.ranRate, perExecution: steps / runs, setupSteps: setup, executionsPerSecond: median.executionsPerSecond };
 }
 
 function stepRates(): void {
   print();
-  print(`Machine steps per CPU-second (random, traces off; the set-up's steps count, executions start from its snapshot; median of ${RATE_SAMPLES} samples)`);
+  print(`Machine steps per CPU-second (random, traces off; median of ${RATE_SAMPLES} samples). Executions start from the set-up's snapshot:`);
+  print(`"steps/s" counts the set-up's steps in every execution, as if it ran; "ran" counts only the steps past the set-up, which the machine did run.`);
   const bench = stepRate(counterProgram(3, 1_000), 500);
   print(`  ${"benchmark program counter(3,1000)".padEnd(34)} ${fmt(bench.perExecution).padStart(6)} steps/execution ${fmt(bench.executionsPerSecond).padStart(7)} executions/s ${fmt(bench.rate).padStart(10)} steps/s`);
   let slowest = Infinity;
+  let slowestRan = Infinity;
   const kernel = headlineKernels().at(-1)!;
   for (const s of CATALOG) {
     const target = scenarioTarget(s, kernel);
     const r = stepRate(target, 500);
     slowest = Math.min(slowest, r.rate);
-    print(`  ${s.id.padEnd(34)} ${fmt(r.perExecution).padStart(6)} steps/execution ${fmt(r.executionsPerSecond).padStart(7)} executions/s ${fmt(r.rate).padStart(10)} steps/s  ${(bench.rate / r.rate).toFixed(1).padStart(5)}x the program's cost per step  (set-up: ${target.setupSnapshot()})`);
+    slowestRan = Math.min(slowestRan, r.ranRate);
+    const ofTarget = (rate: number) => `${(rate / STEP_TARGET).toFixed(2)}x`;
+    print(
+      `  ${s.id.padEnd(34)} ${fmt(r.perExecution).padStart(6)} steps/execution (set-up ${fmt(r.setupSteps).padStart(4)}) ${fmt(r.executionsPerSecond).padStart(7)} executions/s ` +
+        `${fmt(r.rate).padStart(10)} steps/s ${ofTarget(r.rate).padStart(6)} of the ${fmt(STEP_TARGET)} target, ran ${fmt(r.ranRate).padStart(9)} ${ofTarget(r.ranRate).padStart(6)}  ` +
+        `${(bench.rate / r.rate).toFixed(1).padStart(5)}x the program's cost per step  (set-up: ${target.setupSnapshot()})`,
+    );
   }
-  targets.push({ text: `catalog at >= 1M machine steps/s on one core: slowest ${fmt(slowest)} (benchmark program ${fmt(bench.rate)})`, met: slowest >= 1_000_000 });
+  targets.push({
+    text: `catalog at >= 1M machine steps/s on one core: slowest ${fmt(slowest)} (${(slowest / STEP_TARGET).toFixed(2)}x the target; past the set-up ${fmt(slowestRan)}, ${(slowestRan / STEP_TARGET).toFixed(2)}x) (benchmark program ${fmt(bench.rate)})`,
+    met: slowest >= STEP_TARGET,
+  });
 }
 
 /** Move CPU `from` of a scenario to CPU `to` (set-up steps and tasks), for machines smaller than the scenario's. */

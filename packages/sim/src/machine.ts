@@ -598,7 +598,7 @@ export class Machine {
 
   private collect(): number {
     this.candCount = 0;
-    this.holds.length = 0;
+    if (this.holds.length !== 0) this.holds.length = 0;
     const timer = this.timedPending > 0 ? this.earliestTimer() : Infinity;
     const cands = this.cands;
     for (const cpu of this.cpus) {

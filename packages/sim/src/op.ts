@@ -116,6 +116,12 @@ export interface OpSpec<R> {
   restartPoint?: boolean;
 }
 
+/**
+ * The final iterator result of every op, reused: `yield*` reads it at once, and an op
+ * is stepped once per machine step, so a result per op was garbage at once.
+ */
+const DONE: { value: unknown; done: true } = { value: undefined, done: true };
+
 export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Iterable<Op<unknown>> {
   readonly kind: string;
   readonly label: string | undefined;
@@ -171,7 +177,8 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
       this.yielded = true;
       return this as IteratorYieldResult<Op<unknown>>;
     }
-    return { value: value as R, done: true };
+    DONE.value = value;
+    return DONE as IteratorReturnResult<R>;
   }
 
   /** True when this op touches `obj` (read or write). */

@@ -128,3 +128,36 @@ describe("events with args given one by one", () => {
     expect(run(true, true).trace.find((e) => e.type === "ipi")?.args).toEqual({ from: 0, to: "all" });
   });
 });
+
+describe("adopting a trace", () => {
+  const run = (trace: Trace, names: string[]) => {
+    for (const n of names) trace.emit(0, 1, 0, 0, "e", n);
+  };
+  const setup = ["a", "b", "c"];
+  const after = ["c", "x", "a", "y", "x"];
+
+  it("continues as the adopted trace would, however often and from whichever source", () => {
+    const whole = new Trace(false);
+    run(whole, [...setup, ...after]);
+    const s1 = new Trace(false);
+    run(s1, setup);
+    const s2 = new Trace(false);
+    run(s2, ["z", ...setup]);
+    const wholeZ = new Trace(false);
+    run(wholeZ, ["z", ...setup, ...after]);
+    for (const source of [s1, s1, s2, s1, s2, s2, s1]) {
+      const t = new Trace(false);
+      t.adopt(source);
+      run(t, after);
+      expect(t.hash()).toBe(source === s1 ? whole.hash() : wholeZ.hash());
+    }
+    // A source that went on after an adoption: the next adoption sees its new strings too.
+    run(s1, ["x"]);
+    const t = new Trace(false);
+    t.adopt(s1);
+    run(t, after);
+    const grown = new Trace(false);
+    run(grown, [...setup, "x", ...after]);
+    expect(t.hash()).toBe(grown.hash());
+  });
+});

@@ -43,10 +43,18 @@ const FNV_PRIME = 0x01000193;
  * `stamp` says which trace that was. A trace owns the table from its first intern
  * until a newer trace claims it; from then on it uses a table of its own, rebuilt from
  * its strings (machines stepped in alternation stay correct, only slower).
+ *
+ * A trace that adopts another's strings (a machine restored from a set-up snapshot)
+ * would have to stamp every one of them again, at every execution. Instead an entry
+ * also remembers the id the latest adopted trace (`baseSource`) gave it: an adopting
+ * trace reads its inherited ids there, and only a new source is stamped in full.
  */
 class Interned {
   stamp = 0;
   id = 0;
+  /** The id `baseStamp`'s trace gave the string, if it is one of that trace's strings when adopted. */
+  baseStamp = 0;
+  baseId = 0;
 }
 
 const SHARED_TABLE = new Map<string, Interned>();
@@ -55,12 +63,17 @@ const SHARED_TABLE_LIMIT = 1 << 16;
 /** Stamp of the trace that owns the shared table (a number, so a finished trace is not kept alive). */
 let sharedOwner = 0;
 let nextStamp = 1;
+/** The adopted trace whose first `baseCount` strings carry their ids in the entries' base fields (0: none). */
+let baseSource = 0;
+let baseCount = 0;
 
 export class Trace {
   readonly events: TraceEvent[] = [];
   private h = FNV_OFFSET;
   /** Interned strings in id order (id = index + 1). */
-  private readonly texts: string[] = [];
+  private texts: string[] = [];
+  /** The stamp of the trace whose strings this one adopted (0: none): entries with that base stamp give their ids. */
+  private base = 0;
   /** This trace's own table, once another trace has claimed the shared one. */
   private own: Map<string, number> | undefined = undefined;
   private readonly stamp = nextStamp++;
@@ -137,21 +150,28 @@ export class Trace {
     if (this.texts.length > 0 || this.events.length > 0) throw new Error("Trace.adopt: the trace has already emitted events");
     if (other.record !== this.record) throw new Error("Trace.adopt: the traces record differently");
     this.h = other.h;
-    for (const t of other.texts) this.texts.push(t);
+    this.texts = other.texts.slice();
     if (this.record) for (const e of other.events) this.events.push(e);
     this.lastOpName = other.lastOpName;
     this.lastOpId = other.lastOpId;
-    if (SHARED_TABLE.size + this.texts.length > SHARED_TABLE_LIMIT) SHARED_TABLE.clear();
+    if (SHARED_TABLE.size + this.texts.length > SHARED_TABLE_LIMIT) clearShared();
     sharedOwner = this.stamp;
-    for (let i = 0; i < this.texts.length; i++) {
+    this.base = other.stamp;
+    // The same source again (the usual case): only strings it added since need stamping.
+    if (baseSource !== other.stamp) {
+      baseSource = other.stamp;
+      baseCount = 0;
+    }
+    for (let i = baseCount; i < this.texts.length; i++) {
       let entry = SHARED_TABLE.get(this.texts[i]);
       if (entry === undefined) {
         entry = new Interned();
         SHARED_TABLE.set(this.texts[i], entry);
       }
-      entry.stamp = this.stamp;
-      entry.id = i + 1;
+      entry.baseStamp = other.stamp;
+      entry.baseId = i + 1;
     }
+    baseCount = this.texts.length;
   }
 
   /** Hex digest of everything emitted so far. */
@@ -184,6 +204,7 @@ export class Trace {
       SHARED_TABLE.set(s, entry);
     }
     if (entry.stamp !== this.stamp) {
+      if (entry.baseStamp === this.base && this.base !== 0) return entry.baseId;
       entry.stamp = this.stamp;
       entry.id = this.add(s);
     }
@@ -193,7 +214,7 @@ export class Trace {
   /** Take the shared table if this trace has interned nothing yet; else switch to an own table for good. */
   private claimShared(): boolean {
     if (this.own === undefined && this.texts.length === 0) {
-      if (SHARED_TABLE.size > SHARED_TABLE_LIMIT) SHARED_TABLE.clear();
+      if (SHARED_TABLE.size > SHARED_TABLE_LIMIT) clearShared();
       sharedOwner = this.stamp;
       return true;
     }
@@ -230,6 +251,13 @@ export class Trace {
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
     this.h = h;
   }
+}
+
+/** Start the shared string table afresh: its entries' base ids go with it. */
+function clearShared(): void {
+  SHARED_TABLE.clear();
+  baseSource = 0;
+  baseCount = 0;
 }
 
 /** FNV-1a over the low 32 bits of an integer, then its high part if it has one. Small enough to inline. */
