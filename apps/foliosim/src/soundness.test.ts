@@ -8,11 +8,15 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { differential } from "@foliosim/explore";
+import { differential, differentialSummary } from "@foliosim/explore";
 import { headlineKernels, scenarioTarget } from "@foliosim/scenarios";
 import { loadScenarioFile } from "./scenario-files.js";
 
 const FULL = process.env.FOLIOSIM_SOUNDNESS === "full";
+/** Where DPOR does not complete, a deepening run's proven bound is checked (budgets: FOLIOSIM_SOUNDNESS_DPOR, _DEEPEN). */
+const BUDGET = FULL
+  ? { seeds: [1, 2, 3], samplerExecutions: 300, dporExecutions: Number(process.env.FOLIOSIM_SOUNDNESS_DPOR ?? 20_000), deepenExecutions: Number(process.env.FOLIOSIM_SOUNDNESS_DEEPEN ?? 3_000) }
+  : { seeds: [1], samplerExecutions: 30, dporExecutions: 300, deepenExecutions: 300 };
 const DIR = fileURLToPath(new URL("../examples/", import.meta.url));
 const FILES = [
   ...readdirSync(DIR).filter((f) => /\.(ya?ml|json)$/.test(f)),
@@ -24,8 +28,8 @@ describe("differential check on the example files", () => {
   it.each(CELLS)("%s on %s", (file, kernel) => {
     const { scenario } = loadScenarioFile(DIR + file);
     const target = scenarioTarget(scenario, kernel);
-    const r = differential(target, FULL ? { seeds: [1, 2, 3], samplerExecutions: 300, dporExecutions: 20_000 } : { seeds: [1], samplerExecutions: 30, dporExecutions: 300 });
+    const r = differential(target, BUDGET);
     expect(r.missing).toEqual([]);
-    if (FULL) console.log(`${file} on ${kernel}: samplers found ${r.sampled.length}, DPOR ${r.dpor.complete ? "complete" : "not complete"} after ${r.dpor.executions} with ${r.dpor.signatures.length}`);
+    if (FULL) console.log(`${file} on ${kernel}: ${differentialSummary(r)}`);
   }, FULL ? 1_800_000 : 120_000);
 });

@@ -219,10 +219,12 @@ export function mergeSubtrees(outputs: readonly SubtreeOutput[], state: { pendin
   return merged;
 }
 
-function mergeCounted<T extends { count: number; firstExecution: number }>(into: Map<string, T>, key: string, item: T, offset: number): void {
+function mergeCounted<T extends { count: number; firstExecution: number; fewestPreemptions?: number }>(into: Map<string, T>, key: string, item: T, offset: number): void {
   const seen = into.get(key);
-  if (seen) seen.count += item.count;
-  else into.set(key, { ...item, firstExecution: item.firstExecution + offset });
+  if (seen) {
+    seen.count += item.count;
+    if (seen.fewestPreemptions !== undefined && item.fewestPreemptions !== undefined) seen.fewestPreemptions = Math.min(seen.fewestPreemptions, item.fewestPreemptions);
+  } else into.set(key, { ...item, firstExecution: item.firstExecution + offset });
 }
 
 function mergeDistributions(parts: readonly Distribution[]): Distribution {

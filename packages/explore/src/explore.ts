@@ -80,6 +80,11 @@ export interface DistinctFailure {
   firstExecution: number;
   /** That execution's schedule (replayed twice before being reported). */
   token: string;
+  /**
+   * The fewest preemptions (`isPreemption`) among the executions that failed this way:
+   * a run that proves preemption bound k must find every failure with at most k.
+   */
+  fewestPreemptions: number;
 }
 
 export interface ReportedSchedule {
@@ -203,8 +208,10 @@ export function explore(target: ExploreTarget, options: ExploreOptions): Explore
         failing++;
         failureCounts[outcome.kind]++;
         const seen = distinct.get(outcome.signature);
-        if (seen) seen.count++;
-        else distinct.set(outcome.signature, { kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: executions, token: "", recorded: record(executions, execution, result) });
+        if (seen) {
+          seen.count++;
+          seen.fewestPreemptions = Math.min(seen.fewestPreemptions, execution.preemptions);
+        } else distinct.set(outcome.signature, { kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: executions, token: "", fewestPreemptions: execution.preemptions, recorded: record(executions, execution, result) });
         if (!first) first = { execution, outcome, index: executions };
       } else if (outcome.kind !== "holds") {
         const seen = limits.get(outcome.kind);
@@ -353,7 +360,7 @@ function replayReport(target: ExploreTarget, options: ExploreOptions, started: n
   };
   if (isFailure(outcome)) {
     failureCounts[outcome.kind] = 1;
-    report.failures.push({ kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: 1, token: replayed.token });
+    report.failures.push({ kind: outcome.kind, signature: outcome.signature, message: outcome.message, count: 1, firstExecution: 1, token: replayed.token, fewestPreemptions: replayed.execution.preemptions });
     report.firstFailure = {
       execution: 1,
       kind: outcome.kind,

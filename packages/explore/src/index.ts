@@ -14,7 +14,7 @@ export { Dpor, dependent, type BacktrackRequest, type DporOptions, type DporProg
 export { exploreSplit, exploreSubtree, mergeSubtrees, SplitCoordinator, type SubtreeOutput } from "./dpor-split.js";
 export { NondeterminismError, replay, replayDecisions, ReplayPlan, verifyToken, type Replayed, type ReplayOptions } from "./replay.js";
 export { shrink, type ShrinkResult } from "./shrink.js";
-export { differential, type DifferentialOptions, type DifferentialResult } from "./differential.js";
+export { differential, differentialSummary, type DifferentialOptions, type DifferentialResult } from "./differential.js";
 export { quantile, summarise, wilsonInterval, MetricCollector, type Distribution, type RateEstimate } from "./stats.js";
 export {
   explore,
