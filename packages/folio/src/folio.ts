@@ -14,7 +14,7 @@
  * table), so invariants can check `_refcount` against structure.
  */
 
-import { BitLock, Shared } from "@foliosim/sim";
+import { BitLock, checkedState, noteRead, Shared } from "@foliosim/sim";
 import { PG } from "./page-flags.js";
 
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -98,10 +98,19 @@ export class Folio {
     readonly freeTarget: FolioFreeTarget,
   ) {
     const id = `folio ${pfnHex(pfn)}`;
-    this.ref = new FolioWord(`${id} _refcount`, this, WORD_REF);
-    this.flagsWord = new FolioWord(`${id} flags`, this, WORD_FLAGS);
-    this.map = new FolioWord(`${id} mapping`, this, WORD_MAP);
+    // Footprint checking (@foliosim/sim): the folio's fields are its words' state.
+    const self = checkedState(this, (field) => this.wordOfField(field));
+    this.ref = new FolioWord(`${id} _refcount`, self, WORD_REF);
+    this.flagsWord = new FolioWord(`${id} flags`, self, WORD_FLAGS);
+    this.map = new FolioWord(`${id} mapping`, self, WORD_MAP);
     this.lock = new BitLock(`${id} lock`);
+    return self;
+  }
+
+  /** The word whose state `field` is (the split of the class comment), for footprint checking. */
+  private wordOfField(field: string): Shared | undefined {
+    const word = FIELD_WORD[field];
+    return word === WORD_REF ? this.ref : word === WORD_FLAGS ? this.flagsWord : word === WORD_MAP ? this.map : undefined;
   }
 
   /** The repeated-state livelock detector's view of one of the folio's words (@foliosim/sim livelock.ts). */
@@ -124,8 +133,15 @@ export class Folio {
     return f;
   }
 
+  /** The flags of the flags word alone: all but PG_locked and PG_waiters, which live in `lock`. */
+  get wordFlags(): number {
+    return this.order > 0 ? this.flagBits | PG.head : this.flagBits;
+  }
+
   test(flag: number): boolean {
-    return (this.flags & flag) !== 0;
+    // PG_locked and PG_waiters live in `lock`, PG_head in the order: look there only for them.
+    if ((flag & (PG.locked | PG.waiters | PG.head)) !== 0) return (this.flags & flag) !== 0;
+    return (this.flagBits & flag) !== 0;
   }
 
   /** Direct flag write, for modelled ops that already hold the right footprint. */
@@ -188,7 +204,12 @@ export function folioHasPincount(f: Folio): boolean {
   return f.order > 0;
 }
 
+/**
+ * `folio_test_anon`. Called from a task's own code too (a path that depends on the kind of
+ * folio), where the read is the step's: it is noted on it (`noteRead`).
+ */
 export function folioTestAnon(f: Folio): boolean {
+  noteRead(f.map);
   return f.mapping !== null && f.mapping.kind === "anon";
 }
 
@@ -206,6 +227,7 @@ export function folioIsDeviceCoherent(f: Folio): boolean {
 
 /** `folio_mapped`. */
 export function folioMapped(f: Folio): boolean {
+  noteRead(f.map); // as folioTestAnon
   return f.mapcount > 0;
 }
 
@@ -254,6 +276,29 @@ export function folioMayBeLruCached(f: Folio): boolean {
 const WORD_REF = 0;
 const WORD_FLAGS = 1;
 const WORD_MAP = 2;
+
+/**
+ * Which word each mutable field of a folio belongs to (the same split as `wordDigest`).
+ * `holders` is the model's ledger, no kernel state: its changes are told with `noteChange`.
+ */
+const FIELD_WORD: Record<string, number> = {
+  refcount: WORD_REF,
+  frozenAt: WORD_REF,
+  pincount: WORD_REF,
+  flagBits: WORD_FLAGS,
+  state: WORD_FLAGS,
+  lruList: WORD_FLAGS,
+  mlockCount: WORD_FLAGS,
+  data: WORD_FLAGS,
+  migratetype: WORD_FLAGS,
+  zero: WORD_FLAGS,
+  deviceType: WORD_FLAGS,
+  pgmap: WORD_FLAGS,
+  nid: WORD_FLAGS,
+  mapcount: WORD_MAP,
+  mapping: WORD_MAP,
+  index: WORD_MAP,
+};
 
 /**
  * One of a folio's shared words. Its digest is a method (not a closure per folio), so a

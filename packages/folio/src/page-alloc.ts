@@ -173,6 +173,7 @@ export class PhysicalMemory implements FolioFreeTarget {
       f.addHolder(holder, 1);
       m.markWrite(region);
       m.markWrite(f.ref);
+      m.noteWrite(f.flagsWord); // the folio's state: allocated
       m.count("folio_alloc");
       const e = m.event("mm_page_alloc", f.name).arg("pfn", pfnHex(pfn)).arg("order", f.order).arg("zone", region.region).arg("migratetype", region.migratetype);
       if (this.nodes > 1) e.arg("nid", region.nid);

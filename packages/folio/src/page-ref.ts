@@ -14,7 +14,7 @@
  * free folio, a put below zero, a put by a holder that holds nothing — is a ModelError.
  */
 
-import { ModelError, noteChange, op, type Machine, type Op } from "@foliosim/sim";
+import { ModelError, noteChange, op, uncheckedReadsBegin, uncheckedReadsEnd, type Machine, type Op } from "@foliosim/sim";
 import { Folio, MIGRATETYPE, mappingPointer, pfnHex } from "./folio.js";
 import { formatFlags } from "./page-flags.js";
 
@@ -22,6 +22,7 @@ export type PageRefEvent = "page_ref_mod" | "page_ref_mod_and_test" | "page_ref_
 
 /** Emit a page_ref tracepoint for `f` after a change of `val`. */
 export function tracePageRef(m: Machine, event: PageRefEvent, f: Folio, val: number, ret?: number): void {
+  const quiet = uncheckedReadsBegin(); // the tracepoint's fields decide nothing (footprint checking)
   const e = m
     .event(event, f.name)
     .arg("pfn", pfnHex(f.pfn))
@@ -32,6 +33,7 @@ export function tracePageRef(m: Machine, event: PageRefEvent, f: Folio, val: num
     .arg("mt", MIGRATETYPE[f.migratetype])
     .arg("val", val);
   if (ret !== undefined) e.arg("ret", ret);
+  uncheckedReadsEnd(quiet);
 }
 
 const RELEASE_HOOKS = Symbol("folio-release-hooks");
@@ -62,6 +64,9 @@ function folioFree(m: Machine, f: Folio): void {
   m.event("mm_page_free", f.name).arg("pfn", pfnHex(f.pfn)).arg("order", f.order);
   m.count("folio_freed");
   f.resetForFree();
+  // The free clears the flags and the mapping too (free_pages_prepare): a pfn walker sees it.
+  m.noteWrite(f.flagsWord);
+  m.noteWrite(f.map);
   const freeList = f.freeTarget.freeFootprint?.(f);
   if (freeList !== undefined) m.noteWrite(freeList);
   f.freeTarget.freeFolio(f);

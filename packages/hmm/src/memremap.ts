@@ -150,6 +150,8 @@ export function devicePageAlloc(pgmap: DevPagemap, holder = DEVICE_ALLOC_HOLDER)
       m.markWrite(pgmap);
       m.markWrite(f.ref);
       m.markWrite(f.lock);
+      m.noteWrite(f.flagsWord); // zone_device_folio_init: flags, mapping
+      m.noteWrite(f.map);
       m.count("device_page_alloc");
       m.event("device_page_alloc", f.name).arg("pgmap", pgmap.name);
       return f;

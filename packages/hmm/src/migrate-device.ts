@@ -63,7 +63,7 @@ import {
   type Vma,
 } from "@foliosim/mm";
 import { VM_SPECIAL, VM_WRITE } from "@foliosim/folio";
-import { currentMachine, op, spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
+import { currentMachine, noteRead, op, spinLock, spinUnlock, traced, type Machine, type Op, type SpinLock, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { allPagemaps, folioPgmap } from "./memremap.js";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "@foliosim/mm";
@@ -242,6 +242,7 @@ function* migrateVmaCollectBody(migrate: MigrateVma): TaskGen<void> {
       if (folioIsDeviceCoherent(f)) {
         selected = (migrate.flags & MIGRATE_VMA_SELECT_DEVICE_COHERENT) !== 0 && folioPgmap(f)?.owner === migrate.pgmapOwner;
       } else selected = (migrate.flags & MIGRATE_VMA_SELECT_SYSTEM) !== 0 && !folioIsZoneDevice(f);
+      if (selected) noteRead(f.map);
       if (selected && f.mapping !== null) {
         folio = f;
         mpfn = migratePfn(f.pfn + pte.page) | MIGRATE_PFN_MIGRATE | (pte.writable ? MIGRATE_PFN_WRITE : 0);
@@ -261,6 +262,7 @@ function* migrateVmaCollectBody(migrate: MigrateVma): TaskGen<void> {
         const installed = yield* op({
           kind: "set_migration_pte",
           label: pte.kind === "present" ? "ptep_clear_flush; set_pte_at(migration entry)" : "pte_clear; set_pte_at(migration entry)",
+          reads: [f.ref], // folio_maybe_dma_pinned
           writes: [slot, f.map, f.flagsWord],
           cost: pte.kind === "present" ? "mmTlbFlushPage" : "plain",
           run: (mm2) => {
@@ -400,6 +402,7 @@ function* migrateVmaSetupBody(args: MigrateVma): TaskGen<number> {
   if (args.end <= vma.start || args.end > vma.end) return EINVAL;
   if (!args.src || !args.dst) return EINVAL;
   if (args.faultPage && !folioIsDevicePrivate(args.faultPage)) return EINVAL;
+  if (args.faultPage && faultPageLockedByCaller(m)) noteRead(args.faultPage.lock);
   if (args.faultPage && faultPageLockedByCaller(m) && !args.faultPage.lock.locked) return EINVAL;
   for (let i = 0; i < nrPages; i++) args.src[i] = 0;
   args.src.length = nrPages;
@@ -514,6 +517,7 @@ function* migrateDevicePagesBody(src: number[], dst: number[], npages: number, m
       continue;
     }
     if (!(src[i] & MIGRATE_PFN_MIGRATE)) continue;
+    noteRead(folio.map);
     const mapping = folio.mapping !== null && folio.mapping.kind !== "anon" ? folio.mapping : null;
     if (folioIsDevicePrivate(newFolio) || folioIsDeviceCoherent(newFolio)) {
       if (mapping) {

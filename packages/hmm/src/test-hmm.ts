@@ -269,6 +269,7 @@ function* dmirrorAccess(d: Dmirror, start: number, npages: number, write: boolea
             e.folio.data = valueOf(i);
             m.markWrite(e.folio.flagsWord);
           }
+          if (!write) m.noteRead(e.folio.flagsWord); // the page's contents
           values.push(e.folio.data);
         }
         return true;

@@ -34,6 +34,8 @@ import {
   Shared,
   SpinLock,
   type Work,
+  uncheckedReadsBegin,
+  uncheckedReadsEnd,
   atomic,
   type Atomic,
   type Machine,
@@ -269,7 +271,9 @@ function removeFromList(s: LruState, f: Folio): void {
 
 /** Emit the kernel's `mm_lru_insertion` tracepoint. */
 export function traceLruInsertion(m: Machine, f: Folio): void {
+  const quiet = uncheckedReadsBegin(); // a tracepoint's fields (footprint checking)
   m.event("mm_lru_insertion", f.name).arg("pfn", pfnHex(f.pfn)).arg("lru", f.lruList).arg("flags", formatFlags(f.flags));
+  uncheckedReadsEnd(quiet);
 }
 
 /**

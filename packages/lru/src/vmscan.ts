@@ -9,7 +9,7 @@
  */
 
 import { PG, folioGet, folioPut, transferHolder, type Folio } from "@foliosim/folio";
-import { ModelError, currentMachine, op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { ModelError, currentMachine, op, traced, uncheckedReadsBegin, uncheckedReadsEnd, type Op, type TaskGen } from "@foliosim/sim";
 import { ISOLATED_HOLDER, getLru, lruvecDelFolio, lruvecLock, lruvecUnlock, type LruState } from "./lruvec.js";
 import { folioAddLru } from "./swap.js";
 
@@ -59,7 +59,9 @@ function delOp(s: LruState, f: Folio): Op<void> {
     run: (m) => {
       lruvecDelFolio(m, s, f);
       s.lruClearedOnList.delete(f);
+      const quiet = uncheckedReadsBegin(); // a tracepoint's field
       m.event("folio_isolate_lru", f.name).arg("count", f.refcount);
+      uncheckedReadsEnd(quiet);
     },
   });
 }

@@ -41,7 +41,7 @@ import {
 } from "@foliosim/folio";
 import { folioAddLru, folioIsolateLru, folioPutbackLru, lruAddDrain, lruCacheDisable, lruCacheEnable, ISOLATED_HOLDER } from "@foliosim/lru";
 import { findVma, followPagePte, mmapReadLock, mmapReadUnlock, pteLock, pteUnlock, removeMigrationPtes, tryToMigrate, type MmStruct } from "@foliosim/mm";
-import { condResched, current, currentMachine, defineCosts, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { condResched, current, currentMachine, defineCosts, noteRead, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import type { MoveAgain } from "./variants/points.js";
 import { migratePolicy } from "./variants/retry-policy.js";
 
@@ -196,6 +196,7 @@ function* migrateFolioUnmap(src: Folio, from: Folio[], ret: Folio[], ctx: Migrat
       yield* folioLock(src);
     }
     locked = true;
+    noteRead(src.flagsWord); // PG_mlocked, PG_writeback
     wasMlocked = src.test(PG.mlocked);
     if (src.test(PG.writeback) && ctx.mode !== "MIGRATE_SYNC") {
       rc = EBUSY;
@@ -203,6 +204,8 @@ function* migrateFolioUnmap(src: Folio, from: Folio[], ret: Folio[], ctx: Migrat
     }
     if (!(yield* folioTrylock(dst))) break fail;
     dstLocked = true;
+    noteRead(src.map); // the mapping, PG_private
+    noteRead(src.flagsWord);
     if (!src.mapping) {
       if (src.test(PG.private)) break fail; // buffer-only folio: freeable, not migratable
     } else if (folioMapped(src)) {

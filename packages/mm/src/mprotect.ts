@@ -139,7 +139,8 @@ function* changeProtectionBody(vma: Vma, start: number, end: number): TaskGen<nu
 /** `change_pte_range` for one entry (PTE lock held): 1 if it changed. */
 function changePte(vma: Vma, slot: PteSlot): Op<number> {
   const p = slot.pte;
-  const reads = p.kind === "present" ? [p.folio.flagsWord] : [];
+  // The vma's (new) flags decide the entry (newPte).
+  const reads = p.kind === "present" ? [vma, p.folio.flagsWord] : [vma];
   return op({
     kind: "set_pte",
     label: "change_pte_range",

@@ -24,7 +24,7 @@
 import { PG, folioGet, folioIsDevicePrivate, folioMaybeDmaPinned, folioNrPages, folioPut, folioTestAnon, folioTestLarge, transferHolder, type Folio } from "@foliosim/folio";
 import { mlockDrainLocal, mlockFolio, munlockFolio } from "@foliosim/lru";
 import { VM_LOCKED, VM_SPECIAL } from "@foliosim/folio";
-import { currentMachine, op, spinLock, spinUnlock, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { currentMachine, op, spinLock, spinUnlock, traced, uncheckedReadsBegin, uncheckedReadsEnd, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
 import { rmapMlockLargePolicy } from "./variants/rmap-mlock-large.js";
@@ -242,6 +242,14 @@ export function pteUnlock(mm: MmStruct, addr: number): Op<void> {
   return spinUnlock(mm.ptl(addr));
 }
 
+/** A read made only to check the model's use (a VM_BUG_ON): it decides nothing a step does. */
+function assertionRead(check: () => boolean): boolean {
+  const quiet = uncheckedReadsBegin();
+  const r = check();
+  uncheckedReadsEnd(quiet);
+  return r;
+}
+
 // ------------------------------------------------------------------------ rmap walk
 
 /** One page-table entry referring to a folio, as the rmap walk finds it. */
@@ -271,7 +279,21 @@ export function rmapScan(m: Machine, folio: Folio, kinds: readonly Pte["kind"][]
 
 /** `rmap_walk` as one step: the entries referring to `folio` right now. */
 export function rmapWalk(folio: Folio, kinds: readonly Pte["kind"][]): Op<RmapHit[]> {
-  return op({ kind: "rmap_walk", label: "rmap_walk", reads: [folio.map], cost: "atomic", run: (m) => rmapScan(m, folio, kinds) });
+  return op({
+    kind: "rmap_walk",
+    label: "rmap_walk",
+    reads: [folio.map],
+    cost: "atomic",
+    run: (m) => {
+      // The scan of every page table stands for the walk of the folio's rmap, which
+      // changes only with its mapping word; the entries it finds are read.
+      const quiet = uncheckedReadsBegin();
+      const hits = rmapScan(m, folio, kinds);
+      uncheckedReadsEnd(quiet);
+      for (const h of hits) m.noteRead(h.slot);
+      return hits;
+    },
+  });
 }
 
 /** Page-table entries that account for a folio's mapcount (present, device-private, and device-exclusive since 6.15). */
@@ -304,7 +326,7 @@ export function tryToMigrate(folio: Folio): TaskGen<boolean> {
 }
 
 function* tryToMigrateBody(folio: Folio): TaskGen<boolean> {
-  if (!folio.lock.locked) throw new MmModelError("try_to_migrate", folio.name, "folio is not locked");
+  if (assertionRead(() => !folio.lock.locked)) throw new MmModelError("try_to_migrate", folio.name, "folio is not locked");
   const hits = yield* rmapWalk(folio, MAPPING_KINDS);
   for (const { mm, vma, slot } of hits) {
     const notified = yield* mmuNotifierInvalidateStart(mm, slot.addr, slot.addr + PAGE_SIZE, "MMU_NOTIFY_CLEAR");
@@ -352,7 +374,7 @@ export function removeMigrationPtes(src: Folio, dst: Folio): TaskGen<number> {
 }
 
 function* removeMigrationPtesBody(src: Folio, dst: Folio): TaskGen<number> {
-  if (src !== dst && folioTestAnon(src) && dst.mapping === null) {
+  if (src !== dst && folioTestAnon(src) && assertionRead(() => dst.mapping === null)) {
     throw new MmModelError("remove_migration_ptes", dst.name, "destination has no anon mapping (folio_migrate_mapping not done)");
   }
   const hits = yield* rmapWalk(src, ["migration"]);

@@ -5,9 +5,11 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { Machine } from "@foliosim/sim";
+import { footprintViolations, Machine, resetFootprintViolations, SeededChooser, setFootprintCheck } from "@foliosim/sim";
+import { CATALOG } from "./catalog/index.js";
 import { call, defineScenario } from "./index.js";
-import { scenarioTarget } from "./runner.js";
+import { headlineKernels } from "./kernels.js";
+import { runScenario, scenarioTarget } from "./runner.js";
 
 const scenario = defineScenario({
   id: "user-access-footprints",
@@ -46,5 +48,23 @@ describe("user_write and user_read footprints", () => {
 
   it("user_read loads the contents in its access step, which notes a read of the folio's flags word", () => {
     expect(steps().filter((s) => s.startsWith("reader"))).toEqual([expect.stringMatching(/^reader: user_read writes \[\] noted reads \[folio 0x[0-9a-f]+ flags\]$/)]);
+  });
+});
+
+describe("footprint checking over the catalog (FOLIOSIM_CHECK_FOOTPRINTS)", () => {
+  it("every catalog scenario, each on one headline kernel in turn, under a seeded random schedule: no access beyond a step's footprint", () => {
+    setFootprintCheck(true);
+    resetFootprintViolations();
+    try {
+      const kernels = headlineKernels();
+      const runs = CATALOG.map((s, i) => {
+        const r = runScenario(s, kernels[i % kernels.length], new SeededChooser(i + 1));
+        return `${s.id} ${r.run.status}`;
+      });
+      expect(runs.every((r) => !r.endsWith("running"))).toBe(true);
+      expect(footprintViolations()).toEqual([]);
+    } finally {
+      setFootprintCheck(false);
+    }
   });
 });

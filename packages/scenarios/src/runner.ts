@@ -9,6 +9,7 @@
  */
 
 import {
+  footprintCheckEnabled,
   Machine,
   ModelError,
   SetupOnce,
@@ -465,7 +466,8 @@ export function scenarioTarget(s: Scenario, kernelId: string | ResolvedKernel, s
   const setup = (m: Machine): void => runSetup(m, s, params);
   const cross = planCrossTask(s.tasks, new Set(s.setup.flatMap((st) => (st.as ? [st.as] : []))));
   const binderNames = (name: string) => (cross.binders.get(name) ?? []).map((ti) => `task ${s.tasks[ti].name}`).join(" or ");
-  const once = options.setupOnce === false ? null : new SetupOnce(setup);
+  // A snapshot copies plain objects, not the footprint checker's proxies: checking re-runs the set-up.
+  const once = options.setupOnce === false || footprintCheckEnabled() ? null : new SetupOnce(setup);
   const program: Program = (m) => {
     if (once) once.apply(m);
     else setup(m);

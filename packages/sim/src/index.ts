@@ -5,6 +5,7 @@
 export { SimConfigError, ModelError } from "./errors.js";
 export { DEFAULT_COSTS, DEFAULT_JUMP_LABEL, defaultCosts, defineCosts, extendCosts, type CostModel, type JumpLabelModel, type SimCostName } from "./costs.js";
 export { Block, Cell, Op, Shared, op, footprintNames, type OpSpec, type TaskGen } from "./op.js";
+export { checkedState, footprintCheckEnabled, footprintViolations, resetFootprintViolations, setFootprintCheck, uncheckedReadsBegin, uncheckedReadsEnd, type FootprintViolation } from "./footprint-check.js";
 export {
   Machine,
   Task,
@@ -12,6 +13,7 @@ export {
   currentMachine,
   fmtNs,
   noteChange,
+  noteRead,
   type Candidate,
   type Chooser,
   type HangReport,

@@ -276,6 +276,8 @@ export function bitUnlock(l: BitLock, label = l.label("unlock")): Op<void> {
 
 /** A reader/writer semaphore: the object stands for the writer side, `readerCount` for the readers. */
 export class RwSemaphore extends Shared {
+  /** Footprint checking (./footprint-check.ts): `readers` is the state of `readerCount`. */
+  static readonly fieldOwners: Readonly<Record<string, string>> = { readers: "readerCount" };
   readers = 0;
   writer: Task | null = null;
   /** The reader part of `sem->count`, an object of its own: readers update it commutatively. */

@@ -27,6 +27,7 @@
 import { DEFAULT_JUMP_LABEL, machineCosts, type CostModel, type JumpLabelModel } from "./costs.js";
 import { ModelError, SimConfigError } from "./errors.js";
 import { Block, type Op, type Shared, type TaskGen } from "./op.js";
+import { setRunningSource } from "./footprint-check.js";
 import { CycleDetector, type LivelockCycle } from "./livelock.js";
 import { MachineTrace } from "./machine-trace.js";
 import type { EventArgs, Trace, TraceEvent } from "./trace.js";
@@ -228,6 +229,9 @@ export interface RunResult {
 let CURRENT: Task | null = null;
 let CURRENT_MACHINE: Machine | null = null;
 
+// Footprint checking (./footprint-check.ts) asks who runs; it is not called otherwise.
+setRunningSource(() => (CURRENT !== null && CURRENT_MACHINE !== null ? { machine: CURRENT_MACHINE, task: CURRENT } : null));
+
 /** `current`: the task whose code is running (inside an op or between two yields). */
 export function current(): Task {
   if (!CURRENT) throw new Error("current() called outside a task");
@@ -253,6 +257,15 @@ export function currentMachine(): Machine {
  */
 export function noteChange(obj: Shared): void {
   if (CURRENT !== null) CURRENT_MACHINE?.noteChange(obj);
+}
+
+/**
+ * The running task read `obj`, which the step it is part of may not declare (a predicate
+ * of the model called from a task's own code, whose reads count as the step's):
+ * `Machine.noteRead` on the machine running that task. Outside a task it does nothing.
+ */
+export function noteRead(obj: Shared): void {
+  if (CURRENT !== null) CURRENT_MACHINE?.noteRead(obj);
 }
 
 export type Invariant = (m: Machine, written: ReadonlySet<Shared>) => string | null;

@@ -8,6 +8,7 @@
  * read like kernel C.
  */
 
+import { checkedPredicate, checkedRun, FOOTPRINT_CHECK, instrumentShared } from "./footprint-check.js";
 import type { Machine, Task } from "./machine.js";
 
 let nextSharedId = 1;
@@ -21,7 +22,10 @@ export class Shared {
   writes = 0;
   /** Kinds and their labels, alternating: an object sees a handful of kinds, and a scan beats a Map. */
   private labels: string[] | undefined;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    // Footprint checking (./footprint-check.ts): the object is built behind a proxy.
+    if (FOOTPRINT_CHECK) return instrumentShared(this);
+  }
   /**
    * The object's state for the repeated-state livelock detector (./livelock.ts), or
    * undefined: then every write counts as a change. Subclasses, and the layers that
@@ -166,6 +170,10 @@ export class Op<R = unknown> implements Iterator<Op<unknown>, R, unknown>, Itera
     this.waitFor = spec.waitFor;
     this.wakeTime = spec.wakeTime;
     this.restartPoint = spec.restartPoint ?? false;
+    if (FOOTPRINT_CHECK) {
+      this.run = checkedRun(this, spec.run);
+      if (spec.enabled !== undefined) this.enabled = checkedPredicate(this as Op<unknown>, spec.enabled);
+    }
   }
 
   [Symbol.iterator](): this {

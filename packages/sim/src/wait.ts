@@ -47,10 +47,13 @@ function scheduleOn(wq: WaitQueue, label: string, timeoutNs?: number): Op<void> 
     enabled: (_m, t) => t.woken,
     timeoutNs,
     waitFor: label,
-    run: (_m, t) => {
+    run: (m, t) => {
       t.woken = false;
       const i = wq.sleepers.indexOf(t);
-      if (i >= 0) wq.sleepers.splice(i, 1);
+      if (i >= 0) {
+        wq.sleepers.splice(i, 1); // a timed-out sleeper leaves the queue
+        m.noteWrite(wq);
+      }
     },
   });
 }

@@ -72,6 +72,7 @@ function* kworkerThread(task: Task): TaskGen<void> {
         const it = p.queue.shift()!;
         it.work.pending = false;
         mm.markWrite(p);
+        mm.noteWrite(it.work); // WORK_STRUCT_PENDING cleared: queue_work_on may queue it again
         mm.event("work_start", it.work.name).arg("cpu", cpu);
         return it;
       },

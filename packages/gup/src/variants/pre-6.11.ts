@@ -29,7 +29,8 @@ import type { DrainState } from "./points.js";
  */
 export function* drainIfFlags(f: Folio, s: DrainState, label: string, condition: (flags: number) => boolean): TaskGen<void> {
   if (!s.allow) return;
-  const flags = yield* op({ kind: "folio_test_flag", label, reads: [f.flagsWord], cost: "plain", run: () => f.flags });
+  // The conditions test flags of the flags word only (PG_locked lives in the folio's lock).
+  const flags = yield* op({ kind: "folio_test_flag", label, reads: [f.flagsWord], cost: "plain", run: () => f.wordFlags });
   if (condition(flags)) {
     yield* lruAddDrainAll();
     s.allow = false;

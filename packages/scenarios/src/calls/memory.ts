@@ -577,6 +577,6 @@ defineCall({
     const h = held(ctx).get(a.pins);
     const f = h?.pages[a.index];
     if (!f) throw new ScenarioUsageError("read_pinned", ctx.task.name, `no page ${a.index} kept under "${a.pins}"`);
-    return yield* op({ kind: "dma_read", label: "dma_read", reads: [f.map], cost: "plain", run: () => (typeof f.data === "string" || typeof f.data === "number" ? f.data : null) });
+    return yield* op({ kind: "dma_read", label: "dma_read", reads: [f.map, f.flagsWord], cost: "plain", run: () => (typeof f.data === "string" || typeof f.data === "number" ? f.data : null) });
   },
 });
