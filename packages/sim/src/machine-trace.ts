@@ -78,13 +78,19 @@ export class MachineTrace extends Trace {
     if (this.record) this.events.push({ step, t, cpu, task, type, name });
   }
 
-  /** `emit(step, t, cpu, task, entry ? "func_entry" : "func_exit", name)`: a `traced` span opening or closing. */
-  spanEvent(step: number, t: number, cpu: number, task: number, entry: boolean, name: string): void {
+  /**
+   * `emit(step, t, cpu, task, entry ? "func_entry" : "func_exit", name)`: a `traced` span
+   * opening or closing. Answers the id of `name` in this trace, which a span closing
+   * passes back as `nameId` (0: look it up).
+   */
+  spanEvent(step: number, t: number, cpu: number, task: number, entry: boolean, name: string, nameId = 0): number {
     this.mixInt(this.fixed(entry ? FUNC_ENTRY : FUNC_EXIT));
     this.mixInt(task);
     this.mixInt(t);
-    this.mixInt(this.intern(name));
+    const id = nameId !== 0 ? nameId : this.intern(name);
+    this.mixInt(id);
     if (this.record) this.events.push({ step, t, cpu, task, type: entry ? "func_entry" : "func_exit", name });
+    return id;
   }
 
   private fixed(index: number): number {

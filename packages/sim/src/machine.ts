@@ -465,11 +465,15 @@ export class Machine {
     return this.trace.begin(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, type, name);
   }
 
-  /** `emit("func_entry" | "func_exit", name)`, for `traced` spans (the event types' ids are remembered). */
-  emitSpan(entry: boolean, name: string): void {
+  /**
+   * `emit("func_entry" | "func_exit", name)`, for `traced` spans (the event types' ids are
+   * remembered). Answers the trace's id of `name`: the span's closing passes it back as
+   * `nameId`, saving the look-up (0: look it up).
+   */
+  emitSpan(entry: boolean, name: string, nameId = 0): number {
     const t = CURRENT;
     const cpu = t ? t.cpu : -1;
-    this.tracer.spanEvent(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, entry, name);
+    return this.tracer.spanEvent(this.stepCount, cpu >= 0 ? this.cpus[cpu].clock : this.now, cpu, t ? t.id : -1, entry, name, nameId);
   }
 
   /**

@@ -22,6 +22,8 @@ class Span<R> {
   private state = NEW;
   private task: Task | null = null;
   private machine: Machine | null = null;
+  /** The trace's id of `name`, from the opening event. */
+  private nameId = 0;
 
   constructor(
     private readonly name: string,
@@ -84,7 +86,7 @@ class Span<R> {
     this.machine = m;
     this.state = OPEN;
     task.frames.push(this.name);
-    m.emitSpan(true, this.name);
+    this.nameId = m.emitSpan(true, this.name);
   }
 
   private close(): void {
@@ -98,7 +100,7 @@ class Span<R> {
       const t = frames.lastIndexOf(name);
       if (t >= 0) frames.splice(t, 1);
     }
-    this.machine!.emitSpan(false, name);
+    this.machine!.emitSpan(false, name, this.nameId);
   }
 }
 
