@@ -21,6 +21,22 @@
  *   left per step (cpu profile, hmm-fault-storm under DPOR): GC ~20% (ops, generator
  *   results, the copied set-up, the invariants' written set), DPOR ~13%, the layers'
  *   own code and invariants ~35%, the snapshot copy ~5%, trace hashing ~5%.
+ *   The row prints each figure beside the target with the ratio, and also the rate of
+ *   the steps past the set-up alone ("ran"): the set-up's steps are restored from its
+ *   snapshot, not run, so the first figure flatters set-up-heavy scenarios (S1: 488 of
+ *   626 steps are set-up; 0.26x of the target counted, 0.06x ran).
+ *   Trace events built only to be hashed (the layers' `Machine.event(...).arg(...)`,
+ *   one string look-up per span, inherited string ids read from the snapshot's trace,
+ *   less garbage per step; December 2026), old and new code alternating in one
+ *   process, median of seven pairs, 40 executions each, load average 14 on 2 cores:
+ *   0.91x (longterm-pin-enomem) to 1.33x (anon-lru-add-batch), 1.08x geometric mean,
+ *   e.g. transient-ref 70k → 85k, hmm-fault-storm 148k → 161k steps/s. At that load an
+ *   A/A run of identical code moves a scenario by up to 1.5x, so these are rough; the
+ *   instructions executed (cachegrind, node --single-threaded, repeatable to 0.1%) fell
+ *   3.0% on anon-lru-add-batch and 0.4% on hmm-fault-storm. What is left per step is
+ *   spread thin: GC ~15% (generator results and ops, the set-up copy: ~740 objects
+ *   per execution for pkvm-mlock-cma), trace string look-ups ~4%, the machine's step
+ *   ~6%, the layers and their invariants the rest.
  * - Scaling: pkvm-mlock-cma (S1) and anon-lru-add-batch with 1, 2, 4, 8 pages pinned;
  *   with 2, 3, 4 concurrent pinners; with 2, 4, 8, 16 CPUs: DPOR executions and seconds
  *   to completion. An idle CPU or an independent page must not multiply the count.
