@@ -19,10 +19,20 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 const MB = 1024 * 1024;
 
+/**
+ * The live heap. Two back-to-back gc() calls are not enough after a replay: they left
+ * the replay's ~25 MB of garbage counted in about half of the opens (43 or 68 MB, in no
+ * order), while heap snapshots at both levels held the same objects, and a third and
+ * fourth gc() always brought it to the lower level. So the alternation was garbage not
+ * yet reclaimed, not a leak or a retention. Six full GCs, keeping the lowest figure.
+ */
 function heap(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
+  let used = Infinity;
+  for (let i = 0; i < 6; i++) {
+    gc();
+    used = Math.min(used, process.memoryUsage().heapUsed);
+  }
+  return used;
 }
 
 describe.runIf(process.env.FOLIOSIM_TUI_MEMORY === "1")("TUI memory on the HMM livelock cell", () => {
@@ -60,14 +70,12 @@ describe.runIf(process.env.FOLIOSIM_TUI_MEMORY === "1")("TUI memory on the HMM l
     console.error(`TUI memory, hmm-drain-livelock on linux-6.11: ${JSON.stringify(figures)}`);
     expect(opened!.frames.length).toBeLessThanOrEqual(MAX_FRAMES);
     expect(kept).toBeLessThan(8 * MB);
-    // Each open replaces the last: the heap after an open moves between two levels about
-    // 25 MB apart (in no order) but does not grow with the number of opens, and the whole
-    // app stays far below the 4.6 GB once seen on the compare screen. Measured on the
-    // 2-CPU build machine: 30 MB at start, 40 MB after the cell, 43, 68, 43, 68, 68, 43,
-    // 68, 43 MB after eight opens (2,000 of 21,619 frames kept, 1.2 MB), 309 MB peak RSS.
-    // (The TUI replays in a worker with its own heap limit; this test replays in this
-    // thread, the worst case.)
-    expect(Math.max(...heaps.slice(3)) - Math.max(...heaps.slice(0, 3))).toBeLessThan(8 * MB);
-    expect(Math.max(...heaps)).toBeLessThan(128 * MB);
+    // Each open replaces the last: the live heap after an open is the same every time,
+    // and the whole app stays far below the 4.6 GB once seen on the compare screen.
+    // Measured on the 2-CPU build machine: 30 MB at start, 40 MB after the cell, 42.5 to
+    // 42.8 MB after each of six opens (2,000 of 21,619 frames kept, 1.2 MB), 277 MB peak RSS. (The TUI replays in a worker with its own heap limit; this
+    // test replays in this thread, the worst case.)
+    expect(Math.max(...heaps) - Math.min(...heaps)).toBeLessThan(4 * MB);
+    expect(Math.max(...heaps)).toBeLessThan(96 * MB);
   }, 900_000);
 });
