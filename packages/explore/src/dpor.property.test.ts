@@ -1,24 +1,42 @@
 // A proof must be a proof, on programs nobody wrote by hand: for seeded random small
 // programs (locks, mutexes, an rwsem whose readers update their count commutatively,
 // plain, atomic and commutative accesses, timed work, waits on a variable (some with a timeout), timed sleeps,
-// preemption points; one to three CPUs; every preemption model; tight and
+// work items queued on a CPU's kworker and flushed, loads through a pointer whose target
+// the footprint cannot name, preemption points; one to three CPUs; every preemption model; tight and
 // loose skew bounds) a DPOR run that reports `complete` reaches exactly the final
 // states naive enumeration of every schedule reaches.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Cell, Mutex, RwSemaphore, downRwSem, upRwSem, type Op, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, sleepNs, spinLock, waitVarEventTimeout, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
+import { Cell, Mutex, RwSemaphore, Work, flushWork, queueWorkOn, downRwSem, upRwSem, type Op, SpinLock, atomicAdd, condResched, mutexLock, mutexUnlock, op, readOnce, sleepNs, spinLock, waitVarEventTimeout, spinUnlock, waitVarEvent, wakeUpVar, writeOnce, type Machine, type PreemptionModel, type TaskGen } from "@foliosim/sim";
 import { enumerateSchedules } from "@foliosim/sim/test";
 import { explore } from "./explore.js";
 import { executionConfig, runExecution } from "./execution.js";
 import type { ExploreTarget } from "./target.js";
 
 type Plain = { k: "w"; cell: number; v: number } | { k: "r"; cell: number } | { k: "add"; cell: number } | { k: "cadd"; cell: number } | { k: "work"; ns: number } | { k: "resched" } | { k: "put" } | { k: "alloc" };
-type Instr = Plain | { k: "spin"; lock: number; body: Plain[] } | { k: "mutex"; lock: number; body: Plain[] } | { k: "rsem"; body: Plain[] } | { k: "wsem"; body: Plain[] } | { k: "waitflag" } | { k: "setflag" } | { k: "sleep"; ns: number } | { k: "waitflagto"; ns: number };
+type Instr =
+  | Plain
+  | { k: "spin"; lock: number; body: Plain[] }
+  | { k: "mutex"; lock: number; body: Plain[] }
+  | { k: "rsem"; body: Plain[] }
+  | { k: "wsem"; body: Plain[] }
+  | { k: "waitflag" }
+  | { k: "setflag" }
+  | { k: "sleep"; ns: number }
+  | { k: "waitflagto"; ns: number }
+  // Work items run by the kworker of a CPU (queue_work_on; the result says whether it was queued) and flush_work (whether it waited).
+  | { k: "qwork"; work: number; cpu: number }
+  | { k: "flush"; work: number }
+  // A read of an object found only while running (Machine.noteRead): the cell `ptr` names.
+  | { k: "peek" }
+  | { k: "aim"; cell: number };
 interface Program {
   cpus: number;
   preemption: PreemptionModel;
   maxSkewNs: number;
   tasks: { cpu: number; body: Instr[] }[];
+  /** The bodies of two work items (absent: no work). */
+  works?: Plain[][];
 }
 
 const plain: fc.Arbitrary<Plain> = fc.oneof(
@@ -38,6 +56,8 @@ const instr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom({ k: "waitflag" as const }, { k: "setflag" as const }) },
   // Timers: a timed sleep, and a wait on the flag that gives up (its result is seen).
   { weight: 1, arbitrary: fc.oneof(fc.record({ k: fc.constant("sleep" as const), ns: fc.constantFrom(100, 2_000) }), fc.record({ k: fc.constant("waitflagto" as const), ns: fc.constantFrom(100, 2_000) })) },
+  { weight: 1, arbitrary: fc.oneof(fc.record({ k: fc.constant("qwork" as const), work: fc.nat(1), cpu: fc.nat(2) }), fc.record({ k: fc.constant("flush" as const), work: fc.nat(1) })) },
+  { weight: 1, arbitrary: fc.oneof(fc.constant({ k: "peek" as const }), fc.record({ k: fc.constant("aim" as const), cell: fc.nat(1) })) },
 );
 const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpus) =>
   fc.record({
@@ -45,6 +65,7 @@ const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpu
     preemption: fc.constantFrom<PreemptionModel>("none", "voluntary", "full"),
     maxSkewNs: fc.constantFrom(50_000, 500, 50),
     tasks: fc.array(fc.record({ cpu: fc.nat(cpus - 1), body: fc.array(instr, { minLength: 1, maxLength: 4 }) }), { minLength: 2, maxLength: 3 }),
+    works: fc.array(fc.array(plain, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 2 }),
   }),
 );
 
@@ -78,6 +99,19 @@ function alloc(freeList: Cell): Op<number> {
   return op({ kind: "alloc", writes: [freeList], run: (m) => (m.markWrite(freeList), freeList.value) });
 }
 
+/** A load through a pointer: the footprint names the pointer; the cell it points to is read too (`Machine.noteRead`). */
+function peek(ptr: Cell, cells: readonly Cell[]): Op<number> {
+  return op({
+    kind: "peek",
+    reads: [ptr],
+    run: (m) => {
+      const target = cells[ptr.value];
+      m.noteRead(target);
+      return target.value;
+    },
+  });
+}
+
 /** The program as an explore target whose final state is read after each run. */
 function build(p: Program): { target: ExploreTarget; state: () => string } {
   let read = () => "";
@@ -94,6 +128,11 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
       const mutexes = [new Mutex("M0"), new Mutex("M1")];
       const seen: number[][] = p.tasks.map(() => []);
       const sem = new RwSemaphore("sem");
+      const ptr = new Cell("ptr", 0);
+      const workSeen: number[] = [];
+      const works = (p.works ?? []).map((body, w) => new Work(`W${w}`, function* () {
+        for (const b of body) yield* runPlain(b, workSeen);
+      }));
       function* runPlain(i: Plain, out: number[]): TaskGen<void> {
         if (i.k === "w") yield* writeOnce(cells[i.cell], i.v);
         else if (i.k === "r") out.push(yield* readOnce(cells[i.cell]));
@@ -131,12 +170,20 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
               } else if (i.k === "setflag") {
                 yield* writeOnce(flag, 1);
                 yield wakeUpVar(flag);
+              } else if (i.k === "qwork") {
+                if (works.length > 0) seen[n].push((yield queueWorkOn(i.cpu % p.cpus, works[i.work])) ? 1 : 0);
+              } else if (i.k === "flush") {
+                if (works.length > 0) seen[n].push((yield* flushWork(works[i.work])) ? 1 : 0);
+              } else if (i.k === "peek") {
+                seen[n].push((yield peek(ptr, cells)) as number);
+              } else if (i.k === "aim") {
+                yield* writeOnce(ptr, i.cell);
               } else yield* runPlain(i, seen[n]);
             }
           },
         }),
       );
-      read = () => `${cells.map((c) => c.value).join(",")},${rc.value},${freeList.value}|${seen.map((s) => s.join(".")).join("/")}`;
+      read = () => `${cells.map((c) => c.value).join(",")},${rc.value},${freeList.value}|${seen.map((s) => s.join(".")).join("/")}${works.length > 0 ? `|${ptr.value};${workSeen.join(".")};${works.map((w) => w.doneSeq).join(",")}` : ""}`;
     },
   };
   return { target, state: read === undefined ? () => "" : () => read() };
@@ -165,6 +212,7 @@ describe("DPOR against naive enumeration on generated programs", () => {
     ["a task kept off its CPU by a non-preemptible one is tried before that one took the CPU", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":2,"body":[{"k":"w","cell":0,"v":2},{"k":"work","ns":3000}]},{"cpu":2,"body":[{"k":"add","cell":0},{"k":"spin","lock":0,"body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":0,"body":[{"k":"setflag"},{"k":"resched"}]}]}],
     ["a step that holds another CPU back under a tight skew bound is dependent with it (1)", {"cpus":2,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"spin","lock":1,"body":[{"k":"add","cell":0},{"k":"r","cell":0}]},{"k":"spin","lock":0,"body":[{"k":"work","ns":10}]}]},{"cpu":1,"body":[{"k":"w","cell":1,"v":1},{"k":"r","cell":0}]},{"cpu":0,"body":[{"k":"w","cell":1,"v":2},{"k":"spin","lock":1,"body":[{"k":"resched"}]},{"k":"r","cell":0},{"k":"resched"}]}]}],
     ["a step that holds another CPU back under a tight skew bound is dependent with it (2)", {"cpus":3,"preemption":"none","maxSkewNs":50,"tasks":[{"cpu":1,"body":[{"k":"mutex","lock":1,"body":[{"k":"w","cell":0,"v":1}]},{"k":"add","cell":0}]},{"cpu":0,"body":[{"k":"spin","lock":0,"body":[{"k":"add","cell":0}]},{"k":"mutex","lock":0,"body":[{"k":"r","cell":0}]}]},{"cpu":1,"body":[{"k":"mutex","lock":0,"body":[{"k":"add","cell":0}]}]}]}],
+    ["the first work queued on an idle CPU starts its kworker and moves that CPU's clock: a step on another CPU that competes with its tasks", {"cpus":3,"preemption":"none","maxSkewNs":500,"tasks":[{"cpu":0,"body":[{"k":"rsem","body":[{"k":"w","cell":0,"v":1}]}]},{"cpu":2,"body":[{"k":"mutex","lock":1,"body":[{"k":"put"}]},{"k":"resched"}]},{"cpu":1,"body":[{"k":"qwork","work":1,"cpu":0},{"k":"mutex","lock":1,"body":[{"k":"r","cell":1}]},{"k":"waitflag"}]}],"works":[[{"k":"work","ns":10}],[{"k":"w","cell":1,"v":1}]]}],
     ["a free the step's footprint could not name races with an allocation from that list", {"cpus":2,"preemption":"none","maxSkewNs":50000,"tasks":[{"cpu":0,"body":[{"k":"put"},{"k":"put"}]},{"cpu":1,"body":[{"k":"alloc"}]}]}],
   ];
   it.each(REGRESSIONS)("%s", (_name, p) => {
@@ -261,3 +309,4 @@ describe("preemption-bounded DPOR against bounded enumeration on generated progr
     expect(compared).toBeGreaterThanOrEqual(Math.floor(runs * 0.8));
   }, 600_000);
 });
+

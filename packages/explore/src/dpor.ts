@@ -6,7 +6,8 @@
  * replaying the chosen tasks of a prefix of the previous execution and then choosing
  * afresh. Two events are dependent when their footprints share an object and one of
  * them writes it (`op.reads`/`op.writes`, compared by identity), or when they run on
- * the same CPU (they compete for it). Happens-before is tracked with vector clocks
+ * the same CPU (they compete for it; a step that starts a task on another CPU, or
+ * charges it an IPI, competes with that CPU's tasks too). Happens-before is tracked with vector clocks
  * indexed by task id.
  *
  * The machine's candidate set already encodes scheduling (FIFO, preemption points,
@@ -87,6 +88,8 @@ interface EventInfo {
   /** Objects of `writes` updated commutatively (`Op.commutes`). */
   commutes: readonly Shared[];
   preempts: boolean;
+  /** Other CPUs whose clock or run queue the step changed (`Machine.cpusTouched`): it competes with their tasks too. */
+  cpus: readonly number[];
 }
 
 interface Frame {
@@ -522,14 +525,17 @@ function includeNextBlock(event: EventInfo, machine: Machine, plain: boolean): b
  * What the step just run wrote or read beyond its operation's footprint
  * (`Machine.noteWrite`: the free list a freed folio went back to; `Machine.noteRead`:
  * the contents of the folio a user load found mapped) is a write or read of that event,
- * for its races and for the sleepers it wakes. Its task is never kept asleep as an
- * explored sibling of the frame: its footprint, all a sleeper is judged by, does not
- * say what it touched.
+ * and the other CPUs it changed (`Machine.cpusTouched`: a kworker it started there, an
+ * IPI it charged there) are CPUs it runs on, for its races and for the sleepers it
+ * wakes. Its task is never kept asleep as an explored sibling of the frame: its
+ * footprint, all a sleeper is judged by, does not say what it touched.
  */
 function noteUndeclaredAccesses(event: EventInfo, frame: Frame, machine: Machine): void {
   const extra = machine.undeclaredWrites();
   const extraReads = machine.undeclaredReads();
-  if (extra.length === 0 && extraReads.length === 0) return;
+  const cpus = machine.cpusTouched();
+  if (extra.length === 0 && extraReads.length === 0 && cpus.length === 0) return;
+  if (cpus.length > 0) event.cpus = [...cpus];
   if (extra.length > 0) {
     const writes = [...event.writes];
     for (const s of extra) if (!writes.includes(s)) writes.push(s);
@@ -608,7 +614,16 @@ const NONE: readonly Shared[] = [];
 
 /** `task`'s step `op` on `cpu` as DPOR sees it; `plain` drops its commutative updates. */
 function eventInfo(task: number, cpu: number, op: Op<unknown>, preempts: boolean, plain: boolean): EventInfo {
-  return { task, cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts };
+  return { task, cpu, op, reads: op.reads, writes: op.writes, commutes: plain ? NONE : op.commutes, preempts, cpus: NO_CPUS };
+}
+
+const NO_CPUS: readonly number[] = [];
+
+/** The two events compete for a CPU: they run on one, or one changed the other's (`Machine.cpusTouched`). */
+function shareCpu(a: EventInfo, b: EventInfo): boolean {
+  if (a.cpu === b.cpu) return true;
+  if (a.cpus.length === 0 && b.cpus.length === 0) return false;
+  return a.cpus.includes(b.cpu) || b.cpus.includes(a.cpu) || a.cpus.some((c) => b.cpus.includes(c));
 }
 
 /**
@@ -616,7 +631,7 @@ function eventInfo(task: number, cpu: number, op: Op<unknown>, preempts: boolean
  * (two commutative updates of one object, `Op.commutes`, are not a conflict).
  */
 export function dependent(a: EventInfo, b: EventInfo): boolean {
-  if (a.cpu === b.cpu) return true;
+  if (shareCpu(a, b)) return true;
   for (const w of a.writes) {
     if (b.reads.includes(w)) return true;
     if (b.writes.includes(w) && !(a.commutes.includes(w) && b.commutes.includes(w))) return true;
@@ -640,6 +655,7 @@ function directPredecessors(event: EventInfo, lastOnCpu: number[], accesses: Map
   const found = new Set<number>();
   const onCpu = lastOnCpu[event.cpu];
   if (onCpu !== undefined) found.add(onCpu);
+  for (const cpu of event.cpus) if (lastOnCpu[cpu] !== undefined) found.add(lastOnCpu[cpu]);
   for (const object of event.reads) {
     const a = accesses.get(object);
     if (a === undefined) continue;
@@ -659,6 +675,7 @@ function directPredecessors(event: EventInfo, lastOnCpu: number[], accesses: Map
 
 function record(event: EventInfo, index: number, lastOnCpu: number[], accesses: Map<Shared, Accesses>): void {
   lastOnCpu[event.cpu] = index;
+  for (const cpu of event.cpus) lastOnCpu[cpu] = index;
   for (const object of event.reads) accessesOf(accesses, object).reads.push(index);
   for (const object of event.writes) {
     const a = accessesOf(accesses, object);

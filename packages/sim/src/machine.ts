@@ -318,6 +318,10 @@ export class Machine {
   private stepOp: Op<unknown> | null = null;
   private readonly stepUndeclared: Shared[] = [];
   private readonly stepUndeclaredReads: Shared[] = [];
+  /** CPUs other than its own whose clock or run queue the running step changed (see `cpusTouched`). */
+  private readonly stepCpus: number[] = [];
+  /** The CPU of the running (or last) step. */
+  private stepCpu = -1;
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
   /** Plain data upper layers record about the run; part of the result. */
@@ -368,6 +372,7 @@ export class Machine {
     const task = new Task(this.tasks.length, spec as TaskSpec<unknown>);
     this.tasks.push(task);
     const cpu = this.cpus[task.cpu];
+    if (this.stepOp !== null) this.touchCpu(task.cpu);
     // An idle CPU's clock has kept up with the rest of the machine: a task spawned now starts now.
     if (cpu.current === null && cpu.clock < this.now) cpu.clock = this.now;
     cpu.tasks.push(task);
@@ -425,6 +430,7 @@ export class Machine {
 
   /** Charge `ns` to a CPU's clock (work done there on behalf of someone else, e.g. an IPI handler). */
   chargeCpu(cpu: number, ns: number): void {
+    if (this.stepOp !== null) this.touchCpu(cpu);
     const c = this.cpus[cpu];
     c.clock += ns;
     c.dirty = true;
@@ -523,6 +529,22 @@ export class Machine {
   /** What the last step read beyond its operation's `reads` and `writes` (valid until the next step). */
   undeclaredReads(): readonly Shared[] {
     return this.stepUndeclaredReads;
+  }
+
+  /**
+   * CPUs whose clock or run queue the last step changed, besides running on its own
+   * (valid until the next step): a task it spawned there (the first work queued on a
+   * CPU starts its kworker; an idle CPU's clock jumps to now), or work it charged there
+   * (an IPI handler). No footprint names a CPU, so exploration reads this after the step:
+   * the step competes with that CPU's tasks as if it ran there.
+   */
+  cpusTouched(): readonly number[] {
+    return this.stepCpus;
+  }
+
+  private touchCpu(cpu: number): void {
+    const running = this.stepCpu;
+    if (cpu !== running && !this.stepCpus.includes(cpu)) this.stepCpus.push(cpu);
   }
 
   /**
@@ -832,6 +854,8 @@ export class Machine {
     this.stepOp = op;
     if (this.stepUndeclared.length > 0) this.stepUndeclared.length = 0;
     if (this.stepUndeclaredReads.length > 0) this.stepUndeclaredReads.length = 0;
+    if (this.stepCpus.length > 0) this.stepCpus.length = 0;
+    this.stepCpu = c.cpu;
     if (this.invariants.length > 0) {
       for (const w of op.writes) this.written.add(w);
       for (const w of op.commutes) this.written.add(w);
