@@ -2,7 +2,7 @@
 // programs (locks, mutexes, an rwsem whose readers update their count commutatively,
 // plain, atomic and commutative accesses, timed work, waits on a variable (some with a timeout), timed sleeps,
 // work items queued on a CPU's kworker and flushed, loads through a pointer whose target
-// the footprint cannot name, preemption points; one to three CPUs; every preemption model; tight and
+// the footprint cannot name, preemption points; SCHED_NORMAL and SCHED_FIFO tasks; one to three CPUs; every preemption model; tight and
 // loose skew bounds) a DPOR run that reports `complete` reaches exactly the final
 // states naive enumeration of every schedule reaches.
 import { describe, expect, it } from "vitest";
@@ -34,7 +34,8 @@ interface Program {
   cpus: number;
   preemption: PreemptionModel;
   maxSkewNs: number;
-  tasks: { cpu: number; body: Instr[] }[];
+  /** `fifo`: a SCHED_FIFO priority (absent or 0: SCHED_NORMAL). */
+  tasks: { cpu: number; body: Instr[]; fifo?: number }[];
   /** The bodies of two work items (absent: no work). */
   works?: Plain[][];
 }
@@ -64,7 +65,7 @@ const program: fc.Arbitrary<Program> = fc.integer({ min: 1, max: 3 }).chain((cpu
     cpus: fc.constant(cpus),
     preemption: fc.constantFrom<PreemptionModel>("none", "voluntary", "full"),
     maxSkewNs: fc.constantFrom(50_000, 500, 50),
-    tasks: fc.array(fc.record({ cpu: fc.nat(cpus - 1), body: fc.array(instr, { minLength: 1, maxLength: 4 }) }), { minLength: 2, maxLength: 3 }),
+    tasks: fc.array(fc.record({ cpu: fc.nat(cpus - 1), body: fc.array(instr, { minLength: 1, maxLength: 4 }), fifo: fc.constantFrom(0, 0, 0, 10, 20) }), { minLength: 2, maxLength: 3 }),
     works: fc.array(fc.array(plain, { minLength: 1, maxLength: 2 }), { minLength: 2, maxLength: 2 }),
   }),
 );
@@ -147,6 +148,7 @@ function build(p: Program): { target: ExploreTarget; state: () => string } {
         m.spawn({
           name: `t${n}`,
           cpu: t.cpu,
+          ...(t.fifo ? { policy: "fifo" as const, priority: t.fifo } : {}),
           *body() {
             for (const i of t.body) {
               if (i.k === "spin") {
