@@ -70,10 +70,7 @@ function* kworkerThread(task: Task): TaskGen<void> {
       restartPoint: true,
       run: (mm) => {
         const it = p.queue.shift()!;
-        // Clearing PENDING lets the next queue_work_on queue it again: a write of the
-        // work item, which the footprint cannot name before the queue's head is known.
         it.work.pending = false;
-        mm.noteWrite(it.work);
         mm.markWrite(p);
         mm.noteWrite(it.work); // WORK_STRUCT_PENDING cleared: queue_work_on may queue it again
         mm.event("work_start", it.work.name).arg("cpu", cpu);
