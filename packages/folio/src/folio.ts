@@ -14,7 +14,7 @@
  * table), so invariants can check `_refcount` against structure.
  */
 
-import { BitLock, checkedState, noteRead, Shared } from "@foliosim/sim";
+import { BitLock, checkedState, noteRead, Shared, type Machine } from "@foliosim/sim";
 import { PG } from "./page-flags.js";
 
 export const GUP_PIN_COUNTING_BIAS = 1024;
@@ -44,7 +44,8 @@ export type DeviceType = "private" | "coherent" | "fsdax" | "p2pdma" | "generic"
 
 /** Where a folio goes when its last reference is dropped (a zone's free list, or a pgmap's page_free). */
 export interface FolioFreeTarget {
-  freeFolio(folio: Folio): void;
+  /** Take back a folio whose last reference went, in the step (on the machine `m`) that dropped it. */
+  freeFolio(folio: Folio, m: Machine): void;
   /**
    * The object a free of `folio` changes (a zone's free list, a pgmap's): the step
    * that drops the last reference writes it, though its footprint cannot say so in

@@ -70,6 +70,10 @@ export { folioLock, folioLocked, folioTrylock, folioUnlock, folioWaitLocked } fr
 export {
   FOLIO_COSTS,
   NODE_PFN_STRIDE,
+  PAGE_ALLOC_COSTLY_ORDER,
+  PAGEBLOCK_ORDER,
+  pcpAllowedOrder,
+  zoneBatchsize,
   cpuToNode,
   PF_MEMALLOC,
   PF_MEMALLOC_PIN,
@@ -80,4 +84,5 @@ export {
   type MemorySpec,
   type RegionName,
 } from "./page-alloc.js";
+export { startIsolatePageRange, undoIsolatePageRange } from "./page-isolation.js";
 export * from "./vma-flags.js";

@@ -69,7 +69,7 @@ function folioFree(m: Machine, f: Folio): void {
   m.noteWrite(f.map);
   const freeList = f.freeTarget.freeFootprint?.(f);
   if (freeList !== undefined) m.noteWrite(freeList);
-  f.freeTarget.freeFolio(f);
+  f.freeTarget.freeFolio(f, m);
 }
 
 function changeRef(m: Machine, f: Folio, who: string, holder: string, delta: number): void {
