@@ -65,7 +65,7 @@
  * of those regions and bypasses the pcp.
  */
 
-import { current, currentMachine, defineCosts, ModelError, op, Shared, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { current, currentMachine, defineCosts, ModelError, op, Shared, traced, uncheckedReadsBegin, uncheckedReadsEnd, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import { Folio, pfnHex, type FolioFreeTarget, type Migratetype, type ZoneName } from "./folio.js";
 
 /** Task flags (include/linux/sched.h). */
@@ -503,7 +503,14 @@ export class PhysicalMemory implements FolioFreeTarget {
     const cpu = currentCpu();
     const t: Touched = { reads: [], writes: [] };
     if (cpu === undefined) t.writes = this.zones.flatMap((z) => this.zoneObjects(z.name, z.nid));
-    else this.walkZonelist(currentMachine(), cpu, req, false, t);
+    else {
+      // The walk reads the lists in the task's code, before the step, to name what the step
+      // will touch. Unchecked, and sound: it reads only objects it then names, so any step
+      // that changes its outcome writes one of them and is dependent with this one.
+      const quiet = uncheckedReadsBegin();
+      this.walkZonelist(currentMachine(), cpu, req, false, t);
+      uncheckedReadsEnd(quiet);
+    }
     return op({
       kind: "folio_alloc",
       label: req.movable ? "folio_alloc(GFP_HIGHUSER_MOVABLE)" : "folio_alloc(GFP_USER)",
