@@ -127,6 +127,11 @@ describe("compare and merge", () => {
     const whole = (JSON.parse((await cli(...args, "--fallback-budget", "10", "--json")).stdout) as ResultsDocument).results[0];
     expect(whole).toMatchObject({ complete: true, proof: "proven", executions: 6, fallback: { reported: "deepen", unbounded: { executions: 2, estimatedRemaining: 1 }, deepen: { executions: 6, budget: 10, complete: true, stopReason: "exhausted" } } });
     expect(whole.fallback!.deepen.provenBound).toBeUndefined();
+    // A re-run too small to exhaust bound 0: the cut first run is reported, sampled, with the re-run on record.
+    const small = (JSON.parse((await cli(...args, "--fallback-budget", "1", "--json")).stdout) as ResultsDocument).results[0];
+    expect(small).toMatchObject({ proof: "sampled", executions: 2, coverage: { executions: 2, estimatedRemaining: 1 }, fallback: { reported: "unbounded", deepen: { executions: 1, budget: 1, complete: false, exploringBound: 0 } } });
+    expect(small.fallback!.deepen.provenBound).toBeUndefined();
+    expect((await cli(...args, "--fallback-budget", "1")).stdout).toContain("  ≈ anon-lru-add-batch on linux-7.3: 2 DPOR executions, ~1 left, up to 1 preemptions reached; then deepening the preemption bound: 1 execution, no bound proven");
     // --fallback none: the cut run, sampled, and no fallback field.
     const none = (JSON.parse((await cli(...args, "--fallback", "none", "--json")).stdout) as ResultsDocument).results[0];
     expect(none).toMatchObject({ proof: "sampled", executions: 2 });

@@ -225,7 +225,7 @@ function fallbackText(f: FallbackRow): string {
   const u = f.unbounded;
   if (f.reported === "deepen") return `before it, unbounded DPOR: ${u.executions} executions, ~${compactCount(u.estimatedRemaining)} left`;
   const d = f.deepen;
-  return `then deepening the preemption bound: ${d.executions} executions, no bound proven${d.verdict === "inconclusive" ? " (some hit their budget)" : ""}`;
+  return `then deepening the preemption bound: ${d.executions} execution${d.executions === 1 ? "" : "s"}, no bound proven${d.verdict === "inconclusive" ? " (some hit their budget)" : ""}`;
 }
 
 function ownCoverageText(row: Pick<ResultRow, "executions" | "coverage" | "proof" | "strategy">): string {
