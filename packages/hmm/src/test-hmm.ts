@@ -36,7 +36,7 @@
 
 import { VM_READ, VM_WRITE, folioIsDeviceCoherent, folioIsDevicePrivate, folioIsZoneDevice, folioTrylock, folioUnlock, type Folio, type PhysicalMemory } from "@foliosim/folio";
 import { VM_FAULT_OOM, VM_FAULT_SIGBUS, findVma, mmapReadLock, mmapReadUnlock, type MmStruct, type VmFault } from "@foliosim/mm";
-import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { ModelError, Mutex, currentMachine, mutexLock, mutexUnlock, noteRead, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import "./costs.js";
 import { EBUSY, EFAULT, EPERM, HMM_PFN_ERROR, HMM_PFN_REQ_FAULT, HMM_PFN_REQ_WRITE, HMM_PFN_VALID, HMM_PFN_WRITE, hmmPfnToPfn, hmmRangeFaultRetry, type HmmRange } from "./hmm.js";
 import { DevPagemap, devicePageAlloc, folioPgmap, memremapPages, type DevPagemapOps, type MemoryType, allPagemaps } from "./memremap.js";
@@ -408,7 +408,11 @@ function* dmirrorExclusiveBody(d: Dmirror, start: number, npages: number): TaskG
   yield* mutexLock(d.mutex);
   const back = yield* dmirrorDoRead(d, start, npages);
   yield* mutexUnlock(d.mutex);
-  const values = [...Array(back.cpages).keys()].map((i) => d.pt.get(start + i * PAGE_SIZE)?.folio.data);
+  const values = [...Array(back.cpages).keys()].map((i) => {
+    const f = d.pt.get(start + i * PAGE_SIZE)?.folio;
+    if (f) noteRead(f.flagsWord); // the page's contents, read with the unlock
+    return f?.data;
+  });
   return { ret: back.ret, cpages: back.cpages, values };
 }
 

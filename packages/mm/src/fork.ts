@@ -36,7 +36,7 @@
 
 import { VM_SHARED, VM_WRITE, folioGet, folioPut, folioTestAnon, folioTrylock, folioUnlock, folioWaitLocked, type Folio } from "@foliosim/folio";
 import { folioAddLruVma } from "@foliosim/lru";
-import { op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { noteRead, op, spinLock, spinUnlock, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { TRANSIENT_HOLDER } from "./filemap.js";
 import { VM_LOCKED_MASK } from "./mlock.js";
 import { MmModelError, PAGE_SIZE, PTRS_PER_PTE, Vma, createMm, findVma, formatPte, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot } from "./mm-types.js";
@@ -106,6 +106,7 @@ function* copyPteRange(srcVma: Vma, dstVma: Vma, start: number, end: number): Ta
   const slots: PteSlot[] = [];
   for (let a = start; a < end; a += PAGE_SIZE) {
     const s = src.ptes.get(a / PAGE_SIZE);
+    if (s) noteRead(s); // read with the step before (mmap_lock held for writing)
     if (s && s.pte.kind !== "none") slots.push(s);
   }
   let i = 0;
@@ -137,7 +138,9 @@ interface Busy {
 /** `vma_needs_copy`: the vma holds anonymous memory (the model's stand-in for `anon_vma`). */
 function vmaNeedsCopy(vma: Vma): boolean {
   for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
-    const p = vma.mm.ptes.get(a / PAGE_SIZE)?.pte;
+    const s = vma.mm.ptes.get(a / PAGE_SIZE);
+    if (s) noteRead(s);
+    const p = s?.pte;
     if (p && p.kind !== "none" && folioTestAnon(p.folio)) return true;
   }
   return false;

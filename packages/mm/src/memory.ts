@@ -54,7 +54,7 @@ import {
   type Folio,
 } from "@foliosim/folio";
 import { folioAddLruVma, lruAddDrain } from "@foliosim/lru";
-import { op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
+import { noteRead, op, traced, type Machine, type Op, type TaskGen } from "@foliosim/sim";
 import {
   TRANSIENT_HOLDER,
   VM_FAULT_ERROR,
@@ -450,7 +450,8 @@ function* doWpPageBody(vmf: VmFault, orig: PtePresent): TaskGen<number> {
     yield* folioPut(folio, TRANSIENT_HOLDER);
     return 0;
   }
-  // PageAnonExclusive is read under the PTE lock, which keeps it stable (no step).
+  // PageAnonExclusive is read under the PTE lock, which keeps it stable (no step): a read of the pte_same step.
+  noteRead(folio.flagsWord);
   if (folioTestAnon(folio) && (folio.test(PG.anon_exclusive) || (yield* wpCanReuseAnonFolio(folio, vmf.vma)))) {
     if (!folio.test(PG.anon_exclusive)) yield* setAnonExclusive(folio);
     yield* setPte(slot, { ...orig, writable: true, dirty: true }, "wp_page_reuse");
@@ -478,7 +479,9 @@ function* wpCanReuseAnonFolio(folio: Folio, vma: Vma): TaskGen<boolean> {
   if (folioTestLarge(folio)) return false;
   if ((yield* folioRefCount(folio, "folio_ref_count")) > 3) return false;
   if (!(yield* op({ kind: "folio_test_flag", label: "folio_test_lru", reads: [folio.flagsWord], cost: "plain", run: () => folio.test(PG.lru) }))) yield* lruAddDrain();
-  if ((yield* folioRefCount(folio, "folio_ref_count")) > 1 + (folio.test(PG.swapcache) ? 1 : 0)) return false;
+  const refs = yield* folioRefCount(folio, "folio_ref_count");
+  noteRead(folio.flagsWord); // PG_swapcache, read with folio_ref_count
+  if (refs > 1 + (folio.test(PG.swapcache) ? 1 : 0)) return false;
   if (!(yield* folioTrylock(folio))) return false;
   if ((yield* folioRefCount(folio, "folio_ref_count")) !== 1) {
     yield* folioUnlock(folio);
@@ -579,6 +582,8 @@ export const DEVICE_EXCLUSIVE_HOLDER = "device-exclusive";
  */
 export function* restoreExclusivePte(vma: Vma, slot: PteSlot, orig: PteDeviceExclusive): TaskGen<void> {
   const folio = orig.folio;
+  noteRead(folio.lock); // read with the step before (the caller holds the folio lock)
+  noteRead(folio.flagsWord);
   if (!folio.lock.locked) throw new MmModelError("restore_exclusive_pte", folio.name, "folio is not locked");
   let writable: boolean;
   let dirty: boolean;

@@ -185,8 +185,11 @@ export class Vma extends Shared implements VmaFlags {
 export class MmapLock extends RwSemaphore {}
 
 export class MmStruct extends Shared {
-  /** Footprint checking (@foliosim/sim): the page-table slots and locks, made on first use, are the model's bookkeeping. */
-  static readonly untrackedState: readonly string[] = ["ptes", "ptls"];
+  /**
+   * Footprint checking (@foliosim/sim): the page-table slots and locks, made on first
+   * use, and the model's cursor for new mappings' addresses are the model's bookkeeping.
+   */
+  static readonly untrackedState: readonly string[] = ["ptes", "ptls", "mmapBase"];
   readonly vmas: Vma[] = [];
   /** Page table: virtual page number → entry. */
   readonly ptes = new Map<number, PteSlot>();

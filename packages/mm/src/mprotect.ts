@@ -27,7 +27,7 @@
  */
 
 import { PG, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, folioTestAnon } from "@foliosim/folio";
-import { op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { noteRead, op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { PAGE_SIZE, PTRS_PER_PTE, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type Pte, type PteSlot, type Vma } from "./mm-types.js";
 import { PROT_EXEC, PROT_READ, PROT_WRITE, splitVma } from "./mmap.js";
 import { mmuNotifierInvalidateEnd, mmuNotifierInvalidateStart } from "./mmu-notifier.js";
@@ -125,6 +125,7 @@ function* changeProtectionBody(vma: Vma, start: number, end: number): TaskGen<nu
     const slots: PteSlot[] = [];
     for (let a = Math.max(start, table); a < Math.min(end, table + span); a += PAGE_SIZE) {
       const s = mm.ptes.get(a / PAGE_SIZE);
+      if (s) noteRead(s); // read with the step before (mmap_lock held for writing)
       if (s && s.pte.kind !== "none") slots.push(s);
     }
     if (slots.length === 0) continue;

@@ -32,7 +32,7 @@
  */
 
 import { VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP } from "@foliosim/folio";
-import { op, traced, type Op, type TaskGen } from "@foliosim/sim";
+import { noteRead, op, traced, type Op, type TaskGen } from "@foliosim/sim";
 import { MmModelError, PAGE_SIZE, Vma, findVma, hexAddr, mmapWriteLock, mmapWriteUnlock, type MmStruct, type PteSlot } from "./mm-types.js";
 import { VM_LOCKED_MASK } from "./mlock.js";
 import { doVmiMunmap, freeRange, mmPopulate, splitRange, vmaTreeOp } from "./mmap.js";
@@ -158,6 +158,7 @@ export function* movePageTables(mm: MmStruct, start: number, end: number, to: nu
   let moved = 0;
   for (let a = start; a < end; a += PAGE_SIZE) {
     const src = mm.ptes.get(a / PAGE_SIZE);
+    if (src) noteRead(src); // read with the step before (mmap_lock held for writing)
     if (!src || src.pte.kind === "none") continue;
     const dstAddr = to + (a - start);
     const dst = mm.slot(dstAddr);

@@ -37,7 +37,7 @@ import {
 import { PIN_HOLDER } from "@foliosim/gup";
 import { getLru, LRU_BATCHES, whereIs } from "@foliosim/lru";
 import { findVma, getPte, PAGE_SIZE, type MmStruct, type Pte } from "@foliosim/mm";
-import { op, type Machine, type Shared } from "@foliosim/sim";
+import { op, uncheckedReadsBegin, uncheckedReadsEnd, type Machine, type Shared } from "@foliosim/sim";
 import { z } from "zod";
 import { AddressResult, defineCall, PageCount, type ObserveContext } from "../calls.js";
 import { processMm } from "../world-memory.js";
@@ -171,7 +171,10 @@ defineCall({
   *run(ctx, a) {
     const mm = mmOf(ctx, a.process);
     const slot = mm.slot(a.addr + a.page * PAGE_SIZE);
+    // Only to name the step's footprint, which footprint checking then checks against what the step reads.
+    const quiet = uncheckedReadsBegin();
     const f = folioOf(slot.pte);
+    uncheckedReadsEnd(quiet);
     return yield* op({ kind: "observe", label: "folio_state", reads: [slot, ...folioFootprint(ctx.m, f)], cost: 0, run: (m) => describe(m, slot.pte) });
   },
 });
@@ -229,7 +232,9 @@ defineCall({
   observe: (ctx, a) => describeVma(mmOf(ctx, a.process), a.addr + a.page * PAGE_SIZE),
   *run(ctx, a) {
     const mm = mmOf(ctx, a.process);
+    const quiet = uncheckedReadsBegin(); // only to name the step's footprint (checked against what it reads)
     const v = findVma(mm, a.addr + a.page * PAGE_SIZE);
+    uncheckedReadsEnd(quiet);
     return yield* op({ kind: "observe", label: "vma_state", reads: v ? [mm, v] : [mm], cost: 0, run: () => describeVma(mm, a.addr + a.page * PAGE_SIZE) });
   },
 });
