@@ -72,9 +72,8 @@ export function differential(target: ExploreTarget, options: DifferentialOptions
   return result;
 }
 
-/** The largest preemption bound a deepening run exhausted short of completing (-1: none, or it completed). */
+/** The largest preemption bound a deepening run exhausted short of completing (-1: none, or it completed: no bound is reported then). */
 function provenBound(r: ExploreResult): number {
-  if (r.dpor?.complete === true) return -1;
   return r.dpor?.boundedComplete === true ? (r.dpor.preemptionBound ?? -1) : -1;
 }
 

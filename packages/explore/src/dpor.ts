@@ -513,12 +513,17 @@ function includeNextBlock(event: EventInfo, machine: Machine, plain: boolean): b
   const task = machine.tasks[event.task];
   const next = task?.pending;
   if (task === undefined || task.state === "done" || next === null || next === undefined || next.enabled === undefined) return false;
-  const reads = [...event.reads];
-  for (const s of next.reads) if (!reads.includes(s)) reads.push(s);
   // A commutative update is never what a condition reads (Op.commutes).
-  for (const s of next.writes) if (!reads.includes(s) && (plain || !next.commutes.includes(s))) reads.push(s);
-  event.reads = reads;
+  const conditionWrites = plain ? next.writes : next.writes.filter((s) => !next.commutes.includes(s));
+  event.reads = union(union(event.reads, next.reads), conditionWrites);
   return true;
+}
+
+/** `base` and then the objects of `extra` it lacks, as a new list. */
+function union(base: readonly Shared[], extra: readonly Shared[]): Shared[] {
+  const out = [...base];
+  for (const s of extra) if (!out.includes(s)) out.push(s);
+  return out;
 }
 
 /**
@@ -536,16 +541,8 @@ function noteUndeclaredAccesses(event: EventInfo, frame: Frame, machine: Machine
   const cpus = machine.cpusTouched();
   if (extra.length === 0 && extraReads.length === 0 && cpus.length === 0) return;
   if (cpus.length > 0) event.cpus = [...cpus];
-  if (extra.length > 0) {
-    const writes = [...event.writes];
-    for (const s of extra) if (!writes.includes(s)) writes.push(s);
-    event.writes = writes;
-  }
-  if (extraReads.length > 0) {
-    const reads = [...event.reads];
-    for (const s of extraReads) if (!reads.includes(s)) reads.push(s);
-    event.reads = reads;
-  }
+  if (extra.length > 0) event.writes = union(event.writes, extra);
+  if (extraReads.length > 0) event.reads = union(event.reads, extraReads);
   frame.wakeful.add(event.task);
 }
 

@@ -320,8 +320,6 @@ export class Machine {
   private readonly stepUndeclaredReads: Shared[] = [];
   /** CPUs other than its own whose clock or run queue the running step changed (see `cpusTouched`). */
   private readonly stepCpus: number[] = [];
-  /** The CPU of the running (or last) step. */
-  private stepCpu = -1;
   /** Free-form state that upper layers hang on the machine (per-run singletons). */
   readonly ext = new Map<unknown, unknown>();
   /** Plain data upper layers record about the run; part of the result. */
@@ -543,8 +541,8 @@ export class Machine {
   }
 
   private touchCpu(cpu: number): void {
-    const running = this.stepCpu;
-    if (cpu !== running && !this.stepCpus.includes(cpu)) this.stepCpus.push(cpu);
+    // The step's own CPU is its running task's (CURRENT is set for the whole step).
+    if (cpu !== CURRENT?.cpu && !this.stepCpus.includes(cpu)) this.stepCpus.push(cpu);
   }
 
   /**
@@ -855,7 +853,6 @@ export class Machine {
     if (this.stepUndeclared.length > 0) this.stepUndeclared.length = 0;
     if (this.stepUndeclaredReads.length > 0) this.stepUndeclaredReads.length = 0;
     if (this.stepCpus.length > 0) this.stepCpus.length = 0;
-    this.stepCpu = c.cpu;
     if (this.invariants.length > 0) {
       for (const w of op.writes) this.written.add(w);
       for (const w of op.commutes) this.written.add(w);
